@@ -1,0 +1,180 @@
+//! Draft §"Endpoints / Sending Messages": SendRequest, CommitData, WelcomeData and the
+//! ServiceProviderId they name.
+
+use super::bytes::PartitionKey;
+use super::mls::{ContentType, MlsMessage, WireFormat};
+use super::reader::{DecodeError, Reader, Reason, Writer};
+use super::{read_mls_among, read_mls_of, Wire};
+use serde::{Deserialize, Serialize};
+
+/// `opaque ServiceProviderId<V>`: the provider's domain name, lowercase ASCII letters, digits,
+/// `-` and `.` (errata `errata/service-provider-id`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ServiceProviderId(String);
+
+impl ServiceProviderId {
+    const RULE: &'static str = "must be a non-empty lowercase ASCII domain name ([a-z0-9.-])";
+
+    pub fn new(domain: &str) -> Result<Self, &'static str> {
+        let ok = !domain.is_empty()
+            && domain.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+        if ok {
+            Ok(ServiceProviderId(domain.to_owned()))
+        } else {
+            Err(Self::RULE)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let start = r.offset();
+        let raw = r.opaque("ServiceProviderId")?;
+        std::str::from_utf8(raw)
+            .ok()
+            .and_then(|s| Self::new(s).ok())
+            .ok_or_else(|| r.error_at(start, Reason::Invalid { field: "ServiceProviderId", rule: Self::RULE }))
+    }
+}
+
+impl TryFrom<String> for ServiceProviderId {
+    type Error = &'static str;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::new(&s)
+    }
+}
+
+impl From<ServiceProviderId> for String {
+    fn from(id: ServiceProviderId) -> String {
+        id.0
+    }
+}
+
+impl std::fmt::Display for ServiceProviderId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// `PartitionKey<16>`: varint length prefix, exactly 16 bytes (errata
+/// `errata/partition-key-encoding`).
+pub(crate) fn read_partition_key(r: &mut Reader<'_>, field: &'static str) -> Result<PartitionKey, DecodeError> {
+    let start = r.offset();
+    let raw = r.opaque(field)?;
+    let key: [u8; 16] = raw.try_into().map_err(|_| {
+        r.error_at(start, Reason::WrongLength { field, expected: PartitionKey::LEN, actual: raw.len() })
+    })?;
+    Ok(PartitionKey(key))
+}
+
+pub(crate) fn write_partition_key(w: &mut Writer, key: &PartitionKey) {
+    w.opaque(&key.0);
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WelcomeData {
+    /// An MLSMessage whose wire format is `welcome`.
+    pub welcome: MlsMessage,
+    /// One provider per entry of the Welcome's `secrets`, in order (checked by the model,
+    /// requirement `send/welcome-data/providers-match-secrets`).
+    pub service_providers: Vec<ServiceProviderId>,
+}
+
+impl WelcomeData {
+    fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(WelcomeData {
+            welcome: read_mls_of(r, "WelcomeData.welcome", WireFormat::Welcome)?,
+            service_providers: r.vector("WelcomeData.service_providers", ServiceProviderId::read)?,
+        })
+    }
+
+    fn write(&self, w: &mut Writer) {
+        self.welcome.write(w);
+        w.vector(|w| self.service_providers.iter().for_each(|p| w.opaque(p.0.as_bytes())));
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommitData {
+    pub next_partition_key: PartitionKey,
+    /// An MLSMessage whose wire format is `group_info`.
+    pub group_info: Option<MlsMessage>,
+    pub welcome_data: Option<WelcomeData>,
+}
+
+impl Wire for CommitData {
+    const NAME: &'static str = "commit-data";
+
+    fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(CommitData {
+            next_partition_key: read_partition_key(r, "CommitData.next_partition_key")?,
+            group_info: r.optional("CommitData.group_info", |r| {
+                read_mls_of(r, "CommitData.group_info", WireFormat::GroupInfo)
+            })?,
+            welcome_data: r.optional("CommitData.welcome_data", WelcomeData::read)?,
+        })
+    }
+
+    fn write(&self, w: &mut Writer) {
+        write_partition_key(w, &self.next_partition_key);
+        w.optional(self.group_info.as_ref(), |w, g| g.write(w));
+        w.optional(self.welcome_data.as_ref(), |w, d| d.write(w));
+    }
+}
+
+/// `SendRequest`. `commit_data` is present exactly when the message is a commit
+/// (errata `errata/select-commit-only`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SendRequest {
+    /// A PublicMessage or PrivateMessage.
+    pub message: MlsMessage,
+    pub partition_key: PartitionKey,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub commit_data: Option<CommitData>,
+}
+
+impl Wire for SendRequest {
+    const NAME: &'static str = "send-request";
+
+    fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let message = read_mls_among(
+            r,
+            "SendRequest.message",
+            &[WireFormat::PublicMessage, WireFormat::PrivateMessage],
+        )?;
+        let partition_key = read_partition_key(r, "SendRequest.partition_key")?;
+        let commit_data = if message.view.content_type == Some(ContentType::Commit) {
+            Some(CommitData::read(r)?)
+        } else {
+            None
+        };
+        Ok(SendRequest { message, partition_key, commit_data })
+    }
+
+    fn write(&self, w: &mut Writer) {
+        self.message.write(w);
+        write_partition_key(w, &self.partition_key);
+        if let Some(data) = &self.commit_data {
+            data.write(w);
+        }
+    }
+
+    fn check(&self) -> Result<(), &'static str> {
+        commit_data_matches(&self.message, self.commit_data.is_some())
+    }
+}
+
+/// The `select` on content type: commit data iff commit (errata `errata/select-commit-only`).
+pub(crate) fn commit_data_matches(message: &MlsMessage, has_commit_data: bool) -> Result<(), &'static str> {
+    match (message.view.content_type == Some(ContentType::Commit), has_commit_data) {
+        (true, false) => Err("a commit needs its commit data (errata/select-commit-only)"),
+        (false, true) => Err("only a commit carries commit data (errata/select-commit-only)"),
+        _ => Ok(()),
+    }
+}
