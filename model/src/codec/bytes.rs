@@ -85,3 +85,17 @@ impl<'de> Deserialize<'de> for PartitionKey {
         Ok(PartitionKey(key))
     }
 }
+
+impl schemars::JsonSchema for Bytes {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "HexBytes".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^([0-9a-f]{2})*$",
+            "description": "bytes as lowercase hex"
+        })
+    }
+}

@@ -248,13 +248,62 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// The encoder: canonical output only (minimal varints).
+/// The encoder: canonical output, unless a [`Fault`] is planted (only the codec-vector
+/// generator plants one, to make exactly one strictness rule fail in an otherwise valid
+/// encoding).
 #[derive(Default, Debug)]
 pub struct Writer {
     pub out: Vec<u8>,
+    fault: Option<Fault>,
+    /// How many sites of the fault's kind were written so far, in write order.
+    sites: usize,
+}
+
+/// One deliberate defect: at the `site`-th varint (or optional, or partition key) written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// A varint written with one more byte than needed.
+    NonMinimalVarint { site: usize },
+    /// A varint whose first byte carries the reserved prefix 0b11.
+    ReservedVarintPrefix { site: usize },
+    /// A length prefix replaced by 2^30 - 1, far beyond the input.
+    HugeLength { site: usize },
+    /// An optional's presence byte set to 2.
+    BadOptionalTag { site: usize },
+    /// A partition key of another length than 16.
+    PartitionKeyLength { site: usize, length: usize },
 }
 
 impl Writer {
+    pub fn with_fault(fault: Fault) -> Self {
+        Writer { fault: Some(fault), ..Writer::default() }
+    }
+
+    /// Whether the planted fault found its site (an encoding has fewer sites than asked).
+    pub fn fault_planted(&self) -> bool {
+        match self.fault {
+            None => true,
+            Some(
+                Fault::NonMinimalVarint { site }
+                | Fault::ReservedVarintPrefix { site }
+                | Fault::HugeLength { site }
+                | Fault::BadOptionalTag { site }
+                | Fault::PartitionKeyLength { site, .. },
+            ) => self.sites > site,
+        }
+    }
+
+    /// Counts a site of `kind`; true when the fault is planted here.
+    fn at_fault_site(&mut self, is_kind: impl Fn(Fault) -> Option<usize>) -> bool {
+        match self.fault.and_then(is_kind) {
+            Some(site) => {
+                self.sites += 1;
+                self.sites - 1 == site
+            }
+            None => false,
+        }
+    }
+
     pub fn u8(&mut self, v: u8) {
         self.out.push(v);
     }
@@ -279,6 +328,22 @@ impl Writer {
     /// structures here never hold one (decoded inputs are bounded by their prefix).
     pub fn varint(&mut self, v: usize) {
         assert!(v <= MAX_VARINT, "MLS vectors are limited to 2^30 - 1 bytes, got {v}");
+        let fault = self.fault;
+        let varint_site = |f| match f {
+            Fault::NonMinimalVarint { site } | Fault::ReservedVarintPrefix { site } | Fault::HugeLength { site } => Some(site),
+            _ => None,
+        };
+        if self.at_fault_site(varint_site) {
+            match fault {
+                // MLS has no form above four bytes: a 16 KiB+ vector cannot be non-minimal, and
+                // the generator's own check then sees the case decode and drops it.
+                Some(Fault::NonMinimalVarint { .. }) if v < 64 => return self.u16(0x4000 | v as u16),
+                Some(Fault::NonMinimalVarint { .. }) if v < 16384 => return self.u32(0x8000_0000 | v as u32),
+                Some(Fault::NonMinimalVarint { .. }) => {}
+                Some(Fault::ReservedVarintPrefix { .. }) => return self.u8(0xc0 | (v as u8 & 0x3f)),
+                _ => return self.u32(0x8000_0000 | MAX_VARINT as u32),
+            }
+        }
         if v < 64 {
             self.u8(v as u8);
         } else if v < 16384 {
@@ -295,18 +360,39 @@ impl Writer {
 
     /// A varint-prefixed vector whose body `body` writes.
     pub fn vector(&mut self, body: impl FnOnce(&mut Writer)) {
-        let mut inner = Writer::default();
+        let mut inner = Writer { out: Vec::new(), fault: self.fault, sites: self.sites };
         body(&mut inner);
+        self.sites = inner.sites;
         self.opaque(&inner.out);
     }
 
     pub fn optional<T>(&mut self, value: Option<&T>, item: impl FnOnce(&mut Writer, &T)) {
+        let bad_tag = self.at_fault_site(|f| match f {
+            Fault::BadOptionalTag { site } => Some(site),
+            _ => None,
+        });
         match value {
-            None => self.u8(0),
+            None => self.u8(if bad_tag { 2 } else { 0 }),
             Some(v) => {
-                self.u8(1);
+                self.u8(if bad_tag { 2 } else { 1 });
                 item(self, v);
             }
         }
+    }
+
+    /// `PartitionKey<16>` (errata `errata/partition-key-encoding`).
+    pub fn partition_key(&mut self, key: &[u8; 16]) {
+        let mut length = key.len();
+        if let Some(Fault::PartitionKeyLength { length: l, .. }) = self.fault {
+            if self.at_fault_site(|f| match f {
+                Fault::PartitionKeyLength { site, .. } => Some(site),
+                _ => None,
+            }) {
+                length = l;
+            }
+        }
+        let mut body = key.to_vec();
+        body.resize(length, 0xa5);
+        self.opaque(&body);
     }
 }

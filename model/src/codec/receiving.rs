@@ -4,7 +4,7 @@
 use super::bytes::{Bytes, PartitionKey};
 use super::mls::{MlsMessage, WireFormat};
 use super::reader::{DecodeError, Reader, Writer};
-use super::sending::{commit_data_matches, read_partition_key, write_partition_key};
+use super::sending::{commit_data_matches, read_partition_key};
 use super::{read_mls_among, read_mls_of, Wire};
 use serde::{Deserialize, Serialize};
 
@@ -27,7 +27,7 @@ impl Wire for ReceiveRequest {
     }
 
     fn write(&self, w: &mut Writer) {
-        write_partition_key(w, &self.partition_key);
+        w.partition_key(&self.partition_key.0);
         w.u32(self.counter);
     }
 }

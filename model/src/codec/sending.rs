@@ -70,10 +70,6 @@ pub(crate) fn read_partition_key(r: &mut Reader<'_>, field: &'static str) -> Res
     Ok(PartitionKey(key))
 }
 
-pub(crate) fn write_partition_key(w: &mut Writer, key: &PartitionKey) {
-    w.opaque(&key.0);
-}
-
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WelcomeData {
@@ -121,7 +117,7 @@ impl Wire for CommitData {
     }
 
     fn write(&self, w: &mut Writer) {
-        write_partition_key(w, &self.next_partition_key);
+        w.partition_key(&self.next_partition_key.0);
         w.optional(self.group_info.as_ref(), |w, g| g.write(w));
         w.optional(self.welcome_data.as_ref(), |w, d| d.write(w));
     }
@@ -159,7 +155,7 @@ impl Wire for SendRequest {
 
     fn write(&self, w: &mut Writer) {
         self.message.write(w);
-        write_partition_key(w, &self.partition_key);
+        w.partition_key(&self.partition_key.0);
         if let Some(data) = &self.commit_data {
             data.write(w);
         }

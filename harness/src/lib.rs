@@ -1,0 +1,25 @@
+//! mimi-ds-harness: the `mimi-ds-check` tool's library — the CLI commands that turn the model
+//! crate's codec, catalogue and vectors into files, lines and exit codes.
+
+pub mod codec_cli;
+pub mod vector_files;
+
+/// A failure to report on one line and exit 1.
+#[derive(Debug)]
+pub struct CliError(pub String);
+
+impl std::fmt::Display for CliError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for CliError {}
+
+impl From<String> for CliError {
+    fn from(s: String) -> Self {
+        CliError(s)
+    }
+}
+
+pub type CliResult<T = ()> = Result<T, CliError>;

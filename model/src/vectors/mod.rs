@@ -1,0 +1,17 @@
+//! Test vectors, generated from the codec and the model: the data other implementations
+//! consume. This module builds and checks them in memory; the harness reads and writes files.
+
+pub mod codec;
+pub mod samples;
+
+/// The draft revision every vector file names.
+pub const DRAFT: &str = "draft-mcmillion-mimi-delivery-service-latest";
+
+/// `valid` | `invalid` | `acceptable`, as in Wycheproof.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Valid,
+    Invalid,
+    Acceptable,
+}
