@@ -5,3 +5,4 @@
 //! every verdict the harness gives can be recomputed from recorded inputs.
 
 pub mod codec;
+pub mod fuzzing;
