@@ -474,3 +474,13 @@ mod tests {
         }
     }
 }
+
+/// Reading an id back resolves it in the record: an unknown erratum is an error.
+impl<'de> serde::Deserialize<'de> for ErratumId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <String as serde::Deserialize>::deserialize(deserializer)?;
+        find(&text)
+            .map(|e| e.id)
+            .ok_or_else(|| serde::de::Error::custom(format!("no erratum {text:?} in the record")))
+    }
+}

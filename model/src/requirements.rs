@@ -979,3 +979,14 @@ mod tests {
         assert!(client_only["why_not"].is_string());
     }
 }
+
+/// Reading an id back (vectors, reports) resolves it in the catalogue: an id that is not
+/// there is an error, so no recorded file can name a requirement that does not exist.
+impl<'de> serde::Deserialize<'de> for ReqId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        find(&text)
+            .map(|r| r.id)
+            .ok_or_else(|| serde::de::Error::custom(format!("no requirement {text:?} in the catalogue")))
+    }
+}
