@@ -1,8 +1,15 @@
 //! mimi-ds-harness: the `mimi-ds-check` tool's library — the CLI commands that turn the model
 //! crate's codec, catalogue and vectors into files, lines and exit codes.
 
+pub mod binding;
 pub mod codec_cli;
+pub mod control;
+pub mod mutants;
+pub mod peers;
+pub mod reference;
+pub mod runner;
 pub mod vector_files;
+pub mod wire;
 
 /// A failure to report on one line and exit 1.
 #[derive(Debug)]

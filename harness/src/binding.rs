@@ -1,0 +1,190 @@
+//! The HTTP binding of `BINDING.md` (errata `errata/transport`): which path each endpoint has,
+//! which structure its request and response carry, and how status codes and error bodies map
+//! to the model's `Response`. Both sides use it: the reference DS to serve, the runner and its
+//! peers to call and to read answers, so the two can never disagree on the wire.
+
+use mimi_ds_model::codec::{
+    DsError, ErrorCode, ExternalJoinRequest, GroupInfoRequest, GroupInfoResponse, KeyPackageBundleRequest,
+    KeyPackageBundleResponse, KeyPackageRequest, KeyPackageResponse, MlsMessage, ReceiveRequest, ReceiveResponse,
+    SendRequest, ServiceProviderId, WelcomeInitRequest, WelcomeInitResponse, Wire,
+};
+use mimi_ds_model::ds::{Endpoint, Input, Outbound, Response};
+
+/// Prefix of every federation endpoint.
+pub const PREFIX: &str = "/mimi-ds/v1/";
+/// Prefix of the test-control contract.
+pub const CONTROL_PREFIX: &str = "/mimi-ds-test/v1/";
+pub const MEDIA_TYPE: &str = "application/mimi-ds";
+/// Plain-HTTP test mode: names the calling provider where mutual TLS would.
+pub const PROVIDER_HEADER: &str = "mimi-ds-provider";
+
+pub const ENDPOINTS: [Endpoint; 9] = [
+    Endpoint::KeyPackage,
+    Endpoint::KeyPackageBundle,
+    Endpoint::Send,
+    Endpoint::Receive,
+    Endpoint::ExternalJoin,
+    Endpoint::GroupInfo,
+    Endpoint::WelcomeInit,
+    Endpoint::Welcome,
+    Endpoint::Notify,
+];
+
+pub fn name(endpoint: Endpoint) -> &'static str {
+    match endpoint {
+        Endpoint::KeyPackage => "key-package",
+        Endpoint::KeyPackageBundle => "key-package-bundle",
+        Endpoint::Send => "send",
+        Endpoint::Receive => "receive",
+        Endpoint::ExternalJoin => "external-join",
+        Endpoint::GroupInfo => "group-info",
+        Endpoint::WelcomeInit => "welcome-init",
+        Endpoint::Welcome => "welcome",
+        Endpoint::Notify => "notify",
+    }
+}
+
+pub fn path(endpoint: Endpoint) -> String {
+    format!("{PREFIX}{}", name(endpoint))
+}
+
+pub fn endpoint_of_path(path: &str) -> Option<Endpoint> {
+    let rest = path.strip_prefix(PREFIX)?;
+    ENDPOINTS.into_iter().find(|e| name(*e) == rest)
+}
+
+/// KeyPackage requests travel over OHTTP: the RSP never learns the caller.
+pub fn needs_provider(endpoint: Endpoint) -> bool {
+    !matches!(endpoint, Endpoint::KeyPackage | Endpoint::KeyPackageBundle)
+}
+
+/// The status of a successful answer: 201 where something was delivered to the provider.
+pub fn success_status(endpoint: Endpoint) -> u16 {
+    match endpoint {
+        Endpoint::Welcome | Endpoint::Notify => 201,
+        _ => 200,
+    }
+}
+
+pub fn error_status(code: ErrorCode) -> u16 {
+    use ErrorCode::*;
+    match code {
+        Malformed | UnsupportedParameters => 400,
+        PolicyRejected | InvalidBearerToken | WelcomeRefused | UnauthorizedProvider => 403,
+        UnknownGroup | UnknownUser | UnknownPartition => 404,
+        BranchTerminated | RatchetTreeRequired | KeyPackageExhausted => 409,
+    }
+}
+
+/// A request body as the model sees it; an undecodable one is `Input::Malformed`.
+pub fn input_of(endpoint: Endpoint, from: &ServiceProviderId, body: &[u8]) -> Input {
+    let from = from.clone();
+    let decoded = match endpoint {
+        Endpoint::KeyPackage => KeyPackageRequest::from_bytes(body).map(|request| Input::KeyPackage { request }),
+        Endpoint::KeyPackageBundle => {
+            KeyPackageBundleRequest::from_bytes(body).map(|request| Input::KeyPackageBundle { request })
+        }
+        Endpoint::Send => SendRequest::from_bytes(body).map(|request| Input::Send { from, request }),
+        Endpoint::Receive => ReceiveRequest::from_bytes(body).map(|request| Input::Receive { from, request }),
+        Endpoint::ExternalJoin => {
+            ExternalJoinRequest::from_bytes(body).map(|request| Input::ExternalJoin { from, request })
+        }
+        Endpoint::GroupInfo => GroupInfoRequest::from_bytes(body).map(|request| Input::GroupInfo { from, request }),
+        Endpoint::WelcomeInit => {
+            WelcomeInitRequest::from_bytes(body).map(|request| Input::WelcomeInit { from, request })
+        }
+        Endpoint::Welcome => MlsMessage::from_bytes(body).map(|welcome| Input::WelcomePush { from, welcome }),
+        Endpoint::Notify => ReceiveResponse::from_bytes(body).map(|response| Input::Push { from, response }),
+    };
+    decoded.unwrap_or(Input::Malformed { endpoint })
+}
+
+/// The endpoint and body of a federation request the model describes (None for control
+/// actions and answers, which do not travel as federation requests).
+pub fn request_of(input: &Input) -> Option<(Endpoint, Option<&ServiceProviderId>, Vec<u8>)> {
+    Some(match input {
+        Input::Send { from, request } => (Endpoint::Send, Some(from), request.to_bytes()),
+        Input::Receive { from, request } => (Endpoint::Receive, Some(from), request.to_bytes()),
+        Input::ExternalJoin { from, request } => (Endpoint::ExternalJoin, Some(from), request.to_bytes()),
+        Input::GroupInfo { from, request } => (Endpoint::GroupInfo, Some(from), request.to_bytes()),
+        Input::KeyPackage { request } => (Endpoint::KeyPackage, None, request.to_bytes()),
+        Input::KeyPackageBundle { request } => (Endpoint::KeyPackageBundle, None, request.to_bytes()),
+        Input::WelcomeInit { from, request } => (Endpoint::WelcomeInit, Some(from), request.to_bytes()),
+        Input::WelcomePush { from, welcome } => (Endpoint::Welcome, Some(from), welcome.to_bytes()),
+        Input::Push { from, response } => (Endpoint::Notify, Some(from), response.to_bytes()),
+        _ => return None,
+    })
+}
+
+/// The endpoint and body of a call a DS makes to another provider.
+pub fn outbound_request(call: &Outbound) -> (Endpoint, Vec<u8>) {
+    match call {
+        Outbound::WelcomeInit { request, .. } => (Endpoint::WelcomeInit, request.to_bytes()),
+        Outbound::WelcomePush { welcome, .. } => (Endpoint::Welcome, welcome.to_bytes()),
+        Outbound::Send { request, .. } => (Endpoint::Send, request.to_bytes()),
+        Outbound::Receive { request, .. } => (Endpoint::Receive, request.to_bytes()),
+        Outbound::Push { response, .. } => (Endpoint::Notify, response.to_bytes()),
+    }
+}
+
+/// A call a peer received, as the model's `Outbound` (None when the body does not decode).
+pub fn outbound_of(endpoint: Endpoint, to: &ServiceProviderId, body: &[u8]) -> Result<Outbound, String> {
+    let to = to.clone();
+    let fail = |e: mimi_ds_model::codec::DecodeError| format!("{} body: {e}", name(endpoint));
+    match endpoint {
+        Endpoint::WelcomeInit => WelcomeInitRequest::from_bytes(body).map(|request| Outbound::WelcomeInit { to, request }),
+        Endpoint::Welcome => MlsMessage::from_bytes(body).map(|welcome| Outbound::WelcomePush { to, welcome }),
+        Endpoint::Send => SendRequest::from_bytes(body).map(|request| Outbound::Send { to, request }),
+        Endpoint::Receive => ReceiveRequest::from_bytes(body).map(|request| Outbound::Receive { to, request }),
+        Endpoint::Notify => ReceiveResponse::from_bytes(body).map(|response| Outbound::Push { to, response }),
+        other => return Err(format!("{} is not an endpoint a DS calls on another provider", name(other))),
+    }
+    .map_err(fail)
+}
+
+/// Status and body of a response.
+pub fn encode_response(endpoint: Endpoint, response: &Response) -> (u16, Vec<u8>) {
+    match response {
+        Response::Error(code) => {
+            let error = DsError { code: *code, message: format!("{code:?}") };
+            (error_status(*code), error.to_bytes())
+        }
+        Response::Accepted => (success_status(endpoint), Vec::new()),
+        Response::Receive(r) => (200, r.to_bytes()),
+        Response::GroupInfo(g) => (200, g.to_bytes()),
+        Response::KeyPackage(k) => (200, k.to_bytes()),
+        Response::KeyPackageBundle(b) => (200, b.to_bytes()),
+        Response::WelcomeInit(w) => (200, w.to_bytes()),
+    }
+}
+
+/// How an answer broke the binding itself (not the model).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BindingError(pub String);
+
+/// Reads a target's answer: 2xx bodies by endpoint, others as a DsError.
+pub fn decode_response(endpoint: Endpoint, status: u16, body: &[u8]) -> Result<Response, BindingError> {
+    let bad = |what: &str, e: mimi_ds_model::codec::DecodeError| {
+        BindingError(format!("{} answered {status} with a body that is not {what}: {e}", name(endpoint)))
+    };
+    if !(200..300).contains(&status) {
+        return DsError::from_bytes(body).map(|e| Response::Error(e.code)).map_err(|e| bad("a DsError", e));
+    }
+    let empty = |body: &[u8]| {
+        if body.is_empty() {
+            Ok(Response::Accepted)
+        } else {
+            Err(BindingError(format!("{} answered {status} with {} unexpected body bytes", name(endpoint), body.len())))
+        }
+    };
+    match endpoint {
+        Endpoint::Send | Endpoint::ExternalJoin | Endpoint::Welcome | Endpoint::Notify => empty(body),
+        Endpoint::Receive => ReceiveResponse::from_bytes(body).map(Response::Receive).map_err(|e| bad("a ReceiveResponse", e)),
+        Endpoint::GroupInfo => GroupInfoResponse::from_bytes(body).map(Response::GroupInfo).map_err(|e| bad("a GroupInfoResponse", e)),
+        Endpoint::KeyPackage => KeyPackageResponse::from_bytes(body).map(Response::KeyPackage).map_err(|e| bad("a KeyPackageResponse", e)),
+        Endpoint::KeyPackageBundle => KeyPackageBundleResponse::from_bytes(body)
+            .map(Response::KeyPackageBundle)
+            .map_err(|e| bad("a KeyPackageBundleResponse", e)),
+        Endpoint::WelcomeInit => WelcomeInitResponse::from_bytes(body).map(Response::WelcomeInit).map_err(|e| bad("a WelcomeInitResponse", e)),
+    }
+}

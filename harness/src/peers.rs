@@ -1,0 +1,134 @@
+//! The providers the runner plays: one HTTP listener per provider id, recording every call
+//! the target makes to it and answering as the case scripts (WelcomeInit answers) or as the
+//! binding says (201 for Welcome and notify pushes, an accepted send and an empty
+//! ReceiveResponse for a follower's forwarded requests).
+
+use crate::binding::{self, MEDIA_TYPE, PROVIDER_HEADER};
+use crate::wire::{Exchange, WireLog};
+use axum::body::Bytes as Body;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::IntoResponse;
+use mimi_ds_model::codec::{ReceiveResponse, ServiceProviderId, WelcomeInitResponse, Wire};
+use mimi_ds_model::ds::Outbound;
+use std::collections::{BTreeMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+/// One call the target made to a peer, as the model names it, or why it could not be read.
+pub type Received = Result<Outbound, String>;
+
+#[derive(Default)]
+struct Script {
+    /// WelcomeInit answers still to give, in order.
+    welcome_answers: VecDeque<bool>,
+    received: Vec<Received>,
+}
+
+struct PeerState {
+    id: ServiceProviderId,
+    script: Mutex<Script>,
+    log: WireLog,
+}
+
+pub struct Peer {
+    pub id: ServiceProviderId,
+    pub addr: SocketAddr,
+    state: Arc<PeerState>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Peer {
+    pub async fn start(id: ServiceProviderId, log: WireLog) -> std::io::Result<Peer> {
+        let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+        let addr = listener.local_addr()?;
+        let state = Arc::new(PeerState { id: id.clone(), script: Mutex::new(Script::default()), log });
+        let app = axum::Router::new().fallback(answer).with_state(state.clone());
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(Peer { id, addr, state, task })
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Starts a case: forget what was received, answer WelcomeInits with `answers`.
+    pub fn script(&self, answers: Vec<bool>) {
+        let mut script = self.state.script.lock().expect("peer lock");
+        *script = Script { welcome_answers: answers.into(), received: Vec::new() };
+    }
+
+    /// The calls received since the last take.
+    pub fn take(&self) -> Vec<Received> {
+        std::mem::take(&mut self.state.script.lock().expect("peer lock").received)
+    }
+}
+
+async fn answer(
+    axum::extract::State(peer): axum::extract::State<Arc<PeerState>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> axum::response::Response {
+    let caller = headers.get(PROVIDER_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let endpoint = binding::endpoint_of_path(uri.path());
+    let received = match endpoint {
+        Some(e) => binding::outbound_of(e, &peer.id, &body),
+        None => Err(format!("call to {} which is no endpoint of the binding", uri.path())),
+    };
+    let (status, reply) = {
+        let mut script = peer.script.lock().expect("peer lock");
+        let reply = match (&received, endpoint) {
+            (Ok(Outbound::WelcomeInit { .. }), _) => {
+                // An unscripted WelcomeInit is refused: the case did not expect it.
+                let accepted = script.welcome_answers.pop_front().unwrap_or(false);
+                (200, WelcomeInitResponse { accepted }.to_bytes())
+            }
+            // A follower's forwarded read: the runner's hub has nothing for it.
+            (Ok(Outbound::Receive { .. }), _) => (200, ReceiveResponse::default().to_bytes()),
+            (Ok(_), Some(e)) => (binding::success_status(e), Vec::new()),
+            _ => (400, Vec::new()),
+        };
+        script.received.push(received);
+        reply
+    };
+    peer.log.record(Exchange::inbound(
+        &peer.id,
+        &caller,
+        uri.path(),
+        &body,
+        status,
+        &reply,
+    ));
+    let status = StatusCode::from_u16(status).expect("valid status");
+    (status, [(axum::http::header::CONTENT_TYPE, MEDIA_TYPE)], reply).into_response()
+}
+
+/// Every peer the runner plays, by provider id.
+pub struct Peers(pub BTreeMap<ServiceProviderId, Peer>);
+
+impl Peers {
+    pub async fn start(ids: impl IntoIterator<Item = ServiceProviderId>, log: &WireLog) -> std::io::Result<Peers> {
+        let mut peers = BTreeMap::new();
+        for id in ids {
+            let peer = Peer::start(id.clone(), log.clone()).await?;
+            peers.insert(id, peer);
+        }
+        Ok(Peers(peers))
+    }
+
+    pub fn urls(&self) -> BTreeMap<ServiceProviderId, String> {
+        self.0.iter().map(|(id, p)| (id.clone(), p.url())).collect()
+    }
+
+    pub fn take_all(&self) -> Vec<Received> {
+        self.0.values().flat_map(|p| p.take()).collect()
+    }
+}

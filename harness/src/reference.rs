@@ -1,0 +1,240 @@
+//! The reference DS: the model served over the binding. One `State` behind one lock, so
+//! every partition has one total order; outbound calls (WelcomeInit, Welcome, forwarding)
+//! are made in order after the state is updated and before the request is answered, so an
+//! observer that got the answer has seen every call. With a [`Mutant`], one bug is planted.
+
+use crate::binding::{self, CONTROL_PREFIX, MEDIA_TYPE, PROVIDER_HEADER};
+use crate::control::{self, Capabilities, Reset};
+use crate::mutants::{Before, Mutant};
+use axum::body::Bytes as Body;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response as HttpResponse};
+use mimi_ds_model::codec::{ServiceProviderId, WelcomeInitResponse, Wire};
+use mimi_ds_model::ds::{apply_in_place, Endpoint, Input, Outbound, Response, State};
+use std::collections::{BTreeMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// How a served reference DS is set up.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Who it is until a `reset` says otherwise.
+    pub me: ServiceProviderId,
+    pub mutant: Option<Mutant>,
+    /// Per outbound call.
+    pub call_timeout: Duration,
+}
+
+struct Shared {
+    config: Config,
+    state: Mutex<State>,
+    peers: Mutex<BTreeMap<ServiceProviderId, String>>,
+    client: reqwest::Client,
+    /// Requests being processed, outbound calls included; `idle` waits for zero.
+    busy: AtomicUsize,
+    idle: tokio::sync::Notify,
+}
+
+/// A running reference DS.
+pub struct Server {
+    pub addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Serves on `listen` (port 0 picks a free one) in the current tokio runtime.
+pub async fn start(config: Config, listen: SocketAddr) -> std::io::Result<Server> {
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    let addr = listener.local_addr()?;
+    let shared = Arc::new(Shared {
+        state: Mutex::new(State::new(config.me.clone())),
+        client: reqwest::Client::builder().timeout(config.call_timeout).build().map_err(std::io::Error::other)?,
+        config,
+        peers: Mutex::new(BTreeMap::new()),
+        busy: AtomicUsize::new(0),
+        idle: tokio::sync::Notify::new(),
+    });
+    let app = axum::Router::new().fallback(handle).with_state(shared);
+    let task = tokio::spawn(async move {
+        // A failing accept loop ends the server; callers see connection errors.
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok(Server { addr, task })
+}
+
+async fn handle(
+    axum::extract::State(shared): axum::extract::State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> HttpResponse {
+    let _busy = Busy::enter(&shared);
+    if let Some(action) = uri.path().strip_prefix(CONTROL_PREFIX) {
+        return handle_control(&shared, &method, action, &body).await;
+    }
+    let Some(endpoint) = binding::endpoint_of_path(uri.path()) else {
+        return (StatusCode::NOT_FOUND, format!("no endpoint at {}", uri.path())).into_response();
+    };
+    if method != Method::POST {
+        return (StatusCode::METHOD_NOT_ALLOWED, "federation endpoints take POST").into_response();
+    }
+    let caller = headers
+        .get(PROVIDER_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| ServiceProviderId::new(v).ok());
+    let response = match (caller, binding::needs_provider(endpoint)) {
+        (None, true) => Response::Error(mimi_ds_model::codec::ErrorCode::UnauthorizedProvider),
+        (caller, _) => {
+            // KeyPackage requests come through OHTTP and name no caller.
+            let from = caller.unwrap_or_else(|| shared.config.me.clone());
+            let input = decode(&shared, endpoint, &from, &body);
+            if matches!(input, Input::Malformed { .. }) && shared.config.mutant == Some(Mutant::ServerErrorOnMalformed) {
+                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            }
+            shared.process(input).await
+        }
+    };
+    let (status, bytes) = binding::encode_response(endpoint, &response);
+    let status = StatusCode::from_u16(status).expect("binding statuses are valid");
+    (status, [(axum::http::header::CONTENT_TYPE, MEDIA_TYPE)], bytes).into_response()
+}
+
+fn decode(shared: &Shared, endpoint: Endpoint, from: &ServiceProviderId, body: &[u8]) -> Input {
+    let input = binding::input_of(endpoint, from, body);
+    if !matches!(input, Input::Malformed { .. }) || shared.config.mutant != Some(Mutant::AcceptTrailingBytes) {
+        return input;
+    }
+    // The bug: the longest prefix that decodes wins.
+    (1..body.len())
+        .rev()
+        .map(|len| binding::input_of(endpoint, from, &body[..len]))
+        .find(|i| !matches!(i, Input::Malformed { .. }))
+        .unwrap_or(input)
+}
+
+async fn handle_control(shared: &Shared, method: &Method, action: &str, body: &[u8]) -> HttpResponse {
+    let json = |value: serde_json::Value| (StatusCode::OK, axum::Json(value)).into_response();
+    let bad = |why: String| (StatusCode::BAD_REQUEST, why).into_response();
+    match (method, action) {
+        (&Method::GET, "capabilities") => json(serde_json::to_value(Capabilities::reference()).expect("serializes")),
+        (&Method::GET, "idle") => {
+            // This request counts itself as busy.
+            let wait = async {
+                while shared.busy.load(Ordering::SeqCst) > 1 {
+                    shared.idle.notified().await;
+                }
+            };
+            match tokio::time::timeout(Duration::from_secs(5), wait).await {
+                Ok(()) => json(serde_json::json!({"idle": true})),
+                Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "still busy after 5 s").into_response(),
+            }
+        }
+        (&Method::POST, "reset") => match serde_json::from_slice::<Reset>(body) {
+            Ok(reset) => {
+                *shared.state.lock().expect("state lock") = State::new(reset.me);
+                *shared.peers.lock().expect("peers lock") = reset.peers;
+                json(serde_json::json!({"reset": true}))
+            }
+            Err(e) => bad(format!("reset body: {e}")),
+        },
+        (&Method::POST, "control") => match control::parse_action(body) {
+            Ok(input) => json(serde_json::to_value(shared.process(input).await).expect("serializes")),
+            Err(e) => bad(e),
+        },
+        _ => (StatusCode::NOT_FOUND, format!("no control action {method} {action}")).into_response(),
+    }
+}
+
+impl Shared {
+    /// Applies one input, then makes the calls it causes, in order.
+    async fn process(&self, input: Input) -> Response {
+        let (response, outbound) = self.apply(input);
+        self.deliver(outbound).await;
+        response
+    }
+
+    fn apply(&self, input: Input) -> (Response, Vec<Outbound>) {
+        let mut state = self.state.lock().expect("state lock");
+        let Some(mutant) = self.config.mutant else {
+            let (expect, outbound) = apply_in_place(&mut state, &input);
+            return (expect.canonical, outbound);
+        };
+        let before = state.clone();
+        let input = match mutant.before(&state, input) {
+            Before::Answer(response) => return (response, Vec::new()),
+            Before::Apply(input) => input,
+        };
+        let (expect, mut outbound) = apply_in_place(&mut state, &input);
+        let mut response = expect.canonical;
+        mutant.after(&before, &mut state, &input, &mut response, &mut outbound);
+        (response, outbound)
+    }
+
+    async fn deliver(&self, calls: Vec<Outbound>) {
+        let mut queue: VecDeque<Outbound> = calls.into();
+        while let Some(call) = queue.pop_front() {
+            let answer = self.call(&call).await;
+            if let Outbound::WelcomeInit { to, .. } = &call {
+                // No answer, an error or an undecodable body all count as a refusal.
+                let accepted = answer
+                    .ok()
+                    .and_then(|body| WelcomeInitResponse::from_bytes(&body).ok())
+                    .is_some_and(|r| r.accepted);
+                let (_, more) = self.apply(Input::WelcomeInitAnswered { provider: to.clone(), accepted });
+                queue.extend(more);
+            }
+        }
+    }
+
+    /// POSTs one call; the body of a 2xx answer, or why there is none.
+    async fn call(&self, call: &Outbound) -> Result<Vec<u8>, String> {
+        let base = self.peers.lock().expect("peers lock").get(call.to()).cloned();
+        let base = base.ok_or_else(|| format!("no address for {}", call.to()))?;
+        let (endpoint, body) = binding::outbound_request(call);
+        let me = self.state.lock().expect("state lock").me.clone();
+        let answer = self
+            .client
+            .post(format!("{base}{}", binding::path(endpoint)))
+            .header(PROVIDER_HEADER, me.as_str())
+            .header(axum::http::header::CONTENT_TYPE, MEDIA_TYPE)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        if !answer.status().is_success() {
+            return Err(format!("answered {}", answer.status()));
+        }
+        answer.bytes().await.map(|b| b.to_vec()).map_err(|e| e.to_string())
+    }
+}
+
+/// Counts a request as in progress for `idle`.
+struct Busy<'a>(&'a Shared);
+
+impl<'a> Busy<'a> {
+    fn enter(shared: &'a Shared) -> Self {
+        shared.busy.fetch_add(1, Ordering::SeqCst);
+        Busy(shared)
+    }
+}
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        self.0.busy.fetch_sub(1, Ordering::SeqCst);
+        self.0.idle.notify_waiters();
+    }
+}
