@@ -1,0 +1,514 @@
+//! The pure reference model of the Delivery Service: one written-down, executable reading of
+//! the draft that explains every verdict by requirement id.
+//!
+//! This module owns the model's vocabulary — [`State`], [`Input`], [`Response`],
+//! [`Outbound`], [`Expectation`], [`Violation`] — and its two entry points:
+//! [`step`] (what a DS in this state must do with this input: the next state, the set of
+//! acceptable responses with one canonical member, and the calls it must make) and
+//! [`check`] (is this observed behaviour acceptable here, and if not, why not).
+//!
+//! One model plays both roles of the draft: a hub sequencing the groups it hosts
+//! (`partitions`, `sending`, `receiving`, `welcome`, `external_joins`, `forks`, `policy`)
+//! and a follower serving its local users (`follower`, `key_packages`). Nothing here reads
+//! a clock, draws randomness or does I/O: every discretion of the hub is either an explicit
+//! input or a rule the checker accepts in all its allowed forms.
+
+pub mod explore;
+pub mod external_joins;
+pub mod follower;
+pub mod forks;
+pub mod key_packages;
+pub mod partitions;
+pub mod policy;
+pub mod receiving;
+pub mod scenario;
+pub mod sending;
+pub mod welcome;
+
+use crate::codec::{
+    Bytes, ErrorCode, ExternalJoinRequest, GroupInfoRequest, GroupInfoResponse,
+    KeyPackageBundleRequest, KeyPackageBundleResponse, KeyPackageRequest, KeyPackageResponse,
+    MlsMessage, PartitionKey, ReceiveRequest, ReceiveResponse, SendRequest, ServiceProviderId,
+    WelcomeInitRequest, WelcomeInitResponse,
+};
+use crate::errata::{self, ErratumId};
+use crate::requirements::{self as req, ReqId};
+use serde::{Deserialize, Serialize};
+
+pub use follower::Follower;
+pub use key_packages::{KeyPackages, TokenScope};
+pub use partitions::{Group, Partition, Partitions};
+pub use policy::{LocalPolicy, BAN_EXTENSION_TYPE};
+pub use welcome::PendingWelcomes;
+
+/// Everything one provider's DS remembers, as a plain value.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct State {
+    /// Who this DS is: a group it hosts makes it the hub, a group it follows a follower.
+    pub me: ServiceProviderId,
+    /// Hub role: the groups hosted here and their partition logs.
+    pub partitions: Partitions,
+    /// Hub role: Welcomes waiting for a provider's WelcomeInit answer.
+    pub welcomes: PendingWelcomes,
+    /// RSP role: local users' KeyPackages and the bearer tokens protecting them.
+    pub key_packages: KeyPackages,
+    /// Mutes and rate limits of local users.
+    pub policy: LocalPolicy,
+    /// Follower role: groups hosted elsewhere that local users take part in.
+    pub follower: Follower,
+}
+
+impl State {
+    pub fn new(me: ServiceProviderId) -> Self {
+        State {
+            me,
+            partitions: Partitions::default(),
+            welcomes: PendingWelcomes::default(),
+            key_packages: KeyPackages::default(),
+            policy: LocalPolicy::default(),
+            follower: Follower::default(),
+        }
+    }
+}
+
+/// The federation endpoints of errata `errata/transport`, for bodies that do not decode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Endpoint {
+    KeyPackage,
+    KeyPackageBundle,
+    Send,
+    Receive,
+    ExternalJoin,
+    GroupInfo,
+    WelcomeInit,
+    Welcome,
+    Notify,
+}
+
+/// Whom a bearer token was issued to, and the token.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Token {
+    pub scope: TokenScope,
+    pub token: Bytes,
+}
+
+/// One thing that happens to a DS: a federation request (with the calling provider), an
+/// answer to one of its own outbound calls, or a local control action.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "input")]
+pub enum Input {
+    // Federation requests.
+    Send { from: ServiceProviderId, request: SendRequest },
+    Receive { from: ServiceProviderId, request: ReceiveRequest },
+    ExternalJoin { from: ServiceProviderId, request: ExternalJoinRequest },
+    GroupInfo { from: ServiceProviderId, request: GroupInfoRequest },
+    /// Over OHTTP: the caller is unknown to the RSP.
+    KeyPackage { request: KeyPackageRequest },
+    KeyPackageBundle { request: KeyPackageBundleRequest },
+    WelcomeInit { from: ServiceProviderId, request: WelcomeInitRequest },
+    WelcomePush { from: ServiceProviderId, welcome: MlsMessage },
+    Push { from: ServiceProviderId, response: ReceiveResponse },
+    /// A body that did not decode at `endpoint`.
+    Malformed { endpoint: Endpoint },
+    // Answers to this DS's outbound calls.
+    /// The answer of `provider` to the oldest WelcomeInit still waiting for it.
+    WelcomeInitAnswered { provider: ServiceProviderId, accepted: bool },
+    // Local control actions (the harness's test-control calls).
+    CreateGroup { group_id: Bytes, partition_key: PartitionKey },
+    UploadKeyPackages { user: Bytes, key_packages: Vec<MlsMessage> },
+    IssueToken(Token),
+    RevokeToken { token: Bytes },
+    Mute { user: Bytes },
+    /// `user` may send `budget` more messages; then sends are refused.
+    RateLimit { user: Bytes, budget: u32 },
+    TerminateBranch { partition_key: PartitionKey },
+    /// A local user takes part in `group_id`, hosted by `hub`.
+    FollowGroup { group_id: Bytes, hub: ServiceProviderId },
+    /// The local users' last one left `group_id` (draft §"Self-Remove" step 2).
+    SelfRemove { group_id: Bytes },
+    /// Local `user` sends: sequenced here if this DS hosts the group, else forwarded.
+    LocalSend { user: Bytes, request: SendRequest },
+    /// A local user reads `group_id`: served here if hosted, else forwarded to its hub.
+    LocalReceive { group_id: Bytes, request: ReceiveRequest },
+}
+
+/// What a DS answers to one input. Errors compare by code: the message is for people.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "response", content = "body")]
+pub enum Response {
+    /// Success with an empty body (send, external join, pushes, control actions).
+    Accepted,
+    Receive(ReceiveResponse),
+    GroupInfo(GroupInfoResponse),
+    KeyPackage(KeyPackageResponse),
+    KeyPackageBundle(KeyPackageBundleResponse),
+    WelcomeInit(WelcomeInitResponse),
+    Error(ErrorCode),
+}
+
+/// A call this DS makes to another provider.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "call")]
+pub enum Outbound {
+    WelcomeInit { to: ServiceProviderId, request: WelcomeInitRequest },
+    WelcomePush { to: ServiceProviderId, welcome: MlsMessage },
+    /// A follower forwarding its user's message to the hub.
+    Send { to: ServiceProviderId, request: SendRequest },
+    /// A follower reading for its user from the hub.
+    Receive { to: ServiceProviderId, request: ReceiveRequest },
+    /// A hub's discretionary push; never canonical, judged by `receiving::check_push`.
+    Push { to: ServiceProviderId, response: ReceiveResponse },
+}
+
+impl Outbound {
+    pub fn to(&self) -> &ServiceProviderId {
+        match self {
+            Outbound::WelcomeInit { to, .. }
+            | Outbound::WelcomePush { to, .. }
+            | Outbound::Send { to, .. }
+            | Outbound::Receive { to, .. }
+            | Outbound::Push { to, .. } => to,
+        }
+    }
+
+    /// The requirements a missing or unexpected call of this kind breaks.
+    fn requirements(&self) -> &'static [ReqId] {
+        match self {
+            Outbound::WelcomeInit { .. } => {
+                &[req::WELCOME_INIT_BEFORE_PUSH, req::WELCOME_INIT_REQUEST, req::SEND_WELCOME_PROVIDERS_ONE_TO_ONE]
+            }
+            Outbound::WelcomePush { .. } => {
+                &[req::WELCOME_PUSH_IF_ACCEPTED, req::WELCOME_INIT_BEFORE_PUSH, req::SEND_PUSHES_WELCOME]
+            }
+            Outbound::Send { .. } => &[req::SEND_FOLLOWER_TO_HUB, req::HUB_SEQUENCES_AND_FANS_OUT],
+            Outbound::Receive { .. } => &[req::RECEIVE_FOLLOWER_REQUESTS, req::FLOW_SELF_REMOVE_STOP_PUSHES],
+            Outbound::Push { .. } => &[req::RECEIVE_PUSH],
+        }
+    }
+
+    fn summary(&self) -> String {
+        match self {
+            Outbound::WelcomeInit { to, request } => {
+                format!("WelcomeInit to {to} listing {} KeyPackageRef(s)", request.key_package_refs.len())
+            }
+            Outbound::WelcomePush { to, .. } => format!("Welcome push to {to}"),
+            Outbound::Send { to, .. } => format!("SendRequest to {to}"),
+            Outbound::Receive { to, request } => {
+                format!("ReceiveRequest to {to} for {}… counter {}", short(&request.partition_key), request.counter)
+            }
+            Outbound::Push { to, .. } => format!("ReceiveResponse push to {to}"),
+        }
+    }
+}
+
+/// How far an observed response may differ from the canonical one.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "rule")]
+pub enum Rule {
+    /// Only the canonical response.
+    Exact,
+    /// A ReceiveResponse for `counter` on `partition_key`: the epoch is fixed, the hints are
+    /// the hub's discretion within the relation of `receiving::check_response`.
+    Hints { partition_key: PartitionKey, counter: u32 },
+    /// KeyPackages: for each request any unused matching one (last resorts only when no
+    /// other is left); the canonical member hands out the oldest upload.
+    KeyPackageChoice,
+    /// A GroupInfoResponse whose GroupInfo lacks a ratchet tree: the hub may add the tree
+    /// it inferred (draft: "MAY provide an inferred ratchet tree").
+    InferredTreeAllowed,
+}
+
+/// The acceptable responses to one input: a canonical member, a rule, and the other
+/// readings our errata accept (each an error code leaving the state unchanged).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct Expectation {
+    /// What the reference DS answers.
+    pub canonical: Response,
+    pub rule: Rule,
+    /// Other acceptable answers: error codes, each justified by an erratum, after which the
+    /// DS must be as it was (nothing sequenced, nothing handed out).
+    pub also: Vec<(ErrorCode, ErratumId)>,
+    /// The requirements an unacceptable answer breaks.
+    pub requirements: Vec<ReqId>,
+    /// Our decisions the expectation rests on.
+    pub errata: Vec<ErratumId>,
+}
+
+impl Expectation {
+    pub fn exact(canonical: Response, requirements: &[ReqId], errata: &[ErratumId]) -> Self {
+        Expectation {
+            canonical,
+            rule: Rule::Exact,
+            also: Vec::new(),
+            requirements: requirements.to_vec(),
+            errata: errata.to_vec(),
+        }
+    }
+
+    pub fn accepted(requirements: &[ReqId], errata: &[ErratumId]) -> Self {
+        Self::exact(Response::Accepted, requirements, errata)
+    }
+
+    pub fn error(code: ErrorCode, requirements: &[ReqId], errata: &[ErratumId]) -> Self {
+        Self::exact(Response::Error(code), requirements, errata)
+    }
+
+    /// Also accept `code` (state unchanged), as erratum `why` allows.
+    pub fn or_error(mut self, code: ErrorCode, why: ErratumId) -> Self {
+        self.also.push((code, why));
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        matches!(self.canonical, Response::Error(_))
+    }
+}
+
+/// The result of one model step.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Step {
+    /// The state after the canonical response.
+    pub next: State,
+    pub expect: Expectation,
+    /// The calls the DS must make, in order per destination.
+    pub outbound: Vec<Outbound>,
+}
+
+/// What a target did with one input.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Observed {
+    pub response: Response,
+    pub outbound: Vec<Outbound>,
+}
+
+/// Why an observation is not acceptable, in terms a person can follow.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Violation {
+    pub requirements: Vec<ReqId>,
+    pub errata: Vec<ErratumId>,
+    pub expected: String,
+    pub observed: String,
+    pub because: Vec<String>,
+}
+
+impl std::fmt::Display for Violation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ids: Vec<&str> = self.requirements.iter().map(|r| r.0).collect();
+        writeln!(f, "violates {}", ids.join(", "))?;
+        writeln!(f, "  expected: {}", self.expected)?;
+        writeln!(f, "  observed: {}", self.observed)?;
+        for reason in &self.because {
+            writeln!(f, "  because {reason}")?;
+        }
+        Ok(())
+    }
+}
+
+/// What `apply` produces besides the mutated state.
+pub(crate) struct Outcome {
+    pub expect: Expectation,
+    pub outbound: Vec<Outbound>,
+}
+
+impl Outcome {
+    pub fn answer(expect: Expectation) -> Self {
+        Outcome { expect, outbound: Vec::new() }
+    }
+
+    pub fn error(code: ErrorCode, requirements: &[ReqId], errata: &[ErratumId]) -> Self {
+        Self::answer(Expectation::error(code, requirements, errata))
+    }
+
+    pub fn accepted(requirements: &[ReqId], errata: &[ErratumId]) -> Self {
+        Self::answer(Expectation::accepted(requirements, errata))
+    }
+}
+
+/// What a DS in `state` must do with `input`.
+pub fn step(state: &State, input: &Input) -> Step {
+    let mut next = state.clone();
+    let Outcome { expect, outbound } = apply(&mut next, input);
+    Step { next, expect, outbound }
+}
+
+/// [`step`] in place: the canonical transition without copying the state. The reference
+/// DS and the vector generator, which own their state, use this.
+pub fn apply_in_place(state: &mut State, input: &Input) -> (Expectation, Vec<Outbound>) {
+    let Outcome { expect, outbound } = apply(state, input);
+    (expect, outbound)
+}
+
+fn apply(state: &mut State, input: &Input) -> Outcome {
+    match input {
+        Input::Send { request, .. } => sending::send(state, request),
+        Input::Receive { request, .. } => receiving::receive(state, request),
+        Input::ExternalJoin { request, .. } => external_joins::external_join(state, request),
+        Input::GroupInfo { request, .. } => external_joins::group_info(state, request),
+        Input::KeyPackage { request } => key_packages::request_one(state, request),
+        Input::KeyPackageBundle { request } => key_packages::request_bundle(state, request),
+        Input::WelcomeInit { from, request } => follower::welcome_init(state, from, request),
+        Input::WelcomePush { from, welcome } => follower::welcome_push(state, from, welcome),
+        Input::Push { from, response } => follower::push(state, from, response),
+        Input::Malformed { .. } => Outcome::error(ErrorCode::Malformed, &[], &[errata::TRANSPORT]),
+        Input::WelcomeInitAnswered { provider, accepted } => welcome::answered(state, provider, *accepted),
+        Input::CreateGroup { group_id, partition_key } => partitions::create_group(state, group_id, *partition_key),
+        Input::UploadKeyPackages { user, key_packages } => key_packages::upload(state, user, key_packages),
+        Input::IssueToken(token) => key_packages::issue(state, token),
+        Input::RevokeToken { token } => key_packages::revoke(state, token),
+        Input::Mute { user } => policy::mute(state, user),
+        Input::RateLimit { user, budget } => policy::rate_limit(state, user, *budget),
+        Input::TerminateBranch { partition_key } => forks::terminate(state, *partition_key),
+        Input::FollowGroup { group_id, hub } => follower::follow(state, group_id, hub),
+        Input::SelfRemove { group_id } => follower::self_remove(state, group_id),
+        Input::LocalSend { user, request } => follower::local_send(state, user, request),
+        Input::LocalReceive { group_id, request } => follower::local_receive(state, group_id, request),
+    }
+}
+
+/// Is `observed` an acceptable answer of a DS in `state` to `input`? On success, the state
+/// the DS is now in (which depends on the choices it made within the rules).
+pub fn check(state: &State, input: &Input, observed: &Observed) -> Result<State, Violation> {
+    let step = step(state, input);
+    let expect = &step.expect;
+    let other_reading = matches!(&observed.response, Response::Error(code)
+        if observed.response != expect.canonical && expect.also.iter().any(|(c, _)| c == code));
+    if other_reading {
+        judge_outbound(state, expect, &[], &observed.outbound)?;
+        return Ok(state.clone());
+    }
+    let next = judge_response(state, input, expect, &observed.response)?.unwrap_or(step.next);
+    judge_outbound(state, expect, &step.outbound, &observed.outbound)?;
+    Ok(next)
+}
+
+/// Judges the response alone; `Some(state)` when a choice within the rule decides the next
+/// state (which KeyPackage was handed out).
+fn judge_response(
+    state: &State,
+    input: &Input,
+    expect: &Expectation,
+    observed: &Response,
+) -> Result<Option<State>, Violation> {
+    match (&expect.rule, observed) {
+        (Rule::Hints { partition_key, counter }, Response::Receive(response)) => {
+            receiving::check_response(&state.partitions, partition_key, *counter, response).map(|()| None)
+        }
+        (Rule::InferredTreeAllowed, Response::GroupInfo(observed_info)) => match &expect.canonical {
+            Response::GroupInfo(canonical) if canonical.group_info == observed_info.group_info => Ok(None),
+            _ => Err(mismatch(expect, observed)),
+        },
+        (Rule::KeyPackageChoice, _) => key_packages::check_choice(state, input, expect, observed).map(Some),
+        _ if *observed == expect.canonical => Ok(None),
+        _ => Err(mismatch(expect, observed)),
+    }
+}
+
+/// The violation of an answer that is simply not among the acceptable ones.
+pub(crate) fn mismatch(expect: &Expectation, observed: &Response) -> Violation {
+    let mut because = Vec::new();
+    match (&expect.canonical, observed) {
+        (Response::Error(code), Response::Error(other)) => because.push(format!(
+            "the request must be refused with {code:?}, not {other:?}"
+        )),
+        (Response::Error(code), _) => because.push(format!("the request must be refused with {code:?}")),
+        (_, Response::Error(code)) => because.push(format!("nothing in the state justifies refusing with {code:?}")),
+        _ => because.push("the response differs from the only acceptable one".into()),
+    }
+    if !expect.also.is_empty() {
+        let also: Vec<String> = expect.also.iter().map(|(c, e)| format!("{c:?} ({e})")).collect();
+        because.push(format!("also acceptable: {}", also.join(", ")));
+    }
+    Violation {
+        requirements: expect.requirements.clone(),
+        errata: expect.errata.clone(),
+        expected: expect.canonical.summary(),
+        observed: observed.summary(),
+        because,
+    }
+}
+
+/// Compares the observed calls with the expected ones, per destination and in order;
+/// discretionary pushes are judged on their own.
+fn judge_outbound(
+    state: &State,
+    expect: &Expectation,
+    expected: &[Outbound],
+    observed: &[Outbound],
+) -> Result<(), Violation> {
+    let mut rest: Vec<&Outbound> = Vec::new();
+    for call in observed {
+        match call {
+            Outbound::Push { response, .. } => receiving::check_push(&state.partitions, response)?,
+            other => rest.push(other),
+        }
+    }
+    fn by_destination(mut calls: Vec<&Outbound>) -> Vec<&Outbound> {
+        calls.sort_by(|a, b| a.to().cmp(b.to()));
+        calls
+    }
+    let want = by_destination(expected.iter().collect());
+    let got = by_destination(rest);
+    if want == got {
+        return Ok(());
+    }
+    let missing: Vec<&&Outbound> = want.iter().filter(|c| !got.contains(c)).collect();
+    let unexpected: Vec<&&Outbound> = got.iter().filter(|c| !want.contains(c)).collect();
+    let mut requirements: Vec<ReqId> = Vec::new();
+    let mut because = Vec::new();
+    for call in &missing {
+        because.push(format!("missing: {}", call.summary()));
+        requirements.extend(call.requirements());
+    }
+    for call in &unexpected {
+        because.push(format!("not called for here: {}", call.summary()));
+        requirements.extend(call.requirements());
+    }
+    if missing.is_empty() && unexpected.is_empty() {
+        because.push("the calls to one provider come in the wrong order".into());
+        requirements.extend(want.iter().flat_map(|c| c.requirements()));
+    }
+    requirements.sort();
+    requirements.dedup();
+    let list = |calls: &[&Outbound]| -> String {
+        if calls.is_empty() {
+            "no calls".into()
+        } else {
+            calls.iter().map(|c| c.summary()).collect::<Vec<_>>().join("; ")
+        }
+    };
+    Err(Violation {
+        requirements,
+        errata: expect.errata.clone(),
+        expected: list(&want),
+        observed: list(&got),
+        because,
+    })
+}
+
+impl Response {
+    /// A one-line description for violations and reports.
+    pub fn summary(&self) -> String {
+        match self {
+            Response::Accepted => "accepted".into(),
+            Response::Receive(r) => format!(
+                "ReceiveResponse: epoch of {} message(s), {} hinted epoch(s)",
+                r.epoch.messages.len(),
+                r.hints.len()
+            ),
+            Response::GroupInfo(g) => format!(
+                "GroupInfoResponse ({} ratchet tree)",
+                if g.ratchet_tree.is_some() { "with" } else { "without" }
+            ),
+            Response::KeyPackage(k) => format!("KeyPackage {:?}", k.key_package.view.key_package_ref),
+            Response::KeyPackageBundle(b) => format!("KeyPackageBundleResponse of {} result(s)", b.results.len()),
+            Response::WelcomeInit(w) => format!("WelcomeInitResponse accepted = {}", w.accepted),
+            Response::Error(code) => format!("error {code:?}"),
+        }
+    }
+}
+
+/// The first bytes of a key in hex, enough to tell keys apart in an explanation.
+pub(crate) fn short(key: &PartitionKey) -> String {
+    hex::encode(&key.0[..4])
+}

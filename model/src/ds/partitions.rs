@@ -1,0 +1,214 @@
+//! Draft §"Partition Keys" and the hub's sequencing: per group, one ordered log per
+//! partition key, the chain of partitions that commits announce, and the global index from
+//! partition key to group (a ReceiveRequest names no group: errata
+//! `errata/receive-by-partition-key-alone`).
+//!
+//! This module owns the logs and nothing else decides where a message lands: `sending` and
+//! `external_joins` choose the partition, `sequence` appends.
+
+use super::{Expectation, Outcome, State};
+use crate::codec::{Bytes, ErrorCode, Message, MessageCommitData, MlsMessage, PartitionKey};
+use crate::errata;
+use crate::requirements as req;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The groups a hub hosts.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Partitions {
+    pub groups: BTreeMap<Bytes, Group>,
+    /// Partition key → the group whose partition it is (the first group that used it).
+    pub index: BTreeMap<PartitionKey, Bytes>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Group {
+    /// The partition of epoch 0, given at creation (errata `errata/group-creation-local`).
+    pub creation: PartitionKey,
+    pub partitions: BTreeMap<PartitionKey, Partition>,
+    /// Every commit of the group in sequencing order.
+    pub commits: Vec<CommitRecord>,
+    /// Tree hashes of GroupInfos that came with a ratchet tree: the trees this hub can infer.
+    pub known_trees: BTreeSet<Bytes>,
+}
+
+/// One sequenced commit: where it went and what it announced.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct CommitRecord {
+    pub partition: PartitionKey,
+    pub next: PartitionKey,
+    pub group_info: Option<MlsMessage>,
+}
+
+/// One partition: the messages sent to one key, and where the key came from.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Partition {
+    /// SHA-256 of the key (errata `errata/masked-partition-key-hash`), kept for hints.
+    pub masked: Bytes,
+    /// In sequencing order, exactly as a ReceiveResponse relays them.
+    pub log: Vec<Message>,
+    /// Which entries of `log` arrived as ExternalJoinRequests.
+    pub external: BTreeSet<u32>,
+    /// The partition whose commit announced this key; `None` for the creation partition and
+    /// for keys first seen in a send.
+    pub parent: Option<PartitionKey>,
+    /// Identities banned in this fork (`policy`), inherited along the chain.
+    pub bans: BTreeSet<Bytes>,
+    pub terminated: bool,
+    /// Commits sequenced here: two or more make a fork (errata `errata/fork-detection`).
+    pub commits: u32,
+}
+
+impl Partition {
+    fn new(key: &PartitionKey, parent: Option<PartitionKey>, bans: BTreeSet<Bytes>) -> Self {
+        Partition {
+            masked: key.masked(),
+            log: Vec::new(),
+            external: BTreeSet::new(),
+            parent,
+            bans,
+            terminated: false,
+            commits: 0,
+        }
+    }
+}
+
+/// A message on its way into a log.
+pub(crate) struct Arrival<'a> {
+    pub message: &'a MlsMessage,
+    /// For a commit: its next key, GroupInfo and the bans its fork has after it.
+    pub commit: Option<(PartitionKey, Option<&'a MlsMessage>, BTreeSet<Bytes>)>,
+    pub external: bool,
+}
+
+impl Partitions {
+    /// The group and partition a key names, if the hub has seen the key.
+    pub fn find(&self, key: &PartitionKey) -> Option<(&Bytes, &Group, &Partition)> {
+        let group_id = self.index.get(key)?;
+        let group = &self.groups[group_id];
+        Some((group_id, group, &group.partitions[key]))
+    }
+
+    pub fn partition(&self, key: &PartitionKey) -> Option<&Partition> {
+        self.find(key).map(|(_, _, p)| p)
+    }
+
+    /// The group a message to `key` of `group_id` lands in: the key's owner if the key is
+    /// known (one key, one partition), else the named group.
+    pub(crate) fn owner<'a>(&'a self, group_id: &'a Bytes, key: &PartitionKey) -> &'a Bytes {
+        self.index.get(key).unwrap_or(group_id)
+    }
+
+    /// Appends to the partition `key` of `group_id`, creating it if the key is new (a send to
+    /// a key never seen is sequenced: errata `errata/no-hard-rules-vs-termination`).
+    pub(crate) fn sequence(&mut self, group_id: &Bytes, key: PartitionKey, arrival: Arrival<'_>) {
+        let group = self.groups.get_mut(group_id).expect("sequencing into a hosted group");
+        let partition = group
+            .partitions
+            .entry(key)
+            .or_insert_with(|| Partition::new(&key, None, BTreeSet::new()));
+        self.index.entry(key).or_insert_with(|| group_id.clone());
+        if arrival.external {
+            partition.external.insert(partition.log.len() as u32);
+        }
+        let commit = arrival.commit.as_ref().map(|(next, group_info, _)| MessageCommitData {
+            next_partition_key: next.masked(),
+            group_info: group_info.cloned(),
+        });
+        partition.log.push(Message { message: arrival.message.clone(), commit });
+        let Some((next, group_info, bans)) = arrival.commit else { return };
+        partition.commits += 1;
+        group.commits.push(CommitRecord { partition: key, next, group_info: group_info.cloned() });
+        if let Some(info) = group_info.filter(|g| g.view.has_ratchet_tree == Some(true)) {
+            if let Some(hash) = &info.view.tree_hash {
+                group.known_trees.insert(hash.clone());
+            }
+        }
+        // The first commit to announce a key places it in the chain; a key first seen in a
+        // send has no parent yet and is adopted.
+        match group.partitions.get_mut(&next) {
+            Some(existing) if existing.parent.is_none() && next != group.creation => {
+                existing.parent = Some(key);
+                existing.bans = bans;
+            }
+            Some(_) => {}
+            None => {
+                if !self.index.contains_key(&next) {
+                    group.partitions.insert(next, Partition::new(&next, Some(key), bans));
+                    self.index.insert(next, group_id.clone());
+                }
+            }
+        }
+    }
+}
+
+/// Local control: the hub creates a group with its epoch-0 partition.
+pub(crate) fn create_group(state: &mut State, group_id: &Bytes, key: PartitionKey) -> Outcome {
+    const WHY: &[errata::ErratumId] = &[errata::GROUP_CREATION_LOCAL];
+    let partitions = &mut state.partitions;
+    if partitions.groups.contains_key(group_id) || partitions.index.contains_key(&key) {
+        return Outcome::error(ErrorCode::Malformed, &[req::FLOW_CREATE_WITH_LSP], WHY);
+    }
+    let mut group = Group {
+        creation: key,
+        partitions: BTreeMap::new(),
+        commits: Vec::new(),
+        known_trees: BTreeSet::new(),
+    };
+    group.partitions.insert(key, Partition::new(&key, None, BTreeSet::new()));
+    partitions.groups.insert(group_id.clone(), group);
+    partitions.index.insert(key, group_id.clone());
+    Outcome::answer(Expectation::accepted(&[req::FLOW_CREATE_WITH_LSP], WHY))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ds::scenario::{application, commit, key, GROUP};
+
+    fn hub() -> Partitions {
+        let mut state = crate::ds::scenario::hub_state();
+        create_group(&mut state, &GROUP.into(), key(0));
+        state.partitions
+    }
+
+    #[test]
+    fn commits_chain_partitions_and_keep_order() {
+        let mut p = hub();
+        let group: Bytes = GROUP.into();
+        let first = application(1);
+        p.sequence(&group, key(0), Arrival { message: &first, commit: None, external: false });
+        let c = commit(2, vec![]);
+        p.sequence(&group, key(0), Arrival { message: &c, commit: Some((key(1), None, BTreeSet::new())), external: false });
+        let log = &p.partition(&key(0)).unwrap().log;
+        assert_eq!(log.len(), 2);
+        assert_eq!(log[0].message, first);
+        assert_eq!(log[1].commit.as_ref().unwrap().next_partition_key, key(1).masked());
+        assert_eq!(p.partition(&key(1)).unwrap().parent, Some(key(0)));
+        assert_eq!(p.index[&key(1)], group);
+    }
+
+    #[test]
+    fn a_key_seen_first_in_a_send_is_adopted_by_the_commit_announcing_it() {
+        let mut p = hub();
+        let group: Bytes = GROUP.into();
+        let early = application(1);
+        p.sequence(&group, key(2), Arrival { message: &early, commit: None, external: false });
+        assert_eq!(p.partition(&key(2)).unwrap().parent, None);
+        let c = commit(2, vec![]);
+        let bans: BTreeSet<Bytes> = [Bytes::from(&b"mallory"[..])].into();
+        p.sequence(&group, key(0), Arrival { message: &c, commit: Some((key(2), None, bans.clone())), external: false });
+        let adopted = p.partition(&key(2)).unwrap();
+        assert_eq!(adopted.parent, Some(key(0)));
+        assert_eq!(adopted.bans, bans);
+        assert_eq!(adopted.log.len(), 1, "adoption keeps what was sequenced");
+    }
+
+    #[test]
+    fn creating_a_group_twice_is_refused() {
+        let mut state = crate::ds::scenario::hub_state();
+        assert!(!create_group(&mut state, &GROUP.into(), key(0)).expect.is_error());
+        assert!(create_group(&mut state, &GROUP.into(), key(5)).expect.is_error());
+        assert!(create_group(&mut state, &b"other"[..].into(), key(0)).expect.is_error());
+    }
+}

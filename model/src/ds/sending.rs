@@ -1,0 +1,174 @@
+//! Draft §"Endpoints / Sending Messages": the hub validates what the bytes show (errata
+//! `errata/send-validation`), sequences the message to the partition it names, chains a
+//! commit to its next partition with its GroupInfo, and starts the Welcome fan-out.
+//!
+//! This module owns the acceptance of one message into a partition; `external_joins`
+//! reuses it with the partition the hub picks instead of the one the sender names.
+
+use super::partitions::Arrival;
+use super::{policy, welcome, Expectation, Outcome, State};
+use crate::codec::{Bytes, CommitData, ContentType, ErrorCode, MlsMessage, PartitionKey, SendRequest};
+use crate::errata::{self, ErratumId};
+use crate::requirements::{self as req, ReqId};
+
+const SEND_ERRATA: &[ErratumId] = &[errata::SEND_VALIDATION];
+
+/// A SendRequest from any provider (errata `errata/provider-authorization`).
+pub(crate) fn send(state: &mut State, request: &SendRequest) -> Outcome {
+    let Some(group_id) = hosted_group(state, &request.message) else {
+        return Outcome::error(ErrorCode::UnknownGroup, &[req::SEND_UNKNOWN_GROUP_REJECTED], SEND_ERRATA);
+    };
+    let is_commit = request.message.view.content_type == Some(ContentType::Commit);
+    if is_commit != request.commit_data.is_some() {
+        return Outcome::error(ErrorCode::Malformed, &[req::SEND_COMMIT_DATA], &[errata::SELECT_COMMIT_ONLY]);
+    }
+    let owner = state.partitions.owner(&group_id, &request.partition_key).clone();
+    accept(state, &owner, request.partition_key, &request.message, request.commit_data.as_ref(), false)
+}
+
+/// The hosted group a message names, if any.
+pub(crate) fn hosted_group(state: &State, message: &MlsMessage) -> Option<Bytes> {
+    message.view.group_id.as_ref().filter(|g| state.partitions.groups.contains_key(*g)).cloned()
+}
+
+/// Validates and sequences one message into partition `key` of `group_id`.
+pub(crate) fn accept(
+    state: &mut State,
+    group_id: &Bytes,
+    key: PartitionKey,
+    message: &MlsMessage,
+    commit: Option<&CommitData>,
+    external: bool,
+) -> Outcome {
+    let group = &state.partitions.groups[group_id];
+    let partition = group.partitions.get(&key);
+    if partition.is_some_and(|p| p.terminated) {
+        return Outcome::error(
+            ErrorCode::BranchTerminated,
+            &[req::FORK_TERMINATION_BLOCKS_SENDS],
+            &[errata::BRANCH_TERMINATED_SENDS],
+        );
+    }
+    let fork_bans = partition.map(|p| p.bans.clone()).unwrap_or_default();
+    let mut ratchet_tree_inferred = false;
+    if let Some(data) = commit {
+        if let Some(info) = &data.group_info {
+            if info.view.group_id.as_ref() != Some(group_id) {
+                return Outcome::error(ErrorCode::Malformed, &[req::SEND_COMMIT_DATA], SEND_ERRATA);
+            }
+            if info.view.has_ratchet_tree != Some(true) {
+                let known = info.view.tree_hash.as_ref().is_some_and(|h| group.known_trees.contains(h));
+                if !known {
+                    return Outcome::error(
+                        ErrorCode::RatchetTreeRequired,
+                        &[req::SEND_RATCHET_TREE_REQUIRED],
+                        &[errata::RATCHET_TREE_REQUIRED_SIGNAL],
+                    );
+                }
+                ratchet_tree_inferred = true;
+            }
+        }
+        if let Some(welcome) = &data.welcome_data {
+            let secrets = welcome.welcome.view.new_members.as_ref().map_or(0, Vec::len);
+            if secrets != welcome.service_providers.len() {
+                return Outcome::error(
+                    ErrorCode::Malformed,
+                    &[req::SEND_WELCOME_PROVIDERS_LENGTH],
+                    &[errata::WELCOME_PROVIDERS_LENGTH_MISMATCH],
+                );
+            }
+        }
+        if let Err(refused) = policy::check_bans(&fork_bans, message) {
+            return refused;
+        }
+    }
+    let arrival = Arrival {
+        message,
+        commit: commit.map(|d| (d.next_partition_key, d.group_info.as_ref(), policy::bans_after(&fork_bans, message))),
+        external,
+    };
+    state.partitions.sequence(group_id, key, arrival);
+    let requirements: &[ReqId] = if external {
+        &[req::EXTERNAL_JOIN_MOST_RECENT_PARTITION, req::EXTERNAL_JOIN_VALIDATED]
+    } else {
+        &[req::SEND_SEQUENCED_TO_PARTITION, req::PARTITION_KEYS_NO_HARD_RULES, req::POLICY_ONLY_UNAMBIGUOUS]
+    };
+    let mut expect = Expectation::accepted(requirements, &[errata::SEND_VALIDATION, errata::NO_HARD_RULES_VS_TERMINATION]);
+    if ratchet_tree_inferred {
+        // A hub that keeps no trees cannot infer one: refusing is the other reading.
+        expect = expect.or_error(ErrorCode::RatchetTreeRequired, errata::RATCHET_TREE_REQUIRED_SIGNAL);
+    }
+    let outbound = commit
+        .and_then(|d| d.welcome_data.as_ref())
+        .map(|w| welcome::fan_out(state, w))
+        .unwrap_or_default();
+    Outcome { expect, outbound }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::WelcomeData;
+    use crate::ds::scenario::*;
+    use crate::ds::{step, Input, Outbound, Response};
+
+    fn send_input(request: SendRequest) -> Input {
+        Input::Send { from: follower_id(0), request }
+    }
+
+    #[test]
+    fn an_unknown_group_is_rejected_and_nothing_is_sequenced() {
+        let state = hub_state();
+        let s = step(&state, &send_input(send_request(application(1), key(0), None)));
+        assert_eq!(s.expect.canonical, Response::Error(ErrorCode::UnknownGroup));
+        assert_eq!(s.next, state);
+    }
+
+    #[test]
+    fn a_send_to_a_new_key_is_sequenced_there() {
+        let s = step(&hosting_hub(), &send_input(send_request(application(1), key(7), None)));
+        assert_eq!(s.expect.canonical, Response::Accepted);
+        assert_eq!(s.next.partitions.partition(&key(7)).unwrap().log.len(), 1);
+    }
+
+    #[test]
+    fn commit_data_must_match_the_content_type() {
+        let s = step(&hosting_hub(), &send_input(send_request(application(1), key(0), Some(commit_data(key(1))))));
+        assert_eq!(s.expect.canonical, Response::Error(ErrorCode::Malformed));
+        assert!(s.expect.errata.contains(&errata::SELECT_COMMIT_ONLY));
+    }
+
+    #[test]
+    fn a_group_info_without_a_tree_needs_one_the_hub_knows() {
+        let mut data = commit_data(key(1));
+        data.group_info = Some(group_info_message(9, false));
+        let s = step(&hosting_hub(), &send_input(send_request(commit(1, vec![]), key(0), Some(data.clone()))));
+        assert_eq!(s.expect.canonical, Response::Error(ErrorCode::RatchetTreeRequired));
+        let mut with_tree = commit_data(key(1));
+        with_tree.group_info = Some(group_info_message(9, true));
+        let first = step(&hosting_hub(), &send_input(send_request(commit(1, vec![]), key(0), Some(with_tree))));
+        data.next_partition_key = key(2);
+        let again = step(&first.next, &send_input(send_request(commit(2, vec![]), key(1), Some(data))));
+        assert_eq!(again.expect.canonical, Response::Accepted, "the tree was given before: inferred");
+        assert_eq!(again.expect.also, vec![(ErrorCode::RatchetTreeRequired, errata::RATCHET_TREE_REQUIRED_SIGNAL)]);
+    }
+
+    #[test]
+    fn welcome_providers_must_match_the_secrets() {
+        let mut data = commit_data(key(1));
+        data.welcome_data = Some(WelcomeData {
+            welcome: welcome(vec![b"r1".as_slice().into(), b"r2".as_slice().into()]),
+            service_providers: vec![follower_id(1)],
+        });
+        let s = step(&hosting_hub(), &send_input(send_request(commit(1, vec![]), key(0), Some(data))));
+        assert_eq!(s.expect.canonical, Response::Error(ErrorCode::Malformed));
+        assert!(s.outbound.is_empty());
+    }
+
+    #[test]
+    fn a_commit_with_a_welcome_asks_before_it_pushes() {
+        let s = step(&hosting_hub(), &Op::Commit { from: 0, key: 0, next: 1, ban: false, add: false, welcome: Some(1), tag: 3 }.input());
+        assert_eq!(s.expect.canonical, Response::Accepted);
+        assert!(matches!(&s.outbound[..], [Outbound::WelcomeInit { to, .. }] if *to == follower_id(1)));
+    }
+}
