@@ -3,6 +3,7 @@
 
 pub mod codec;
 pub mod samples;
+pub mod trace;
 
 /// The draft revision every vector file names.
 pub const DRAFT: &str = "draft-mcmillion-mimi-delivery-service-latest";
