@@ -4,9 +4,10 @@
 //! peers to call and to read answers, so the two can never disagree on the wire.
 
 use mimi_ds_model::codec::{
-    DsError, ErrorCode, ExternalJoinRequest, GroupInfoRequest, GroupInfoResponse, KeyPackageBundleRequest,
-    KeyPackageBundleResponse, KeyPackageRequest, KeyPackageResponse, MlsMessage, ReceiveRequest, ReceiveResponse,
-    SendRequest, ServiceProviderId, WelcomeInitRequest, WelcomeInitResponse, Wire,
+    DsError, ErrorCode, ExternalJoinRequest, GroupInfoRequest, GroupInfoResponse,
+    KeyPackageBundleRequest, KeyPackageBundleResponse, KeyPackageRequest, KeyPackageResponse,
+    MlsMessage, ReceiveRequest, ReceiveResponse, SendRequest, ServiceProviderId,
+    WelcomeInitRequest, WelcomeInitResponse, Wire,
 };
 use mimi_ds_model::ds::{Endpoint, Input, Outbound, Response};
 
@@ -80,21 +81,31 @@ pub fn error_status(code: ErrorCode) -> u16 {
 pub fn input_of(endpoint: Endpoint, from: &ServiceProviderId, body: &[u8]) -> Input {
     let from = from.clone();
     let decoded = match endpoint {
-        Endpoint::KeyPackage => KeyPackageRequest::from_bytes(body).map(|request| Input::KeyPackage { request }),
-        Endpoint::KeyPackageBundle => {
-            KeyPackageBundleRequest::from_bytes(body).map(|request| Input::KeyPackageBundle { request })
+        Endpoint::KeyPackage => {
+            KeyPackageRequest::from_bytes(body).map(|request| Input::KeyPackage { request })
         }
-        Endpoint::Send => SendRequest::from_bytes(body).map(|request| Input::Send { from, request }),
-        Endpoint::Receive => ReceiveRequest::from_bytes(body).map(|request| Input::Receive { from, request }),
-        Endpoint::ExternalJoin => {
-            ExternalJoinRequest::from_bytes(body).map(|request| Input::ExternalJoin { from, request })
+        Endpoint::KeyPackageBundle => KeyPackageBundleRequest::from_bytes(body)
+            .map(|request| Input::KeyPackageBundle { request }),
+        Endpoint::Send => {
+            SendRequest::from_bytes(body).map(|request| Input::Send { from, request })
         }
-        Endpoint::GroupInfo => GroupInfoRequest::from_bytes(body).map(|request| Input::GroupInfo { from, request }),
+        Endpoint::Receive => {
+            ReceiveRequest::from_bytes(body).map(|request| Input::Receive { from, request })
+        }
+        Endpoint::ExternalJoin => ExternalJoinRequest::from_bytes(body)
+            .map(|request| Input::ExternalJoin { from, request }),
+        Endpoint::GroupInfo => {
+            GroupInfoRequest::from_bytes(body).map(|request| Input::GroupInfo { from, request })
+        }
         Endpoint::WelcomeInit => {
             WelcomeInitRequest::from_bytes(body).map(|request| Input::WelcomeInit { from, request })
         }
-        Endpoint::Welcome => MlsMessage::from_bytes(body).map(|welcome| Input::WelcomePush { from, welcome }),
-        Endpoint::Notify => ReceiveResponse::from_bytes(body).map(|response| Input::Push { from, response }),
+        Endpoint::Welcome => {
+            MlsMessage::from_bytes(body).map(|welcome| Input::WelcomePush { from, welcome })
+        }
+        Endpoint::Notify => {
+            ReceiveResponse::from_bytes(body).map(|response| Input::Push { from, response })
+        }
     };
     decoded.unwrap_or(Input::Malformed { endpoint })
 }
@@ -105,11 +116,17 @@ pub fn request_of(input: &Input) -> Option<(Endpoint, Option<&ServiceProviderId>
     Some(match input {
         Input::Send { from, request } => (Endpoint::Send, Some(from), request.to_bytes()),
         Input::Receive { from, request } => (Endpoint::Receive, Some(from), request.to_bytes()),
-        Input::ExternalJoin { from, request } => (Endpoint::ExternalJoin, Some(from), request.to_bytes()),
+        Input::ExternalJoin { from, request } => {
+            (Endpoint::ExternalJoin, Some(from), request.to_bytes())
+        }
         Input::GroupInfo { from, request } => (Endpoint::GroupInfo, Some(from), request.to_bytes()),
         Input::KeyPackage { request } => (Endpoint::KeyPackage, None, request.to_bytes()),
-        Input::KeyPackageBundle { request } => (Endpoint::KeyPackageBundle, None, request.to_bytes()),
-        Input::WelcomeInit { from, request } => (Endpoint::WelcomeInit, Some(from), request.to_bytes()),
+        Input::KeyPackageBundle { request } => {
+            (Endpoint::KeyPackageBundle, None, request.to_bytes())
+        }
+        Input::WelcomeInit { from, request } => {
+            (Endpoint::WelcomeInit, Some(from), request.to_bytes())
+        }
         Input::WelcomePush { from, welcome } => (Endpoint::Welcome, Some(from), welcome.to_bytes()),
         Input::Push { from, response } => (Endpoint::Notify, Some(from), response.to_bytes()),
         _ => return None,
@@ -128,16 +145,34 @@ pub fn outbound_request(call: &Outbound) -> (Endpoint, Vec<u8>) {
 }
 
 /// A call a peer received, as the model's `Outbound` (None when the body does not decode).
-pub fn outbound_of(endpoint: Endpoint, to: &ServiceProviderId, body: &[u8]) -> Result<Outbound, String> {
+pub fn outbound_of(
+    endpoint: Endpoint,
+    to: &ServiceProviderId,
+    body: &[u8],
+) -> Result<Outbound, String> {
     let to = to.clone();
     let fail = |e: mimi_ds_model::codec::DecodeError| format!("{} body: {e}", name(endpoint));
     match endpoint {
-        Endpoint::WelcomeInit => WelcomeInitRequest::from_bytes(body).map(|request| Outbound::WelcomeInit { to, request }),
-        Endpoint::Welcome => MlsMessage::from_bytes(body).map(|welcome| Outbound::WelcomePush { to, welcome }),
-        Endpoint::Send => SendRequest::from_bytes(body).map(|request| Outbound::Send { to, request }),
-        Endpoint::Receive => ReceiveRequest::from_bytes(body).map(|request| Outbound::Receive { to, request }),
-        Endpoint::Notify => ReceiveResponse::from_bytes(body).map(|response| Outbound::Push { to, response }),
-        other => return Err(format!("{} is not an endpoint a DS calls on another provider", name(other))),
+        Endpoint::WelcomeInit => WelcomeInitRequest::from_bytes(body)
+            .map(|request| Outbound::WelcomeInit { to, request }),
+        Endpoint::Welcome => {
+            MlsMessage::from_bytes(body).map(|welcome| Outbound::WelcomePush { to, welcome })
+        }
+        Endpoint::Send => {
+            SendRequest::from_bytes(body).map(|request| Outbound::Send { to, request })
+        }
+        Endpoint::Receive => {
+            ReceiveRequest::from_bytes(body).map(|request| Outbound::Receive { to, request })
+        }
+        Endpoint::Notify => {
+            ReceiveResponse::from_bytes(body).map(|response| Outbound::Push { to, response })
+        }
+        other => {
+            return Err(format!(
+                "{} is not an endpoint a DS calls on another provider",
+                name(other)
+            ))
+        }
     }
     .map_err(fail)
 }
@@ -146,7 +181,10 @@ pub fn outbound_of(endpoint: Endpoint, to: &ServiceProviderId, body: &[u8]) -> R
 pub fn encode_response(endpoint: Endpoint, response: &Response) -> (u16, Vec<u8>) {
     match response {
         Response::Error(code) => {
-            let error = DsError { code: *code, message: format!("{code:?}") };
+            let error = DsError {
+                code: *code,
+                message: format!("{code:?}"),
+            };
             (error_status(*code), error.to_bytes())
         }
         Response::Accepted => (success_status(endpoint), Vec::new()),
@@ -163,28 +201,51 @@ pub fn encode_response(endpoint: Endpoint, response: &Response) -> (u16, Vec<u8>
 pub struct BindingError(pub String);
 
 /// Reads a target's answer: 2xx bodies by endpoint, others as a DsError.
-pub fn decode_response(endpoint: Endpoint, status: u16, body: &[u8]) -> Result<Response, BindingError> {
+pub fn decode_response(
+    endpoint: Endpoint,
+    status: u16,
+    body: &[u8],
+) -> Result<Response, BindingError> {
     let bad = |what: &str, e: mimi_ds_model::codec::DecodeError| {
-        BindingError(format!("{} answered {status} with a body that is not {what}: {e}", name(endpoint)))
+        BindingError(format!(
+            "{} answered {status} with a body that is not {what}: {e}",
+            name(endpoint)
+        ))
     };
     if !(200..300).contains(&status) {
-        return DsError::from_bytes(body).map(|e| Response::Error(e.code)).map_err(|e| bad("a DsError", e));
+        return DsError::from_bytes(body)
+            .map(|e| Response::Error(e.code))
+            .map_err(|e| bad("a DsError", e));
     }
     let empty = |body: &[u8]| {
         if body.is_empty() {
             Ok(Response::Accepted)
         } else {
-            Err(BindingError(format!("{} answered {status} with {} unexpected body bytes", name(endpoint), body.len())))
+            Err(BindingError(format!(
+                "{} answered {status} with {} unexpected body bytes",
+                name(endpoint),
+                body.len()
+            )))
         }
     };
     match endpoint {
-        Endpoint::Send | Endpoint::ExternalJoin | Endpoint::Welcome | Endpoint::Notify => empty(body),
-        Endpoint::Receive => ReceiveResponse::from_bytes(body).map(Response::Receive).map_err(|e| bad("a ReceiveResponse", e)),
-        Endpoint::GroupInfo => GroupInfoResponse::from_bytes(body).map(Response::GroupInfo).map_err(|e| bad("a GroupInfoResponse", e)),
-        Endpoint::KeyPackage => KeyPackageResponse::from_bytes(body).map(Response::KeyPackage).map_err(|e| bad("a KeyPackageResponse", e)),
+        Endpoint::Send | Endpoint::ExternalJoin | Endpoint::Welcome | Endpoint::Notify => {
+            empty(body)
+        }
+        Endpoint::Receive => ReceiveResponse::from_bytes(body)
+            .map(Response::Receive)
+            .map_err(|e| bad("a ReceiveResponse", e)),
+        Endpoint::GroupInfo => GroupInfoResponse::from_bytes(body)
+            .map(Response::GroupInfo)
+            .map_err(|e| bad("a GroupInfoResponse", e)),
+        Endpoint::KeyPackage => KeyPackageResponse::from_bytes(body)
+            .map(Response::KeyPackage)
+            .map_err(|e| bad("a KeyPackageResponse", e)),
         Endpoint::KeyPackageBundle => KeyPackageBundleResponse::from_bytes(body)
             .map(Response::KeyPackageBundle)
             .map_err(|e| bad("a KeyPackageBundleResponse", e)),
-        Endpoint::WelcomeInit => WelcomeInitResponse::from_bytes(body).map(Response::WelcomeInit).map_err(|e| bad("a WelcomeInitResponse", e)),
+        Endpoint::WelcomeInit => WelcomeInitResponse::from_bytes(body)
+            .map(Response::WelcomeInit)
+            .map_err(|e| bad("a WelcomeInitResponse", e)),
     }
 }

@@ -7,7 +7,10 @@ use std::io::{BufRead, Write};
 fn structure(name: &str) -> CliResult<Structure> {
     find_structure(name).ok_or_else(|| {
         let names: Vec<&str> = structures().iter().map(|s| s.name).collect();
-        CliError(format!("unknown structure {name:?}; one of: {}", names.join(", ")))
+        CliError(format!(
+            "unknown structure {name:?}; one of: {}",
+            names.join(", ")
+        ))
     })
 }
 
@@ -24,7 +27,9 @@ fn inputs(arg: Option<String>) -> CliResult<Vec<(Option<usize>, String)>> {
         }
     }
     if out.is_empty() {
-        return Err(CliError("no input: give it as an argument or on stdin, one per line".into()));
+        return Err(CliError(
+            "no input: give it as an argument or on stdin, one per line".into(),
+        ));
     }
     Ok(out)
 }
@@ -40,7 +45,9 @@ fn for_each_input(arg: Option<String>, each: impl Fn(&str) -> Result<String, Str
     let all = inputs(arg)?;
     for (line, text) in &all {
         match each(text.trim()) {
-            Ok(out) => writeln!(stdout, "{out}").map_err(|e| CliError(format!("writing stdout: {e}")))?,
+            Ok(out) => {
+                writeln!(stdout, "{out}").map_err(|e| CliError(format!("writing stdout: {e}")))?
+            }
             Err(e) => {
                 failed += 1;
                 eprintln!("mimi-ds-check: {}{e}", place(*line));

@@ -2,12 +2,16 @@
 //! crate's codec, catalogue and vectors into files, lines and exit codes.
 
 pub mod binding;
+pub mod cases;
 pub mod codec_cli;
+pub mod commands;
 pub mod control;
 pub mod mutants;
 pub mod peers;
 pub mod reference;
+pub mod report;
 pub mod runner;
+pub mod suite;
 pub mod vector_files;
 pub mod wire;
 

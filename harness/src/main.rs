@@ -2,12 +2,17 @@
 //! generate and verify vectors.
 
 use clap::{Parser, Subcommand};
-use mimi_ds_harness::{codec_cli, vector_files, CliError, CliResult};
+use mimi_ds_harness::runner::Role;
+use mimi_ds_harness::{codec_cli, commands, mutants, vector_files, CliError, CliResult};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "mimi-ds-check", version, about = "Conformance suite for the MIMI Delivery Service draft")]
+#[command(
+    name = "mimi-ds-check",
+    version,
+    about = "Conformance suite for the MIMI Delivery Service draft"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -22,7 +27,10 @@ enum Command {
         hex: Option<String>,
     },
     /// Encode JSON (argument, or stdin one per line) as produced by `decode` back into hex.
-    Encode { structure: String, json: Option<String> },
+    Encode {
+        structure: String,
+        json: Option<String>,
+    },
     /// The requirement catalogue: every normative statement of the draft.
     Requirements {
         #[arg(long)]
@@ -33,11 +41,85 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run the suite against a DS (by default the reference DS, in process).
+    Run(RunArgs),
+    /// Serve the reference DS (the model over the binding) until interrupted.
+    Serve {
+        #[arg(long, value_enum, default_value = "hub")]
+        role: RoleArg,
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// Plant one bug (see `mimi-ds-check mutants`).
+        #[arg(long)]
+        mutant: Option<String>,
+    },
+    /// List the mutants of the reference DS, or (`--score`) run the suite against each.
+    Mutants {
+        #[arg(long)]
+        score: bool,
+        #[arg(long, default_value = "vectors")]
+        vectors: PathBuf,
+    },
     /// Generate or verify the test vectors.
     Vectors {
         #[command(subcommand)]
         action: VectorsAction,
     },
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// Base URL of the DS under test; without it the reference DS runs in process.
+    #[arg(long)]
+    target: Option<String>,
+    /// Only the cases of this role.
+    #[arg(long, value_enum)]
+    role: Option<RoleArg>,
+    #[arg(long, default_value = "vectors")]
+    vectors: PathBuf,
+    /// Only the cases whose id matches this glob (e.g. 'receive/*').
+    #[arg(long)]
+    only: Option<String>,
+    /// Also fail on SHOULDs not met (non-strict verdicts).
+    #[arg(long)]
+    strict: bool,
+    /// List the selected cases without running them.
+    #[arg(long)]
+    dry_run: bool,
+    /// Write report.json, junit.xml and index.html here.
+    #[arg(long)]
+    report_dir: Option<PathBuf>,
+    /// With no --target: plant this bug in the in-process reference DS.
+    #[arg(long)]
+    mutant: Option<String>,
+    /// Seconds to wait for any one answer.
+    #[arg(long, default_value_t = 5.0)]
+    timeout: f64,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum RoleArg {
+    Hub,
+    Follower,
+    Rsp,
+}
+
+impl From<RoleArg> for Role {
+    fn from(r: RoleArg) -> Role {
+        match r {
+            RoleArg::Hub => Role::Hub,
+            RoleArg::Follower => Role::Follower,
+            RoleArg::Rsp => Role::Rsp,
+        }
+    }
+}
+
+fn mutant(name: &str) -> CliResult<mimi_ds_harness::mutants::Mutant> {
+    mutants::find(name).map(|m| m.mutant).ok_or_else(|| {
+        CliError(format!(
+            "no mutant {name:?}; `mimi-ds-check mutants` lists them"
+        ))
+    })
 }
 
 #[derive(Subcommand)]
@@ -61,10 +143,18 @@ fn run(cli: Cli) -> CliResult {
         Command::Requirements { json } => {
             let catalogue = mimi_ds_model::requirements::CATALOGUE;
             if json {
-                println!("{}", serde_json::to_string_pretty(catalogue).map_err(|e| CliError(e.to_string()))?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(catalogue).map_err(|e| CliError(e.to_string()))?
+                );
             } else {
                 for r in catalogue {
-                    println!("{:<52} {:<10} {}", r.id.0, r.level.keyword().unwrap_or("STATEMENT"), r.section);
+                    println!(
+                        "{:<52} {:<10} {}",
+                        r.id.0,
+                        r.level.keyword().unwrap_or("STATEMENT"),
+                        r.section
+                    );
                 }
             }
             Ok(())
@@ -72,29 +162,76 @@ fn run(cli: Cli) -> CliResult {
         Command::Errata { json } => {
             let errata = mimi_ds_model::errata::ERRATA;
             if json {
-                println!("{}", serde_json::to_string_pretty(errata).map_err(|e| CliError(e.to_string()))?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(errata).map_err(|e| CliError(e.to_string()))?
+                );
             } else {
                 for e in errata {
-                    println!("{}\n  decision: {}\n  reason:   {}\n", e.id.0, e.decision, e.reason);
+                    println!(
+                        "{}\n  decision: {}\n  reason:   {}\n",
+                        e.id.0, e.decision, e.reason
+                    );
                 }
             }
             Ok(())
         }
-        Command::Vectors { action: VectorsAction::Generate { out } } => {
+        Command::Run(args) => {
+            let options = mimi_ds_harness::suite::Options {
+                target: args.target,
+                mutant: args.mutant.as_deref().map(mutant).transpose()?,
+                role: args.role.map(Role::from),
+                only: args.only,
+                timeout: commands::seconds("--timeout", args.timeout)?,
+                ..Default::default()
+            };
+            commands::run(
+                &args.vectors,
+                &options,
+                args.strict,
+                args.dry_run,
+                args.report_dir.as_deref(),
+            )
+        }
+        Command::Serve {
+            role,
+            listen,
+            mutant: name,
+        } => commands::serve(
+            Role::from(role),
+            listen,
+            name.as_deref().map(mutant).transpose()?,
+        ),
+        Command::Mutants { score, vectors } => commands::mutants(score, &vectors),
+        Command::Vectors {
+            action: VectorsAction::Generate { out },
+        } => {
             let tests = vector_files::generate(&out)?;
             println!("wrote {tests} codec vectors under {}", out.display());
             Ok(())
         }
-        Command::Vectors { action: VectorsAction::Verify { dir } } => {
+        Command::Vectors {
+            action: VectorsAction::Verify { dir },
+        } => {
             let v = vector_files::verify(&dir)?;
             for p in &v.problems {
                 eprintln!("mimi-ds-check: {p}");
             }
             if v.problems.is_empty() {
-                println!("verified {} vectors in {} files under {}", v.tests, v.files, dir.display());
+                println!(
+                    "verified {} vectors in {} files under {}",
+                    v.tests,
+                    v.files,
+                    dir.display()
+                );
                 Ok(())
             } else {
-                Err(CliError(format!("{} problems in {} vectors under {}", v.problems.len(), v.tests, dir.display())))
+                Err(CliError(format!(
+                    "{} problems in {} vectors under {}",
+                    v.problems.len(),
+                    v.tests,
+                    dir.display()
+                )))
             }
         }
     }
@@ -111,7 +248,11 @@ fn main() -> ExitCode {
         Err(e) => {
             // clap's message is several lines; the first says what is wrong.
             let text = e.to_string();
-            let first = text.lines().next().unwrap_or("bad arguments").trim_start_matches("error: ");
+            let first = text
+                .lines()
+                .next()
+                .unwrap_or("bad arguments")
+                .trim_start_matches("error: ");
             eprintln!("mimi-ds-check: {first} (see --help)");
             return ExitCode::from(2);
         }

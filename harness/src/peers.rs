@@ -47,12 +47,23 @@ impl Peer {
     pub async fn start(id: ServiceProviderId, log: WireLog) -> std::io::Result<Peer> {
         let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
         let addr = listener.local_addr()?;
-        let state = Arc::new(PeerState { id: id.clone(), script: Mutex::new(Script::default()), log });
-        let app = axum::Router::new().fallback(answer).with_state(state.clone());
+        let state = Arc::new(PeerState {
+            id: id.clone(),
+            script: Mutex::new(Script::default()),
+            log,
+        });
+        let app = axum::Router::new()
+            .fallback(answer)
+            .with_state(state.clone());
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Ok(Peer { id, addr, state, task })
+        Ok(Peer {
+            id,
+            addr,
+            state,
+            task,
+        })
     }
 
     pub fn url(&self) -> String {
@@ -62,7 +73,10 @@ impl Peer {
     /// Starts a case: forget what was received, answer WelcomeInits with `answers`.
     pub fn script(&self, answers: Vec<bool>) {
         let mut script = self.state.script.lock().expect("peer lock");
-        *script = Script { welcome_answers: answers.into(), received: Vec::new() };
+        *script = Script {
+            welcome_answers: answers.into(),
+            received: Vec::new(),
+        };
     }
 
     /// The calls received since the last take.
@@ -77,11 +91,18 @@ async fn answer(
     headers: HeaderMap,
     body: Body,
 ) -> axum::response::Response {
-    let caller = headers.get(PROVIDER_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let caller = headers
+        .get(PROVIDER_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
     let endpoint = binding::endpoint_of_path(uri.path());
     let received = match endpoint {
         Some(e) => binding::outbound_of(e, &peer.id, &body),
-        None => Err(format!("call to {} which is no endpoint of the binding", uri.path())),
+        None => Err(format!(
+            "call to {} which is no endpoint of the binding",
+            uri.path()
+        )),
     };
     let (status, reply) = {
         let mut script = peer.script.lock().expect("peer lock");
@@ -108,14 +129,22 @@ async fn answer(
         &reply,
     ));
     let status = StatusCode::from_u16(status).expect("valid status");
-    (status, [(axum::http::header::CONTENT_TYPE, MEDIA_TYPE)], reply).into_response()
+    (
+        status,
+        [(axum::http::header::CONTENT_TYPE, MEDIA_TYPE)],
+        reply,
+    )
+        .into_response()
 }
 
 /// Every peer the runner plays, by provider id.
 pub struct Peers(pub BTreeMap<ServiceProviderId, Peer>);
 
 impl Peers {
-    pub async fn start(ids: impl IntoIterator<Item = ServiceProviderId>, log: &WireLog) -> std::io::Result<Peers> {
+    pub async fn start(
+        ids: impl IntoIterator<Item = ServiceProviderId>,
+        log: &WireLog,
+    ) -> std::io::Result<Peers> {
         let mut peers = BTreeMap::new();
         for id in ids {
             let peer = Peer::start(id.clone(), log.clone()).await?;

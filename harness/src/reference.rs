@@ -61,7 +61,10 @@ pub async fn start(config: Config, listen: SocketAddr) -> std::io::Result<Server
     let addr = listener.local_addr()?;
     let shared = Arc::new(Shared {
         state: Mutex::new(State::new(config.me.clone())),
-        client: reqwest::Client::builder().timeout(config.call_timeout).build().map_err(std::io::Error::other)?,
+        client: reqwest::Client::builder()
+            .timeout(config.call_timeout)
+            .build()
+            .map_err(std::io::Error::other)?,
         config,
         peers: Mutex::new(BTreeMap::new()),
         busy: AtomicUsize::new(0),
@@ -87,10 +90,18 @@ async fn handle(
         return handle_control(&shared, &method, action, &body).await;
     }
     let Some(endpoint) = binding::endpoint_of_path(uri.path()) else {
-        return (StatusCode::NOT_FOUND, format!("no endpoint at {}", uri.path())).into_response();
+        return (
+            StatusCode::NOT_FOUND,
+            format!("no endpoint at {}", uri.path()),
+        )
+            .into_response();
     };
     if method != Method::POST {
-        return (StatusCode::METHOD_NOT_ALLOWED, "federation endpoints take POST").into_response();
+        return (
+            StatusCode::METHOD_NOT_ALLOWED,
+            "federation endpoints take POST",
+        )
+            .into_response();
     }
     let caller = headers
         .get(PROVIDER_HEADER)
@@ -102,7 +113,9 @@ async fn handle(
             // KeyPackage requests come through OHTTP and name no caller.
             let from = caller.unwrap_or_else(|| shared.config.me.clone());
             let input = decode(&shared, endpoint, &from, &body);
-            if matches!(input, Input::Malformed { .. }) && shared.config.mutant == Some(Mutant::ServerErrorOnMalformed) {
+            if matches!(input, Input::Malformed { .. })
+                && shared.config.mutant == Some(Mutant::ServerErrorOnMalformed)
+            {
                 return StatusCode::INTERNAL_SERVER_ERROR.into_response();
             }
             shared.process(input).await
@@ -110,12 +123,19 @@ async fn handle(
     };
     let (status, bytes) = binding::encode_response(endpoint, &response);
     let status = StatusCode::from_u16(status).expect("binding statuses are valid");
-    (status, [(axum::http::header::CONTENT_TYPE, MEDIA_TYPE)], bytes).into_response()
+    (
+        status,
+        [(axum::http::header::CONTENT_TYPE, MEDIA_TYPE)],
+        bytes,
+    )
+        .into_response()
 }
 
 fn decode(shared: &Shared, endpoint: Endpoint, from: &ServiceProviderId, body: &[u8]) -> Input {
     let input = binding::input_of(endpoint, from, body);
-    if !matches!(input, Input::Malformed { .. }) || shared.config.mutant != Some(Mutant::AcceptTrailingBytes) {
+    if !matches!(input, Input::Malformed { .. })
+        || shared.config.mutant != Some(Mutant::AcceptTrailingBytes)
+    {
         return input;
     }
     // The bug: the longest prefix that decodes wins.
@@ -126,11 +146,18 @@ fn decode(shared: &Shared, endpoint: Endpoint, from: &ServiceProviderId, body: &
         .unwrap_or(input)
 }
 
-async fn handle_control(shared: &Shared, method: &Method, action: &str, body: &[u8]) -> HttpResponse {
+async fn handle_control(
+    shared: &Shared,
+    method: &Method,
+    action: &str,
+    body: &[u8],
+) -> HttpResponse {
     let json = |value: serde_json::Value| (StatusCode::OK, axum::Json(value)).into_response();
     let bad = |why: String| (StatusCode::BAD_REQUEST, why).into_response();
     match (method, action) {
-        (&Method::GET, "capabilities") => json(serde_json::to_value(Capabilities::reference()).expect("serializes")),
+        (&Method::GET, "capabilities") => {
+            json(serde_json::to_value(Capabilities::reference()).expect("serializes"))
+        }
         (&Method::GET, "idle") => {
             // This request counts itself as busy.
             let wait = async {
@@ -152,10 +179,16 @@ async fn handle_control(shared: &Shared, method: &Method, action: &str, body: &[
             Err(e) => bad(format!("reset body: {e}")),
         },
         (&Method::POST, "control") => match control::parse_action(body) {
-            Ok(input) => json(serde_json::to_value(shared.process(input).await).expect("serializes")),
+            Ok(input) => {
+                json(serde_json::to_value(shared.process(input).await).expect("serializes"))
+            }
             Err(e) => bad(e),
         },
-        _ => (StatusCode::NOT_FOUND, format!("no control action {method} {action}")).into_response(),
+        _ => (
+            StatusCode::NOT_FOUND,
+            format!("no control action {method} {action}"),
+        )
+            .into_response(),
     }
 }
 
@@ -194,7 +227,10 @@ impl Shared {
                     .ok()
                     .and_then(|body| WelcomeInitResponse::from_bytes(&body).ok())
                     .is_some_and(|r| r.accepted);
-                let (_, more) = self.apply(Input::WelcomeInitAnswered { provider: to.clone(), accepted });
+                let (_, more) = self.apply(Input::WelcomeInitAnswered {
+                    provider: to.clone(),
+                    accepted,
+                });
                 queue.extend(more);
             }
         }
@@ -202,7 +238,12 @@ impl Shared {
 
     /// POSTs one call; the body of a 2xx answer, or why there is none.
     async fn call(&self, call: &Outbound) -> Result<Vec<u8>, String> {
-        let base = self.peers.lock().expect("peers lock").get(call.to()).cloned();
+        let base = self
+            .peers
+            .lock()
+            .expect("peers lock")
+            .get(call.to())
+            .cloned();
         let base = base.ok_or_else(|| format!("no address for {}", call.to()))?;
         let (endpoint, body) = binding::outbound_request(call);
         let me = self.state.lock().expect("state lock").me.clone();
@@ -218,7 +259,11 @@ impl Shared {
         if !answer.status().is_success() {
             return Err(format!("answered {}", answer.status()));
         }
-        answer.bytes().await.map(|b| b.to_vec()).map_err(|e| e.to_string())
+        answer
+            .bytes()
+            .await
+            .map(|b| b.to_vec())
+            .map_err(|e| e.to_string())
     }
 }
 

@@ -61,7 +61,11 @@ impl Case {
 
     /// Every provider other than the target the case mentions: the runner plays each.
     pub fn peers(&self) -> Vec<ServiceProviderId> {
-        let mut ids: Vec<ServiceProviderId> = self.steps.iter().flat_map(|s| mentioned(&s.input)).collect();
+        let mut ids: Vec<ServiceProviderId> = self
+            .steps
+            .iter()
+            .flat_map(|s| mentioned(&s.input))
+            .collect();
         ids.sort();
         ids.dedup();
         ids.retain(|id| *id != self.target);
@@ -72,7 +76,9 @@ impl Case {
 fn mentioned(input: &Input) -> Vec<ServiceProviderId> {
     let mut ids = Vec::new();
     let commit_data = match input {
-        Input::Send { request, .. } | Input::LocalSend { request, .. } => request.commit_data.as_ref(),
+        Input::Send { request, .. } | Input::LocalSend { request, .. } => {
+            request.commit_data.as_ref()
+        }
         Input::ExternalJoin { request, .. } => Some(&request.commit_data),
         _ => None,
     };
@@ -167,9 +173,16 @@ pub struct Target {
 impl Target {
     pub async fn connect(base: &str, timeout: Duration, log: WireLog) -> Result<Target, String> {
         let base = base.trim_end_matches('/').to_owned();
-        let client = reqwest::Client::builder().timeout(timeout).build().map_err(|e| e.to_string())?;
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .build()
+            .map_err(|e| e.to_string())?;
         let url = format!("{base}{CONTROL_PREFIX}capabilities");
-        let answer = client.get(&url).send().await.map_err(|e| format!("cannot reach the target at {url}: {e}"))?;
+        let answer = client
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| format!("cannot reach the target at {url}: {e}"))?;
         if !answer.status().is_success() {
             return Err(format!("{url} answered {}; the target must implement the test-control contract of BINDING.md", answer.status()));
         }
@@ -177,12 +190,30 @@ impl Target {
             .json::<Capabilities>()
             .await
             .map_err(|e| format!("{url}: capabilities are not the JSON of BINDING.md: {e}"))?;
-        Ok(Target { base, client, capabilities, log })
+        Ok(Target {
+            base,
+            client,
+            capabilities,
+            log,
+        })
     }
 
-    async fn post(&self, path: &str, from: &str, provider: Option<&str>, body: Vec<u8>, json: bool) -> Result<(u16, Vec<u8>), Trouble> {
-        let mut request = self.client.post(format!("{}{path}", self.base)).body(body.clone());
-        request = request.header(reqwest::header::CONTENT_TYPE, if json { "application/json" } else { MEDIA_TYPE });
+    async fn post(
+        &self,
+        path: &str,
+        from: &str,
+        provider: Option<&str>,
+        body: Vec<u8>,
+        json: bool,
+    ) -> Result<(u16, Vec<u8>), Trouble> {
+        let mut request = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .body(body.clone());
+        request = request.header(
+            reqwest::header::CONTENT_TYPE,
+            if json { "application/json" } else { MEDIA_TYPE },
+        );
         if let Some(p) = provider {
             request = request.header(PROVIDER_HEADER, p);
         }
@@ -195,12 +226,23 @@ impl Target {
         let to = "target";
         match answer {
             Ok((status, bytes)) => {
-                self.log.record(Exchange::outbound(from, to, path, &body, Ok((status, &bytes))));
+                self.log.record(Exchange::outbound(
+                    from,
+                    to,
+                    path,
+                    &body,
+                    Ok((status, &bytes)),
+                ));
                 Ok((status, bytes))
             }
             Err(e) => {
-                let why = if e.is_timeout() { format!("no answer to {path} within the timeout") } else { format!("{path}: {e}") };
-                self.log.record(Exchange::outbound(from, to, path, &body, Err(&why)));
+                let why = if e.is_timeout() {
+                    format!("no answer to {path} within the timeout")
+                } else {
+                    format!("{path}: {e}")
+                };
+                self.log
+                    .record(Exchange::outbound(from, to, path, &body, Err(&why)));
                 Err(Trouble::Transport(why))
             }
         }
@@ -208,7 +250,16 @@ impl Target {
 
     async fn reset(&self, reset: &Reset) -> Result<(), Trouble> {
         let body = serde_json::to_vec(reset).expect("reset serializes");
-        match self.post(&format!("{CONTROL_PREFIX}reset"), "control", None, body, true).await? {
+        match self
+            .post(
+                &format!("{CONTROL_PREFIX}reset"),
+                "control",
+                None,
+                body,
+                true,
+            )
+            .await?
+        {
             (200..=299, _) => Ok(()),
             (status, _) => Err(Trouble::Transport(format!("reset answered {status}"))),
         }
@@ -216,24 +267,54 @@ impl Target {
 
     async fn control(&self, input: &Input) -> Result<Response, Trouble> {
         let body = serde_json::to_vec(input).expect("inputs serialize");
-        let (status, bytes) = self.post(&format!("{CONTROL_PREFIX}control"), "control", None, body, true).await?;
+        let (status, bytes) = self
+            .post(
+                &format!("{CONTROL_PREFIX}control"),
+                "control",
+                None,
+                body,
+                true,
+            )
+            .await?;
         if !(200..300).contains(&status) {
-            return Err(Trouble::Transport(format!("control action answered {status}: {}", String::from_utf8_lossy(&bytes))));
+            return Err(Trouble::Transport(format!(
+                "control action answered {status}: {}",
+                String::from_utf8_lossy(&bytes)
+            )));
         }
-        serde_json::from_slice(&bytes).map_err(|e| Trouble::Binding(format!("control answer is not a Response JSON: {e}")))
+        serde_json::from_slice(&bytes)
+            .map_err(|e| Trouble::Binding(format!("control answer is not a Response JSON: {e}")))
     }
 
-    async fn federation(&self, endpoint: Endpoint, from: Option<&ServiceProviderId>, body: Vec<u8>) -> Result<Response, Trouble> {
-        let caller = from.map(|f| f.as_str().to_owned()).unwrap_or_else(|| "ohttp-client".into());
-        let (status, bytes) =
-            self.post(&binding::path(endpoint), &caller, from.map(|f| f.as_str()), body, false).await?;
+    async fn federation(
+        &self,
+        endpoint: Endpoint,
+        from: Option<&ServiceProviderId>,
+        body: Vec<u8>,
+    ) -> Result<Response, Trouble> {
+        let caller = from
+            .map(|f| f.as_str().to_owned())
+            .unwrap_or_else(|| "ohttp-client".into());
+        let (status, bytes) = self
+            .post(
+                &binding::path(endpoint),
+                &caller,
+                from.map(|f| f.as_str()),
+                body,
+                false,
+            )
+            .await?;
         binding::decode_response(endpoint, status, &bytes).map_err(|e| Trouble::Binding(e.0))
     }
 
     /// Waits until the target has made every call the last input causes.
     async fn settle(&self, fallback: Duration) {
         if self.capabilities.idle {
-            let _ = self.client.get(format!("{}{CONTROL_PREFIX}idle", self.base)).send().await;
+            let _ = self
+                .client
+                .get(format!("{}{CONTROL_PREFIX}idle", self.base))
+                .send()
+                .await;
         } else {
             tokio::time::sleep(fallback).await;
         }
@@ -243,7 +324,10 @@ impl Target {
 /// Why a case cannot run on this target, if it cannot.
 pub fn missing_capability(case: &Case, capabilities: &Capabilities) -> Option<String> {
     if !capabilities.roles.iter().any(|r| r == case.role.name()) {
-        return Some(format!("the target does not offer the {} role", case.role.name()));
+        return Some(format!(
+            "the target does not offer the {} role",
+            case.role.name()
+        ));
     }
     case.steps
         .iter()
@@ -260,7 +344,13 @@ pub struct Settings {
 }
 
 /// Runs one case: reset, replay, judge.
-pub async fn run_case(case: &Case, target: &Target, peers: &Peers, log: &WireLog, settings: &Settings) -> CaseResult {
+pub async fn run_case(
+    case: &Case,
+    target: &Target,
+    peers: &Peers,
+    log: &WireLog,
+    settings: &Settings,
+) -> CaseResult {
     let started = Instant::now();
     log.take();
     let mut result = CaseResult {
@@ -322,7 +412,9 @@ impl Failure {
                 verdict: Verdict::Fail,
                 violated: Vec::new(),
                 step,
-                expected: Some("an answer the binding allows (BINDING.md, errata/transport)".into()),
+                expected: Some(
+                    "an answer the binding allows (BINDING.md, errata/transport)".into(),
+                ),
                 observed: Some(why.clone()),
                 because: vec![why, format!("see {}", errata::TRANSPORT)],
             },
@@ -332,24 +424,48 @@ impl Failure {
 
 /// The grade of a broken set of requirements: the strictest level among them.
 pub fn grade(violated: &[ReqId]) -> Verdict {
-    let levels: Vec<Level> = violated.iter().filter_map(|id| req::find(id.0)).map(|r| r.level).collect();
-    if levels.is_empty() || levels.iter().any(|l| matches!(l, Level::Must | Level::MustNot | Level::Statement)) {
+    let levels: Vec<Level> = violated
+        .iter()
+        .filter_map(|id| req::find(id.0))
+        .map(|r| r.level)
+        .collect();
+    if levels.is_empty()
+        || levels
+            .iter()
+            .any(|l| matches!(l, Level::Must | Level::MustNot | Level::Statement))
+    {
         Verdict::Fail
-    } else if levels.iter().any(|l| matches!(l, Level::Should | Level::ShouldNot)) {
+    } else if levels
+        .iter()
+        .any(|l| matches!(l, Level::Should | Level::ShouldNot))
+    {
         Verdict::NonStrict
     } else {
         Verdict::Informational
     }
 }
 
-async fn replay(case: &Case, target: &Target, peers: &Peers, settings: &Settings) -> Result<(), Failure> {
-    let reset = Reset { me: case.target.clone(), peers: peers.urls() };
-    target.reset(&reset).await.map_err(|t| Failure::trouble(0, t))?;
+async fn replay(
+    case: &Case,
+    target: &Target,
+    peers: &Peers,
+    settings: &Settings,
+) -> Result<(), Failure> {
+    let reset = Reset {
+        me: case.target.clone(),
+        peers: peers.urls(),
+    };
+    target
+        .reset(&reset)
+        .await
+        .map_err(|t| Failure::trouble(0, t))?;
     let answers = |p: &ServiceProviderId| -> Vec<bool> {
         case.steps
             .iter()
             .filter_map(|s| match &s.input {
-                Input::WelcomeInitAnswered { provider, accepted } if provider == p => Some(*accepted),
+                Input::WelcomeInitAnswered { provider, accepted } if provider == p => {
+                    Some(*accepted)
+                }
                 _ => None,
             })
             .collect()
@@ -383,8 +499,15 @@ async fn replay(case: &Case, target: &Target, peers: &Peers, settings: &Settings
         let window = &inputs[index..window_end];
         let mut attributed = attribute(window, calls);
         for (offset, input) in window.iter().copied().enumerate() {
-            let response = if offset == 0 { response.clone() } else { step(&state, input).expect.canonical };
-            let observed = Observed { response, outbound: std::mem::take(&mut attributed[offset]) };
+            let response = if offset == 0 {
+                response.clone()
+            } else {
+                step(&state, input).expect.canonical
+            };
+            let observed = Observed {
+                response,
+                outbound: std::mem::take(&mut attributed[offset]),
+            };
             state = check(&state, input, &observed).map_err(|v| Failure {
                 verdict: grade(&v.requirements),
                 violated: v.requirements.clone(),
@@ -410,7 +533,10 @@ async fn perform(step: &CaseStep, target: &Target) -> Result<Option<Response>, T
         return target.control(input).await.map(Some);
     }
     if let (Input::Malformed { endpoint }, Some((from, body))) = (input, &step.malformed) {
-        return target.federation(*endpoint, from.as_ref(), body.clone()).await.map(Some);
+        return target
+            .federation(*endpoint, from.as_ref(), body.clone())
+            .await
+            .map(Some);
     }
     let (endpoint, from, body) = binding::request_of(input)
         .ok_or_else(|| Trouble::Binding(format!("the case gives no request body for {input:?}")))?;

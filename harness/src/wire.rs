@@ -29,7 +29,13 @@ fn show(body: &[u8]) -> String {
 }
 
 impl Exchange {
-    pub fn outbound(from: &str, to: &str, path: &str, request: &[u8], answer: Result<(u16, &[u8]), &str>) -> Self {
+    pub fn outbound(
+        from: &str,
+        to: &str,
+        path: &str,
+        request: &[u8],
+        answer: Result<(u16, &[u8]), &str>,
+    ) -> Self {
         let (status, response, error) = match answer {
             Ok((status, body)) => (status, show(body), None),
             Err(e) => (0, String::new(), Some(e.to_owned())),
@@ -46,7 +52,14 @@ impl Exchange {
         }
     }
 
-    pub fn inbound(peer: &impl std::fmt::Display, caller: &str, path: &str, request: &[u8], status: u16, response: &[u8]) -> Self {
+    pub fn inbound(
+        peer: &impl std::fmt::Display,
+        caller: &str,
+        path: &str,
+        request: &[u8],
+        status: u16,
+        response: &[u8],
+    ) -> Self {
         Exchange {
             direction: "from-target",
             from: caller.to_owned(),

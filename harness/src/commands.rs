@@ -1,0 +1,213 @@
+//! The `run`, `serve` and `mutants` commands: options in, lines and exit codes out.
+
+use crate::mutants::{self, Mutant, MUTANTS};
+use crate::reference::{self, Config};
+use crate::runner::{Case, CaseResult, Role, Verdict};
+use crate::suite::{self, Options, Summary};
+use crate::{cases, report, CliError, CliResult};
+use mimi_ds_model::codec::ServiceProviderId;
+use std::io::IsTerminal;
+use std::path::Path;
+use std::time::Duration;
+
+pub fn seconds(flag: &str, value: f64) -> CliResult<Duration> {
+    if value.is_finite() && value > 0.0 && value <= 3600.0 {
+        Ok(Duration::from_secs_f64(value))
+    } else {
+        Err(CliError(format!(
+            "{flag} {value}: give seconds between 0 and 3600"
+        )))
+    }
+}
+
+/// A progress bar on a terminal, one line per non-passing case otherwise.
+fn progress(total: usize) -> impl Fn(usize, &CaseResult) {
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new(total as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")
+                .expect("valid template"),
+        );
+        bar
+    });
+    move |i, result: &CaseResult| {
+        if let Some(bar) = &bar {
+            bar.set_position(i as u64 + 1);
+            bar.set_message(result.id.clone());
+            if i + 1 == total {
+                bar.finish_and_clear();
+            }
+        }
+        if result.verdict != Verdict::Pass {
+            let line = describe(result);
+            match &bar {
+                Some(bar) => bar.println(line),
+                None => eprintln!("{line}"),
+            }
+        }
+    }
+}
+
+/// One line per case that did not pass: verdict, id, what broke.
+pub fn describe(result: &CaseResult) -> String {
+    let ids: Vec<&str> = result.violated.iter().map(|r| r.0).collect();
+    let what = if ids.is_empty() {
+        String::new()
+    } else {
+        format!(" [{}]", ids.join(", "))
+    };
+    let first = result.because.first().map(String::as_str).unwrap_or("");
+    format!("{:<13} {}{what}: {first}", result.verdict.name(), result.id)
+}
+
+pub fn run(
+    vectors: &Path,
+    options: &Options,
+    strict: bool,
+    dry_run: bool,
+    report_dir: Option<&Path>,
+) -> CliResult {
+    let selected = suite::select(cases::load(vectors)?, options)?;
+    if dry_run {
+        for case in &selected {
+            println!(
+                "{} ({}, {} inputs)",
+                case.id,
+                case.role.name(),
+                case.steps.len()
+            );
+        }
+        println!("{} cases selected", selected.len());
+        return Ok(());
+    }
+    let summary = suite::run(&selected, options, &progress(selected.len()))?;
+    if let Some(dir) = report_dir {
+        report::write_all(dir, &summary)?;
+    }
+    println!("{}", summary.line());
+    println!(
+        "{:.0} ms wall, {} exchanges, {:.0} exchanges/s",
+        summary.wall.as_secs_f64() * 1000.0,
+        summary.exchanges,
+        summary.exchanges as f64 / summary.wall.as_secs_f64().max(1e-9)
+    );
+    if summary.passed(strict) {
+        Ok(())
+    } else {
+        let strict_note = if strict {
+            " (strict: non-strict counts)"
+        } else {
+            ""
+        };
+        Err(CliError(format!(
+            "{} cases did not pass{strict_note}",
+            failing(&summary, strict)
+        )))
+    }
+}
+
+fn failing(summary: &Summary, strict: bool) -> usize {
+    summary.count(Verdict::Fail)
+        + if strict {
+            summary.count(Verdict::NonStrict)
+        } else {
+            0
+        }
+}
+
+pub fn serve(role: Role, listen: std::net::SocketAddr, mutant: Option<Mutant>) -> CliResult {
+    let me = match role {
+        Role::Hub => "hub.example",
+        Role::Follower | Role::Rsp => "b.example",
+    };
+    let config = Config {
+        me: ServiceProviderId::new(me).expect("valid domain"),
+        mutant,
+        call_timeout: Duration::from_secs(5),
+    };
+    let runtime = tokio::runtime::Runtime::new()
+        .map_err(|e| CliError(format!("starting the async runtime: {e}")))?;
+    runtime.block_on(async {
+        let server = reference::start(config, listen)
+            .await
+            .map_err(|e| CliError(format!("listening on {listen}: {e}")))?;
+        let bug = mutant
+            .map(|m| format!(" with mutant {}", mutants::info(m).name))
+            .unwrap_or_default();
+        println!(
+            "reference DS ({} role){bug} serving at {}",
+            role.name(),
+            server.url()
+        );
+        tokio::signal::ctrl_c()
+            .await
+            .map_err(|e| CliError(format!("waiting for Ctrl-C: {e}")))?;
+        Ok(())
+    })
+}
+
+/// Whether a run caught `mutant`: a failing case names one of the requirements the mutant
+/// breaks (or, for a binding failure, the erratum). Returns the catching case.
+pub fn caught_by<'a>(summary: &'a Summary, mutant: Mutant) -> Option<&'a CaseResult> {
+    let info = mutants::info(mutant);
+    summary
+        .results
+        .iter()
+        .filter(|r| r.verdict == Verdict::Fail)
+        .find(|r| {
+            r.violated.iter().any(|v| info.requirements.contains(v))
+                || (r.violated.is_empty()
+                    && info
+                        .errata
+                        .iter()
+                        .any(|e| r.because.iter().any(|b| b.contains(e.0))))
+        })
+}
+
+pub fn mutants(score: bool, vectors: &Path) -> CliResult {
+    if !score {
+        for m in MUTANTS {
+            println!("{:<36} {}", m.name, m.breaks);
+        }
+        return Ok(());
+    }
+    let cases: Vec<Case> = suite::select(cases::load(vectors)?, &Options::default())?;
+    let mut caught = 0;
+    for m in MUTANTS {
+        let options = Options {
+            mutant: Some(m.mutant),
+            ..Options::default()
+        };
+        let summary = suite::run(&cases, &options, &|_, _| {})?;
+        match caught_by(&summary, m.mutant) {
+            Some(case) => {
+                caught += 1;
+                let ids: Vec<&str> = case.violated.iter().map(|r| r.0).collect();
+                println!(
+                    "caught   {:<36} by {} [{}]",
+                    m.name,
+                    case.id,
+                    ids.join(", ")
+                );
+            }
+            None => println!(
+                "MISSED   {:<36} ({} cases failed, none naming what it breaks)",
+                m.name,
+                summary.count(Verdict::Fail)
+            ),
+        }
+    }
+    println!(
+        "kill rate: {caught}/{} ({:.0}%)",
+        MUTANTS.len(),
+        100.0 * caught as f64 / MUTANTS.len() as f64
+    );
+    if caught == MUTANTS.len() {
+        Ok(())
+    } else {
+        Err(CliError(format!(
+            "{} mutants survived",
+            MUTANTS.len() - caught
+        )))
+    }
+}

@@ -1,0 +1,254 @@
+//! Reports of a run, in `--report-dir`: `report.json` (every case with its requirements,
+//! verdict, expectation, observation, because-chain and wire log), `junit.xml` (one
+//! testsuite per draft section) and `index.html` (a matrix per section, each case with its
+//! wire log).
+
+use crate::runner::{CaseResult, Verdict};
+use crate::suite::Summary;
+use crate::{CliError, CliResult};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    tool: &'static str,
+    target: &'a str,
+    summary: BTreeMap<&'static str, usize>,
+    cases: &'a [CaseResult],
+}
+
+pub fn write_all(dir: &Path, summary: &Summary) -> CliResult {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| CliError(format!("creating {}: {e}", dir.display())))?;
+    let write = |name: &str, text: String| {
+        let path = dir.join(name);
+        std::fs::write(&path, text)
+            .map_err(|e| CliError(format!("writing {}: {e}", path.display())))
+    };
+    write("report.json", json(summary))?;
+    write("junit.xml", junit(summary))?;
+    write("index.html", html(summary))?;
+    Ok(())
+}
+
+const VERDICTS: [Verdict; 6] = [
+    Verdict::Pass,
+    Verdict::Fail,
+    Verdict::NonStrict,
+    Verdict::Informational,
+    Verdict::Indeterminate,
+    Verdict::Skipped,
+];
+
+pub fn json(summary: &Summary) -> String {
+    let report = JsonReport {
+        tool: concat!("mimi-ds-check ", env!("CARGO_PKG_VERSION")),
+        target: &summary.target,
+        summary: VERDICTS
+            .iter()
+            .map(|v| (v.name(), summary.count(*v)))
+            .collect(),
+        cases: &summary.results,
+    };
+    let mut text = serde_json::to_string_pretty(&report).expect("reports serialize");
+    text.push('\n');
+    text
+}
+
+fn by_section(summary: &Summary) -> BTreeMap<&str, Vec<&CaseResult>> {
+    let mut sections: BTreeMap<&str, Vec<&CaseResult>> = BTreeMap::new();
+    for r in &summary.results {
+        sections.entry(r.section.as_str()).or_default().push(r);
+    }
+    sections
+}
+
+/// XML and HTML escaping (the same five characters).
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c if c.is_control() && c != '\n' && c != '\t' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The explanation of a non-passing case, as plain text.
+fn explanation(r: &CaseResult) -> String {
+    let mut text = String::new();
+    if !r.violated.is_empty() {
+        let ids: Vec<&str> = r.violated.iter().map(|i| i.0).collect();
+        let _ = writeln!(text, "violates {}", ids.join(", "));
+    }
+    if let Some(step) = r.step {
+        let _ = writeln!(text, "at input {step}");
+    }
+    if let Some(e) = &r.expected {
+        let _ = writeln!(text, "expected: {e}");
+    }
+    if let Some(o) = &r.observed {
+        let _ = writeln!(text, "observed: {o}");
+    }
+    for b in &r.because {
+        let _ = writeln!(text, "because {b}");
+    }
+    text
+}
+
+pub fn junit(summary: &Summary) -> String {
+    let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        x,
+        "<testsuites name=\"mimi-ds-check\" tests=\"{}\" failures=\"{}\" skipped=\"{}\">",
+        summary.results.len(),
+        summary.count(Verdict::Fail),
+        summary.count(Verdict::Skipped)
+    );
+    for (section, cases) in by_section(summary) {
+        let failures = cases.iter().filter(|c| c.verdict == Verdict::Fail).count();
+        let skipped = cases
+            .iter()
+            .filter(|c| c.verdict == Verdict::Skipped)
+            .count();
+        let seconds: f64 = cases.iter().map(|c| c.millis / 1000.0).sum();
+        let _ = writeln!(
+            x,
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" skipped=\"{skipped}\" time=\"{seconds:.3}\">",
+            escape(section),
+            cases.len()
+        );
+        for c in cases {
+            let ids: Vec<&str> = c.requirements.iter().map(|i| i.0).collect();
+            let _ = write!(
+                x,
+                "    <testcase classname=\"{}\" name=\"{}\" time=\"{:.3}\">",
+                escape(section),
+                escape(&c.id),
+                c.millis / 1000.0
+            );
+            match c.verdict {
+                Verdict::Pass => {}
+                Verdict::Fail => {
+                    let _ = write!(
+                        x,
+                        "<failure message=\"{}\">{}</failure>",
+                        escape(c.because.first().map_or("", |s| s)),
+                        escape(&explanation(c))
+                    );
+                }
+                Verdict::Skipped => {
+                    let _ = write!(
+                        x,
+                        "<skipped message=\"{}\"/>",
+                        escape(c.because.first().map_or("", |s| s))
+                    );
+                }
+                other => {
+                    let _ = write!(
+                        x,
+                        "<system-out>{}: {}</system-out>",
+                        other.name(),
+                        escape(&explanation(c))
+                    );
+                }
+            }
+            let _ = writeln!(x, "<properties><property name=\"requirements\" value=\"{}\"/></properties></testcase>", escape(&ids.join(" ")));
+        }
+        x.push_str("  </testsuite>\n");
+    }
+    x.push_str("</testsuites>\n");
+    x
+}
+
+fn colour(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Pass => "#2e7d32",
+        Verdict::Fail => "#c62828",
+        Verdict::NonStrict => "#ef6c00",
+        Verdict::Informational => "#1565c0",
+        Verdict::Indeterminate => "#6a1b9a",
+        Verdict::Skipped => "#757575",
+    }
+}
+
+pub fn html(summary: &Summary) -> String {
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>mimi-ds-check report</title>\n<style>\
+body{{font-family:system-ui,sans-serif;margin:2em;color:#222}}h2{{margin-top:1.6em}}\
+.cell{{display:inline-block;width:1.1em;height:1.1em;margin:1px;border-radius:2px}}\
+table{{border-collapse:collapse;width:100%}}td,th{{border-bottom:1px solid #ddd;padding:.3em .5em;text-align:left;vertical-align:top}}\
+.v{{color:#fff;padding:.1em .4em;border-radius:3px;font-size:.85em}}pre{{background:#f6f6f6;padding:.5em;overflow-x:auto;font-size:.8em}}\
+details summary{{cursor:pointer}}</style></head><body>\n<h1>mimi-ds-check report</h1>\n<p>{}</p>\n",
+        escape(&summary.line())
+    );
+    h.push_str("<p>");
+    for v in VERDICTS {
+        let _ = write!(
+            h,
+            "<span class=\"v\" style=\"background:{}\">{} {}</span> ",
+            colour(v),
+            summary.count(v),
+            v.name()
+        );
+    }
+    h.push_str("</p>\n");
+    for (section, cases) in by_section(summary) {
+        let _ = writeln!(h, "<h2 id=\"{0}\">{0}</h2>\n<div>", escape(section));
+        for c in &cases {
+            let _ = write!(h, "<a href=\"#{0}\" title=\"{0}: {1}\"><span class=\"cell\" style=\"background:{2}\"></span></a>", escape(&c.id), c.verdict.name(), colour(c.verdict));
+        }
+        h.push_str("</div>\n<table><tr><th>case</th><th>verdict</th><th>requirements</th><th>details</th></tr>\n");
+        for c in &cases {
+            let ids: Vec<&str> = c.requirements.iter().map(|i| i.0).collect();
+            let _ = write!(
+                h,
+                "<tr id=\"{}\"><td><code>{}</code><br><small>{}</small></td><td><span class=\"v\" style=\"background:{}\">{}</span></td><td><small>{}</small></td><td>",
+                escape(&c.id),
+                escape(&c.id),
+                escape(&c.comment),
+                colour(c.verdict),
+                c.verdict.name(),
+                escape(&ids.join(", "))
+            );
+            if c.verdict != Verdict::Pass {
+                let _ = write!(h, "<pre>{}</pre>", escape(&explanation(c)));
+            }
+            let _ = write!(
+                h,
+                "<details><summary>wire log ({} exchanges)</summary><pre>",
+                c.wire.len()
+            );
+            for e in &c.wire {
+                let _ = writeln!(
+                    h,
+                    "{} → {} POST {} [{}]\n  request:  {}\n  response: {}{}",
+                    escape(&e.from),
+                    escape(&e.to),
+                    escape(&e.path),
+                    e.status,
+                    escape(&e.request),
+                    escape(&e.response),
+                    e.error
+                        .as_ref()
+                        .map(|x| format!("\n  error: {}", escape(x)))
+                        .unwrap_or_default()
+                );
+            }
+            h.push_str("</pre></details></td></tr>\n");
+        }
+        h.push_str("</table>\n");
+    }
+    h.push_str("</body></html>\n");
+    h
+}

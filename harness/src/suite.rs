@@ -1,0 +1,192 @@
+//! One run of the suite: pick the target (a URL, or the reference DS in process, possibly a
+//! mutant), start the peers, replay the selected cases, and sum up. This is also the library
+//! entry point a Rust implementer's `#[test]` calls.
+
+use crate::mutants::Mutant;
+use crate::peers::Peers;
+use crate::reference::{self, Config};
+use crate::runner::{run_case, Case, CaseResult, Role, Settings, Target, Verdict};
+use crate::wire::WireLog;
+use crate::{CliError, CliResult};
+use mimi_ds_model::codec::ServiceProviderId;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+/// What to run and against what.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Base URL of the DS under test; `None` runs the reference DS in process.
+    pub target: Option<String>,
+    /// With no target: the bug to plant in the in-process reference.
+    pub mutant: Option<Mutant>,
+    /// Only cases of this role.
+    pub role: Option<Role>,
+    /// Only cases whose id matches this glob (`*`, `?`, `[…]`).
+    pub only: Option<String>,
+    /// Per request.
+    pub timeout: Duration,
+    /// For targets without the `idle` capability: how long to wait for their calls.
+    pub settle: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            target: None,
+            mutant: None,
+            role: None,
+            only: None,
+            timeout: Duration::from_secs(5),
+            settle: Duration::from_millis(200),
+        }
+    }
+}
+
+/// The results of a run, with the figures of the benchmark.
+#[derive(Debug)]
+pub struct Summary {
+    pub target: String,
+    pub results: Vec<CaseResult>,
+    pub wall: Duration,
+    /// HTTP exchanges in both directions.
+    pub exchanges: usize,
+}
+
+impl Summary {
+    pub fn count(&self, verdict: Verdict) -> usize {
+        self.results.iter().filter(|r| r.verdict == verdict).count()
+    }
+
+    /// Nothing failed (and, when strict, no SHOULD was missed).
+    pub fn passed(&self, strict: bool) -> bool {
+        self.count(Verdict::Fail) == 0 && (!strict || self.count(Verdict::NonStrict) == 0)
+    }
+
+    /// One line: counts per verdict.
+    pub fn line(&self) -> String {
+        let verdicts = [
+            Verdict::Pass,
+            Verdict::Fail,
+            Verdict::NonStrict,
+            Verdict::Informational,
+            Verdict::Indeterminate,
+            Verdict::Skipped,
+        ];
+        let parts: Vec<String> = verdicts
+            .iter()
+            .map(|v| format!("{} {}", self.count(*v), v.name()))
+            .collect();
+        format!(
+            "{} cases against {}: {}",
+            self.results.len(),
+            self.target,
+            parts.join(", ")
+        )
+    }
+}
+
+/// The cases `options` selects, in order; an error if none is left (a run that checks
+/// nothing must not look like a pass).
+pub fn select(cases: Vec<Case>, options: &Options) -> CliResult<Vec<Case>> {
+    let pattern = match &options.only {
+        Some(p) => Some(
+            glob::Pattern::new(p)
+                .map_err(|e| CliError(format!("--only {p:?} is not a glob: {e}")))?,
+        ),
+        None => None,
+    };
+    let total = cases.len();
+    let chosen: Vec<Case> = cases
+        .into_iter()
+        .filter(|c| options.role.is_none_or(|r| c.role == r))
+        .filter(|c| pattern.as_ref().is_none_or(|p| p.matches(&c.id)))
+        .collect();
+    if chosen.is_empty() {
+        let mut why = vec![];
+        if let Some(p) = &options.only {
+            why.push(format!("--only {p:?}"));
+        }
+        if let Some(r) = options.role {
+            why.push(format!("--role {}", r.name()));
+        }
+        return Err(CliError(format!(
+            "no case selected: {} matched none of the {total} cases",
+            why.join(" and ")
+        )));
+    }
+    Ok(chosen)
+}
+
+/// Runs `cases` (already selected) against the target of `options`.
+pub fn run(
+    cases: &[Case],
+    options: &Options,
+    progress: &dyn Fn(usize, &CaseResult),
+) -> CliResult<Summary> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| CliError(format!("starting the async runtime: {e}")))?;
+    runtime.block_on(run_async(cases, options, progress))
+}
+
+async fn run_async(
+    cases: &[Case],
+    options: &Options,
+    progress: &dyn Fn(usize, &CaseResult),
+) -> CliResult<Summary> {
+    let log = WireLog::default();
+    // Keeps the in-process reference alive for the run.
+    let mut _reference = None;
+    let url = match &options.target {
+        Some(url) => url.clone(),
+        None => {
+            let config = Config {
+                me: ServiceProviderId::new("hub.example").expect("valid domain"),
+                mutant: options.mutant,
+                call_timeout: options.timeout,
+            };
+            let server = reference::start(config, SocketAddr::from(([127, 0, 0, 1], 0)))
+                .await
+                .map_err(|e| CliError(format!("starting the reference DS: {e}")))?;
+            let url = server.url();
+            _reference = Some(server);
+            url
+        }
+    };
+    let target = Target::connect(&url, options.timeout, log.clone())
+        .await
+        .map_err(CliError)?;
+    let mut ids: Vec<ServiceProviderId> = cases.iter().flat_map(|c| c.peers()).collect();
+    ids.sort();
+    ids.dedup();
+    let peers = Peers::start(ids, &log)
+        .await
+        .map_err(|e| CliError(format!("starting the peers: {e}")))?;
+    let settings = Settings {
+        settle: options.settle,
+    };
+    let started = Instant::now();
+    let mut results = Vec::with_capacity(cases.len());
+    for (i, case) in cases.iter().enumerate() {
+        let result = run_case(case, &target, &peers, &log, &settings).await;
+        progress(i, &result);
+        results.push(result);
+    }
+    let exchanges = results.iter().map(|r| r.wire.len()).sum();
+    let target_name = match (&options.target, options.mutant) {
+        (Some(url), _) => url.clone(),
+        (None, Some(m)) => format!(
+            "the reference DS with mutant {}",
+            crate::mutants::info(m).name
+        ),
+        (None, None) => "the reference DS".into(),
+    };
+    Ok(Summary {
+        target: target_name,
+        results,
+        wall: started.elapsed(),
+        exchanges,
+    })
+}

@@ -1,0 +1,210 @@
+//! The runner against the in-process reference DS and some of its mutants, on a few cases
+//! built by hand from real MLS messages: the machinery (binding, peers, attribution of
+//! Welcome pushes, grading) works before any vector is involved.
+
+use mimi_ds_harness::mutants::Mutant;
+use mimi_ds_harness::runner::{Case, CaseStep, Role, Verdict};
+use mimi_ds_harness::suite::{self, Options};
+use mimi_ds_model::codec::*;
+use mimi_ds_model::ds::{Endpoint, Input};
+use mimi_ds_model::vectors::samples::Samples;
+
+fn provider(d: &str) -> ServiceProviderId {
+    ServiceProviderId::new(d).unwrap()
+}
+
+fn key(b: u8) -> PartitionKey {
+    PartitionKey([b; 16])
+}
+
+fn step(input: Input) -> CaseStep {
+    CaseStep {
+        input,
+        malformed: None,
+    }
+}
+
+fn case(id: &str, steps: Vec<CaseStep>) -> Case {
+    Case {
+        id: id.into(),
+        comment: "hand-built smoke case".into(),
+        requirements: vec![],
+        errata: vec![],
+        role: Role::Hub,
+        target: provider("hub.example"),
+        steps,
+    }
+}
+
+fn cases() -> Vec<Case> {
+    let s = Samples::load();
+    let group = s.private_message.view.group_id.clone().unwrap();
+    let b = provider("b.example");
+    let create = || {
+        step(Input::CreateGroup {
+            group_id: group.clone(),
+            partition_key: key(1),
+        })
+    };
+    let send = |message: &MlsMessage, k: u8| {
+        step(Input::Send {
+            from: b.clone(),
+            request: SendRequest {
+                message: message.clone(),
+                partition_key: key(k),
+                commit_data: None,
+            },
+        })
+    };
+    let receive = |k: u8, counter: u32| {
+        step(Input::Receive {
+            from: b.clone(),
+            request: ReceiveRequest {
+                partition_key: key(k),
+                counter,
+            },
+        })
+    };
+    let welcome_commit = |accepted: bool| {
+        let commit_data = CommitData {
+            next_partition_key: key(2),
+            group_info: Some(s.group_info.clone()),
+            welcome_data: Some(WelcomeData {
+                welcome: s.welcome.clone(),
+                service_providers: vec![provider("c.example")],
+            }),
+        };
+        vec![
+            create(),
+            step(Input::Send {
+                from: b.clone(),
+                request: SendRequest {
+                    message: s.public_commit.clone(),
+                    partition_key: key(1),
+                    commit_data: Some(commit_data),
+                },
+            }),
+            step(Input::WelcomeInitAnswered {
+                provider: provider("c.example"),
+                accepted,
+            }),
+            receive(1, 0),
+        ]
+    };
+    vec![
+        case(
+            "receive/counters",
+            vec![
+                create(),
+                send(&s.private_message, 1),
+                send(&s.public_proposal, 1),
+                receive(1, 0),
+                receive(1, 1),
+                receive(1, 2),
+                receive(1, 7),
+            ],
+        ),
+        case("send/unknown-group", vec![send(&s.private_message, 1)]),
+        case(
+            "binding/malformed",
+            vec![
+                create(),
+                CaseStep {
+                    input: Input::Malformed {
+                        endpoint: Endpoint::Send,
+                    },
+                    malformed: Some((Some(b.clone()), vec![0, 1, 2])),
+                },
+            ],
+        ),
+        case(
+            "binding/trailing-byte",
+            vec![
+                create(),
+                CaseStep {
+                    input: Input::Malformed {
+                        endpoint: Endpoint::Receive,
+                    },
+                    malformed: Some((Some(b.clone()), {
+                        let mut x = ReceiveRequest {
+                            partition_key: key(1),
+                            counter: 0,
+                        }
+                        .to_bytes();
+                        x.push(0);
+                        x
+                    })),
+                },
+            ],
+        ),
+        case("welcome/accepted", welcome_commit(true)),
+        case("welcome/refused", welcome_commit(false)),
+    ]
+}
+
+fn run(mutant: Option<Mutant>) -> suite::Summary {
+    let options = Options {
+        mutant,
+        ..Options::default()
+    };
+    suite::run(&cases(), &options, &|_, _| {}).expect("the suite runs")
+}
+
+#[test]
+fn the_reference_passes_every_case() {
+    let summary = run(None);
+    for r in &summary.results {
+        assert_eq!(r.verdict, Verdict::Pass, "{}: {:?}", r.id, r.because);
+        assert!(
+            !r.wire.is_empty(),
+            "{}: the wire log records the exchanges",
+            r.id
+        );
+    }
+    let welcome = summary
+        .results
+        .iter()
+        .find(|r| r.id == "welcome/accepted")
+        .unwrap();
+    assert!(
+        welcome
+            .wire
+            .iter()
+            .any(|e| e.path.ends_with("/welcome") && e.direction == "from-target"),
+        "the Welcome was pushed to the peer"
+    );
+}
+
+fn verdict_of(summary: &suite::Summary, id: &str) -> Verdict {
+    summary.results.iter().find(|r| r.id == id).unwrap().verdict
+}
+
+#[test]
+fn mutants_fail_the_case_that_exercises_their_bug() {
+    for (mutant, case) in [
+        (Mutant::CounterOffByOne, "receive/counters"),
+        (Mutant::AcceptUnknownGroup, "send/unknown-group"),
+        (Mutant::ServerErrorOnMalformed, "binding/malformed"),
+        (Mutant::AcceptTrailingBytes, "binding/trailing-byte"),
+        (Mutant::WelcomeWithoutAffirmative, "welcome/refused"),
+        (Mutant::ReorderConcurrentSends, "receive/counters"),
+        (Mutant::LoseSecondMessage, "receive/counters"),
+    ] {
+        let summary = run(Some(mutant));
+        assert_eq!(
+            verdict_of(&summary, case),
+            Verdict::Fail,
+            "{mutant:?} must fail {case}"
+        );
+    }
+}
+
+#[test]
+fn zero_selected_cases_is_an_error() {
+    let options = Options {
+        only: Some("no-such-*".into()),
+        ..Options::default()
+    };
+    let err = suite::select(cases(), &options).unwrap_err();
+    assert!(err.0.contains("no case selected"), "{}", err.0);
+}
