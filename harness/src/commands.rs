@@ -2,7 +2,7 @@
 
 use crate::mutants::{self, Mutant, MUTANTS};
 use crate::reference::{self, Config};
-use crate::runner::{Case, CaseResult, Role, Verdict};
+use crate::runner::{role_name, Case, CaseResult, Role, Verdict};
 use crate::suite::{self, Options, Summary};
 use crate::{cases, report, CliError, CliResult};
 use mimi_ds_model::codec::ServiceProviderId;
@@ -73,7 +73,7 @@ pub fn run(
             println!(
                 "{} ({}, {} inputs)",
                 case.id,
-                case.role.name(),
+                role_name(case.role),
                 case.steps.len()
             );
         }
@@ -136,7 +136,7 @@ pub fn serve(role: Role, listen: std::net::SocketAddr, mutant: Option<Mutant>) -
             .unwrap_or_default();
         println!(
             "reference DS ({} role){bug} serving at {}",
-            role.name(),
+            role_name(role),
             server.url()
         );
         tokio::signal::ctrl_c()

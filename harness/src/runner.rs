@@ -13,22 +13,14 @@ use mimi_ds_model::requirements::{self as req, Level, ReqId};
 use serde::Serialize;
 use std::time::{Duration, Instant};
 
-/// Which side of the draft a case exercises on the target.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Hub,
-    Follower,
-    Rsp,
-}
+pub use mimi_ds_model::vectors::trace::Role;
 
-impl Role {
-    pub fn name(self) -> &'static str {
-        match self {
-            Role::Hub => "hub",
-            Role::Follower => "follower",
-            Role::Rsp => "rsp",
-        }
+/// The role's name in BINDING.md's capabilities.
+pub fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Hub => "hub",
+        Role::Follower => "follower",
+        Role::Rsp => "rsp",
     }
 }
 
@@ -323,10 +315,10 @@ impl Target {
 
 /// Why a case cannot run on this target, if it cannot.
 pub fn missing_capability(case: &Case, capabilities: &Capabilities) -> Option<String> {
-    if !capabilities.roles.iter().any(|r| r == case.role.name()) {
+    if !capabilities.roles.iter().any(|r| r == role_name(case.role)) {
         return Some(format!(
             "the target does not offer the {} role",
-            case.role.name()
+            role_name(case.role)
         ));
     }
     case.steps

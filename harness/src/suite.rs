@@ -5,7 +5,7 @@
 use crate::mutants::Mutant;
 use crate::peers::Peers;
 use crate::reference::{self, Config};
-use crate::runner::{run_case, Case, CaseResult, Role, Settings, Target, Verdict};
+use crate::runner::{role_name, run_case, Case, CaseResult, Role, Settings, Target, Verdict};
 use crate::wire::WireLog;
 use crate::{CliError, CliResult};
 use mimi_ds_model::codec::ServiceProviderId;
@@ -107,7 +107,7 @@ pub fn select(cases: Vec<Case>, options: &Options) -> CliResult<Vec<Case>> {
             why.push(format!("--only {p:?}"));
         }
         if let Some(r) = options.role {
-            why.push(format!("--role {}", r.name()));
+            why.push(format!("--role {}", role_name(r)));
         }
         return Err(CliError(format!(
             "no case selected: {} matched none of the {total} cases",
