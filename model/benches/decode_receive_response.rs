@@ -35,7 +35,11 @@ fn private_message(index: usize) -> Vec<u8> {
     let left = MESSAGE_LEN - w.out.len();
     let ciphertext_len = left - varint_len(left - varint_len(left));
     w.opaque(&vec![index as u8; ciphertext_len]);
-    assert_eq!(w.out.len(), MESSAGE_LEN, "the PrivateMessage layout must come to 1 KiB");
+    assert_eq!(
+        w.out.len(),
+        MESSAGE_LEN,
+        "the PrivateMessage layout must come to 1 KiB"
+    );
     w.out
 }
 
@@ -51,7 +55,11 @@ fn main() {
     let input = receive_response();
     let decoded = ReceiveResponse::from_bytes(&input).expect("the benchmark input decodes");
     assert_eq!(decoded.epoch.messages.len(), MESSAGES);
-    assert_eq!(decoded.to_bytes(), input, "the benchmark input is canonical");
+    assert_eq!(
+        decoded.to_bytes(),
+        input,
+        "the benchmark input is canonical"
+    );
 
     let mut times: Vec<Duration> = (0..RUNS)
         .map(|_| {

@@ -21,7 +21,9 @@ use std::fmt::Debug;
 
 /// Decode, re-encode, decode again and round-trip through JSON, asserting each step agrees.
 fn round_trip<T: Wire + PartialEq + Debug>(data: &[u8]) {
-    let Ok(value) = T::from_bytes(data) else { return };
+    let Ok(value) = T::from_bytes(data) else {
+        return;
+    };
     let encoded = value.to_bytes();
     assert!(
         encoded == data,
@@ -32,7 +34,12 @@ fn round_trip<T: Wire + PartialEq + Debug>(data: &[u8]) {
     );
     let decoded_again = T::from_bytes(&encoded)
         .unwrap_or_else(|e| panic!("{}: the re-encoding does not decode: {e}", T::NAME));
-    assert_eq!(decoded_again, value, "{}: decoding the re-encoding gave another value", T::NAME);
+    assert_eq!(
+        decoded_again,
+        value,
+        "{}: decoding the re-encoding gave another value",
+        T::NAME
+    );
 
     let structure = codec::find_structure(T::NAME)
         .unwrap_or_else(|| panic!("{} is missing from codec::structures()", T::NAME));

@@ -26,8 +26,8 @@ use mimi_ds_model::codec::{
 };
 use mimi_ds_model::fuzzing;
 use proptest::prelude::*;
-use sha2::{Digest, Sha256};
 use proptest::test_runner::{TestCaseResult, TestRunner};
+use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -72,19 +72,35 @@ mod pool {
             let messages = entries
                 .iter()
                 .flat_map(|entry| MESSAGE_KEYS.map(|key| field(entry, key)))
-                .map(|bytes| MlsMessage::from_bytes(&bytes).expect("every vector MLSMessage decodes"))
+                .map(|bytes| {
+                    MlsMessage::from_bytes(&bytes).expect("every vector MLSMessage decodes")
+                })
                 .collect();
-            let ratchet_trees =
-                entries.iter().map(|entry| RatchetTree { hex: field(entry, "ratchet_tree").into() }).collect();
-            Pool { messages, ratchet_trees }
+            let ratchet_trees = entries
+                .iter()
+                .map(|entry| RatchetTree {
+                    hex: field(entry, "ratchet_tree").into(),
+                })
+                .collect();
+            Pool {
+                messages,
+                ratchet_trees,
+            }
         })
     }
 
     /// The pool's messages whose wire format is one of `formats`.
     pub fn messages_of(formats: &[WireFormat]) -> Vec<MlsMessage> {
-        let chosen: Vec<_> =
-            get().messages.iter().filter(|m| formats.contains(&m.view.wire_format)).cloned().collect();
-        assert!(!chosen.is_empty(), "no pool message of wire format {formats:?}");
+        let chosen: Vec<_> = get()
+            .messages
+            .iter()
+            .filter(|m| formats.contains(&m.view.wire_format))
+            .cloned()
+            .collect();
+        assert!(
+            !chosen.is_empty(),
+            "no pool message of wire format {formats:?}"
+        );
         chosen
     }
 }
@@ -105,7 +121,8 @@ mod strategies {
     }
 
     pub fn service_provider_id() -> impl Strategy<Value = ServiceProviderId> {
-        "[a-z0-9.-]{1,24}".prop_map(|domain| ServiceProviderId::new(&domain).expect("matches the rule"))
+        "[a-z0-9.-]{1,24}"
+            .prop_map(|domain| ServiceProviderId::new(&domain).expect("matches the rule"))
     }
 
     pub fn mls_message_of(formats: &[WireFormat]) -> impl Strategy<Value = MlsMessage> {
@@ -135,12 +152,18 @@ mod strategies {
 
     pub fn key_package_request() -> impl Strategy<Value = KeyPackageRequest> {
         (bytes(40), bytes(40), any::<u16>()).prop_map(|(user_id, bearer_token, cipher_suite)| {
-            KeyPackageRequest { user_id, bearer_token, version: 1, cipher_suite }
+            KeyPackageRequest {
+                user_id,
+                bearer_token,
+                version: 1,
+                cipher_suite,
+            }
         })
     }
 
     pub fn key_package_response() -> impl Strategy<Value = KeyPackageResponse> {
-        mls_message_of(&[WireFormat::KeyPackage]).prop_map(|key_package| KeyPackageResponse { key_package })
+        mls_message_of(&[WireFormat::KeyPackage])
+            .prop_map(|key_package| KeyPackageResponse { key_package })
     }
 
     pub fn key_package_bundle_request() -> impl Strategy<Value = KeyPackageBundleRequest> {
@@ -148,7 +171,8 @@ mod strategies {
     }
 
     pub fn ds_error() -> impl Strategy<Value = DsError> {
-        (select(ErrorCode::ALL.to_vec()), any::<String>()).prop_map(|(code, message)| DsError { code, message })
+        (select(ErrorCode::ALL.to_vec()), any::<String>())
+            .prop_map(|(code, message)| DsError { code, message })
     }
 
     pub fn key_package_result() -> impl Strategy<Value = KeyPackageResult> {
@@ -163,17 +187,29 @@ mod strategies {
     }
 
     fn welcome_data() -> impl Strategy<Value = WelcomeData> {
-        (mls_message_of(&[WireFormat::Welcome]), vec(service_provider_id(), 0..4))
-            .prop_map(|(welcome, service_providers)| WelcomeData { welcome, service_providers })
+        (
+            mls_message_of(&[WireFormat::Welcome]),
+            vec(service_provider_id(), 0..4),
+        )
+            .prop_map(|(welcome, service_providers)| WelcomeData {
+                welcome,
+                service_providers,
+            })
     }
 
     pub fn commit_data() -> impl Strategy<Value = CommitData> {
-        (partition_key(), option::of(mls_message_of(&[WireFormat::GroupInfo])), option::of(welcome_data()))
-            .prop_map(|(next_partition_key, group_info, welcome_data)| CommitData {
-                next_partition_key,
-                group_info,
-                welcome_data,
-            })
+        (
+            partition_key(),
+            option::of(mls_message_of(&[WireFormat::GroupInfo])),
+            option::of(welcome_data()),
+        )
+            .prop_map(
+                |(next_partition_key, group_info, welcome_data)| CommitData {
+                    next_partition_key,
+                    group_info,
+                    welcome_data,
+                },
+            )
     }
 
     pub fn send_request() -> impl Strategy<Value = SendRequest> {
@@ -195,18 +231,29 @@ mod strategies {
     }
 
     pub fn receive_request() -> impl Strategy<Value = ReceiveRequest> {
-        (partition_key(), any::<u32>()).prop_map(|(partition_key, counter)| ReceiveRequest { partition_key, counter })
+        (partition_key(), any::<u32>()).prop_map(|(partition_key, counter)| ReceiveRequest {
+            partition_key,
+            counter,
+        })
     }
 
     fn message_commit_data() -> impl Strategy<Value = MessageCommitData> {
-        (bytes(48), option::of(mls_message_of(&[WireFormat::GroupInfo])))
-            .prop_map(|(next_partition_key, group_info)| MessageCommitData { next_partition_key, group_info })
+        (
+            bytes(48),
+            option::of(mls_message_of(&[WireFormat::GroupInfo])),
+        )
+            .prop_map(|(next_partition_key, group_info)| MessageCommitData {
+                next_partition_key,
+                group_info,
+            })
     }
 
     pub fn message() -> impl Strategy<Value = Message> {
         handshake_or_application().prop_flat_map(|message| {
-            only_for_commits(&message, message_commit_data())
-                .prop_map(move |commit| Message { message: message.clone(), commit })
+            only_for_commits(&message, message_commit_data()).prop_map(move |commit| Message {
+                message: message.clone(),
+                commit,
+            })
         })
     }
 
@@ -215,16 +262,24 @@ mod strategies {
     }
 
     pub fn hinted_epoch() -> impl Strategy<Value = HintedEpoch> {
-        (bytes(40), epoch()).prop_map(|(masked_partition_key, epoch)| HintedEpoch { masked_partition_key, epoch })
+        (bytes(40), epoch()).prop_map(|(masked_partition_key, epoch)| HintedEpoch {
+            masked_partition_key,
+            epoch,
+        })
     }
 
     pub fn receive_response() -> impl Strategy<Value = ReceiveResponse> {
-        (epoch(), vec(hinted_epoch(), 0..3)).prop_map(|(epoch, hints)| ReceiveResponse { epoch, hints })
+        (epoch(), vec(hinted_epoch(), 0..3))
+            .prop_map(|(epoch, hints)| ReceiveResponse { epoch, hints })
     }
 
     pub fn external_join_request() -> impl Strategy<Value = ExternalJoinRequest> {
-        (mls_message_of(&[WireFormat::PublicMessage]), commit_data())
-            .prop_map(|(message, commit_data)| ExternalJoinRequest { message, commit_data })
+        (mls_message_of(&[WireFormat::PublicMessage]), commit_data()).prop_map(
+            |(message, commit_data)| ExternalJoinRequest {
+                message,
+                commit_data,
+            },
+        )
     }
 
     pub fn group_info_request() -> impl Strategy<Value = GroupInfoRequest> {
@@ -232,21 +287,39 @@ mod strategies {
     }
 
     pub fn group_info_response() -> impl Strategy<Value = GroupInfoResponse> {
-        let empty_tree = RatchetTree { hex: Bytes(vec![0]) };
-        let trees = pool::get().ratchet_trees.iter().cloned().chain([empty_tree]).collect::<Vec<_>>();
-        (mls_message_of(&[WireFormat::GroupInfo]), option::of(select(trees)))
-            .prop_map(|(group_info, ratchet_tree)| GroupInfoResponse { group_info, ratchet_tree })
+        let empty_tree = RatchetTree {
+            hex: Bytes(vec![0]),
+        };
+        let trees = pool::get()
+            .ratchet_trees
+            .iter()
+            .cloned()
+            .chain([empty_tree])
+            .collect::<Vec<_>>();
+        (
+            mls_message_of(&[WireFormat::GroupInfo]),
+            option::of(select(trees)),
+        )
+            .prop_map(|(group_info, ratchet_tree)| GroupInfoResponse {
+                group_info,
+                ratchet_tree,
+            })
     }
 }
 
 /// The round-trip property every structure must satisfy, and that its fuzz target accepts it.
 fn assert_round_trip<T: Wire + PartialEq + std::fmt::Debug>(value: &T) -> TestCaseResult {
     let bytes = value.to_bytes();
-    let decoded = T::from_bytes(&bytes).map_err(|e| TestCaseError::fail(format!("{}: {e}", T::NAME)))?;
+    let decoded =
+        T::from_bytes(&bytes).map_err(|e| TestCaseError::fail(format!("{}: {e}", T::NAME)))?;
     prop_assert_eq!(&decoded, value);
     let structure = codec::find_structure(T::NAME).expect("every Wire type is in structures()");
     let json = (structure.decode)(&bytes).map_err(|e| TestCaseError::fail(e.to_string()))?;
-    prop_assert_eq!(&json, &value.to_json(), "structures() decode disagrees with to_json");
+    prop_assert_eq!(
+        &json,
+        &value.to_json(),
+        "structures() decode disagrees with to_json"
+    );
     let from_json = (structure.encode)(serde_json::to_value(value).expect("serializes"))
         .map_err(TestCaseError::fail)?;
     prop_assert_eq!(hex::encode(from_json), hex::encode(&bytes));
@@ -301,29 +374,58 @@ round_trip_properties! {
 fn every_structure_has_a_target_a_binary_and_seeds() {
     let structures: Vec<_> = codec::structures().iter().map(|s| s.name).collect();
     let targets: Vec<_> = fuzzing::TARGETS.iter().map(|(name, _, _)| *name).collect();
-    assert_eq!(targets, structures, "fuzzing::TARGETS must list codec::structures() in order");
+    assert_eq!(
+        targets, structures,
+        "fuzzing::TARGETS must list codec::structures() in order"
+    );
     let with_properties: Vec<_> = encodings().iter().map(|(name, _)| *name).collect();
-    assert_eq!(with_properties, structures, "every structure needs a round-trip property");
+    assert_eq!(
+        with_properties, structures,
+        "every structure needs a round-trip property"
+    );
 
     let manifest = std::fs::read_to_string(fuzz_dir().join("Cargo.toml")).expect("fuzz/Cargo.toml");
     for (structure, function, _) in fuzzing::TARGETS {
-        assert_eq!(function.replace('_', "-"), *structure, "target function named after its structure");
-        assert!(manifest.contains(&format!("name = \"{function}\"")), "fuzz/Cargo.toml lacks [[bin]] {function}");
-        let source = fuzz_dir().join("fuzz_targets").join(format!("{function}.rs"));
-        let source = std::fs::read_to_string(&source).unwrap_or_else(|e| panic!("{}: {e}", source.display()));
-        assert!(source.contains(&format!("fuzzing::{function}(data)")), "{function}.rs calls another target");
+        assert_eq!(
+            function.replace('_', "-"),
+            *structure,
+            "target function named after its structure"
+        );
+        assert!(
+            manifest.contains(&format!("name = \"{function}\"")),
+            "fuzz/Cargo.toml lacks [[bin]] {function}"
+        );
+        let source = fuzz_dir()
+            .join("fuzz_targets")
+            .join(format!("{function}.rs"));
+        let source = std::fs::read_to_string(&source)
+            .unwrap_or_else(|e| panic!("{}: {e}", source.display()));
+        assert!(
+            source.contains(&format!("fuzzing::{function}(data)")),
+            "{function}.rs calls another target"
+        );
         let seeds = seed_files(function);
         assert!(!seeds.is_empty(), "fuzz/seeds/{function} is empty");
         for (path, bytes) in seeds {
             let decoded = (codec::find_structure(structure).expect("listed").decode)(&bytes);
-            assert!(decoded.is_ok(), "{} is not a valid {structure}: {:?}", path.display(), decoded.err());
+            assert!(
+                decoded.is_ok(),
+                "{} is not a valid {structure}: {:?}",
+                path.display(),
+                decoded.err()
+            );
         }
     }
-    assert_eq!(fuzzing::by_name("no-such-structure", b""), Err(fuzzing::UnknownStructure("no-such-structure".into())));
+    assert_eq!(
+        fuzzing::by_name("no-such-structure", b""),
+        Err(fuzzing::UnknownStructure("no-such-structure".into()))
+    );
 }
 
 fn seed_files(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
-    let Ok(dir) = std::fs::read_dir(seed_dir(target)) else { return Vec::new() };
+    let Ok(dir) = std::fs::read_dir(seed_dir(target)) else {
+        return Vec::new();
+    };
     let mut files: Vec<_> = dir
         .map(|entry| entry.expect("readable seed directory").path())
         .map(|path| {
@@ -339,7 +441,11 @@ fn seed_files(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
 fn all_seeds() -> Vec<(&'static str, Vec<u8>)> {
     fuzzing::TARGETS
         .iter()
-        .flat_map(|(structure, function, _)| seed_files(function).into_iter().map(|(_, bytes)| (*structure, bytes)))
+        .flat_map(|(structure, function, _)| {
+            seed_files(function)
+                .into_iter()
+                .map(|(_, bytes)| (*structure, bytes))
+        })
         .collect()
 }
 
@@ -368,9 +474,12 @@ fn targets_survive_the_codec_vectors() {
     files.sort();
     assert!(!files.is_empty(), "no codec vectors in {}", dir.display());
     for path in files {
-        let file: VectorFile = serde_json::from_str(&std::fs::read_to_string(&path).expect("readable"))
-            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let decode = codec::find_structure(&file.structure).expect("vector of a listed structure").decode;
+        let file: VectorFile =
+            serde_json::from_str(&std::fs::read_to_string(&path).expect("readable"))
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let decode = codec::find_structure(&file.structure)
+            .expect("vector of a listed structure")
+            .decode;
         for vector in file.tests {
             let bytes = hex::decode(&vector.hex).unwrap_or_else(|e| panic!("{}: {e}", vector.id));
             fuzzing::by_name(&file.structure, &bytes).expect("every structure has a target");
@@ -378,9 +487,17 @@ fn targets_survive_the_codec_vectors() {
                 target(&bytes);
             }
             if vector.result == "valid" {
-                assert!(decode(&bytes).is_ok(), "{} is valid but does not decode", vector.id);
+                assert!(
+                    decode(&bytes).is_ok(),
+                    "{} is valid but does not decode",
+                    vector.id
+                );
             } else if vector.result == "invalid" {
-                assert!(decode(&bytes).is_err(), "{} is invalid but decodes", vector.id);
+                assert!(
+                    decode(&bytes).is_err(),
+                    "{} is invalid but decodes",
+                    vector.id
+                );
             }
         }
     }
@@ -451,7 +568,9 @@ fn targets_survive_seeds_and_their_mutations() {
     let mut rng = SplitMix64(0x6d69_6d69_2d64_7321);
     let mut still_valid = 0;
     for (structure, seed) in &seeds {
-        let decode = codec::find_structure(structure).expect("seed of a listed structure").decode;
+        let decode = codec::find_structure(structure)
+            .expect("seed of a listed structure")
+            .decode;
         for (_, _, target) in fuzzing::TARGETS {
             target(seed);
         }
@@ -468,7 +587,10 @@ fn targets_survive_seeds_and_their_mutations() {
         }
     }
     // Mutants the seed's own decoder accepts reach the encode and JSON assertions too.
-    assert!(still_valid > 0, "no mutant stayed valid: the mutations only exercise rejection");
+    assert!(
+        still_valid > 0,
+        "no mutant stayed valid: the mutations only exercise rejection"
+    );
 }
 
 /// Minimal varint encodings (RFC 9420 §2.1.2) of `value` in `width` bytes, or `None` when
@@ -488,7 +610,10 @@ fn varint_in_width(value: usize, width: usize) -> Option<Vec<u8>> {
 }
 
 fn minimal_width(value: usize) -> usize {
-    [1, 2, 4].into_iter().find(|w| varint_in_width(value, *w).is_some()).expect("value below 2^30")
+    [1, 2, 4]
+        .into_iter()
+        .find(|w| varint_in_width(value, *w).is_some())
+        .expect("value below 2^30")
 }
 
 fn our_opaque(input: &[u8]) -> Result<Vec<u8>, codec::DecodeError> {
@@ -507,14 +632,18 @@ fn tls_codec_opaque(input: &[u8]) -> Result<Vec<u8>, tls_codec::Error> {
 /// body whose length is near `value` (so both accepted and rejected inputs come up).
 fn vector_input() -> impl Strategy<Value = (usize, usize, Vec<u8>)> {
     let value = prop_oneof![0usize..64, 64usize..16_384, 16_384usize..(1 << 30)];
-    (value, prop::sample::select(vec![1usize, 2, 4]), -2isize..=2, any::<u8>()).prop_map(
-        |(value, width, slack, fill)| {
+    (
+        value,
+        prop::sample::select(vec![1usize, 2, 4]),
+        -2isize..=2,
+        any::<u8>(),
+    )
+        .prop_map(|(value, width, slack, fill)| {
             let width = width.max(minimal_width(value));
             let header = varint_in_width(value, width).expect("value fits its width");
             let body_len = value.saturating_add_signed(slack).min(20_000);
             (value, width, [header, vec![fill; body_len]].concat())
-        },
-    )
+        })
 }
 
 proptest! {
@@ -545,17 +674,28 @@ fn reader_decodes_the_mls_working_group_varint_headers() {
         length: usize,
     }
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/deserialization.json");
-    let cases: Vec<Case> = serde_json::from_str(&std::fs::read_to_string(path).expect("deserialization.json"))
-        .expect("an array of {vlbytes_header, length}");
+    let cases: Vec<Case> =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("deserialization.json"))
+            .expect("an array of {vlbytes_header, length}");
     assert!(!cases.is_empty());
     for case in cases {
         let header = hex::decode(&case.vlbytes_header).expect("hex");
         let mut r = Reader::new(&header);
-        assert_eq!(r.varint("header"), Ok(case.length), "header {}", case.vlbytes_header);
+        assert_eq!(
+            r.varint("header"),
+            Ok(case.length),
+            "header {}",
+            case.vlbytes_header
+        );
         r.finish().expect("the header is all varint");
         let mut w = Writer::default();
         w.varint(case.length);
-        assert_eq!(hex::encode(w.out), case.vlbytes_header, "our encoding of {}", case.length);
+        assert_eq!(
+            hex::encode(w.out),
+            case.vlbytes_header,
+            "our encoding of {}",
+            case.length
+        );
     }
 }
 
@@ -595,7 +735,10 @@ fn write_seed_corpus() {
         std::fs::create_dir_all(&dir).expect("create seed directory");
         let mut runner = TestRunner::deterministic();
         for _ in 0..SEEDS_PER_TARGET {
-            let bytes = strategy.new_tree(&mut runner).expect("strategy yields values").current();
+            let bytes = strategy
+                .new_tree(&mut runner)
+                .expect("strategy yields values")
+                .current();
             // Named by content, as libFuzzer names corpus files: equal draws collapse into one.
             let name = hex::encode(&Sha256::digest(&bytes)[..8]);
             std::fs::write(dir.join(name), bytes).expect("write seed");
