@@ -1,0 +1,189 @@
+//! End-to-end tests of `mimi-ds-check` as a user runs it: the binary, its exit codes, its
+//! one-line errors, and the files it reads and writes.
+
+use mimi_ds_model::codec::{MlsMessage, Wire};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+fn check(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mimi-ds-check"))
+        .args(args)
+        .current_dir(repo())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let input = stdin.unwrap_or("").to_owned();
+    let mut pipe = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || pipe.write_all(input.as_bytes()));
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    out
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// One line, naming the tool, no panic or backtrace.
+fn assert_one_clear_line(out: &Output) {
+    let err = text(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "expected one line on stderr, got {err:?}");
+    assert!(err.starts_with("mimi-ds-check: "), "{err:?}");
+    assert!(!err.contains("panicked") && !err.contains("RUST_BACKTRACE"), "{err:?}");
+}
+
+fn wg_messages() -> Vec<String> {
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(repo().join("model/tests/data/mls-messages.json")).unwrap()).unwrap();
+    let keys = ["mls_welcome", "mls_group_info", "mls_key_package", "public_message_application", "public_message_proposal", "public_message_commit", "private_message"];
+    json.as_array().unwrap().iter().flat_map(|o| keys.iter().map(|k| o[*k].as_str().unwrap().to_owned())).collect()
+}
+
+#[test]
+fn every_wg_message_decodes_through_the_cli_with_exactly_the_promised_keys() {
+    let messages = wg_messages();
+    assert_eq!(messages.len(), 2100);
+    let out = check(&["decode", "mls-message"], Some(&messages.join("\n")));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lines: Vec<String> = text(&out.stdout).lines().map(String::from).collect();
+    assert_eq!(lines.len(), 2100);
+    let allowed = ["version", "wire_format", "group_id", "epoch", "content_type", "sender_type", "sender_index", "cipher_suite", "new_members", "tree_hash", "has_ratchet_tree", "key_package_ref"];
+    for (hex, line) in messages.iter().zip(&lines) {
+        let printed: serde_json::Value = serde_json::from_str(line).unwrap();
+        // The in-process view is the one tests/mls_view_vs_openmls.rs checks against openmls.
+        let view = MlsMessage::from_bytes(&hex::decode(hex).unwrap()).unwrap().to_json();
+        assert_eq!(printed, view);
+        for key in printed.as_object().unwrap().keys() {
+            assert!(allowed.contains(&key.as_str()), "unexpected key {key}");
+        }
+    }
+}
+
+#[test]
+fn malformed_mls_messages_give_exit_1_and_one_line() {
+    let good = &wg_messages()[6]; // a PrivateMessage
+    let cases = [
+        format!("{good}00"),                   // trailing byte
+        format!("00010002400a{}", &good[10..]), // non-minimal group_id length (0x40 0x10 form)
+        good[..good.len() - 2].to_owned(),     // truncated
+        format!("0001000a{}", &good[8..]),     // unknown wire format
+        format!("0002{}", &good[4..]),         // version 2
+        format!("00010002c0{}", &good[10..]),  // varint prefix 0b11
+        "00010002bfffffff0102".to_owned(),     // a 2^30 length on a short input
+        "zz".to_owned(),                       // not hex
+    ];
+    for hex in cases {
+        let out = check(&["decode", "mls-message", &hex], None);
+        assert_eq!(out.status.code(), Some(1), "{hex}: {}", text(&out.stderr));
+        assert_one_clear_line(&out);
+        if hex != "zz" {
+            assert!(text(&out.stderr).contains("at byte "), "names the offset: {}", text(&out.stderr));
+        }
+    }
+    let out = check(&["decode", "mls-message"], Some(""));
+    assert_eq!(out.status.code(), Some(1));
+    assert_one_clear_line(&out);
+    let empty = check(&["decode", "mls-message", ""], None);
+    assert_eq!(empty.status.code(), Some(1));
+    assert_one_clear_line(&empty);
+}
+
+#[test]
+fn encode_turns_decoded_json_back_into_the_same_hex() {
+    let request = format!("10{}00000007", "ab".repeat(16));
+    let decoded = check(&["decode", "receive-request", &request], None);
+    assert!(decoded.status.success());
+    let json = text(&decoded.stdout);
+    let encoded = check(&["encode", "receive-request", json.trim()], None);
+    assert!(encoded.status.success(), "{}", text(&encoded.stderr));
+    assert_eq!(text(&encoded.stdout).trim(), request);
+}
+
+#[test]
+fn a_wrong_flag_or_command_is_one_line() {
+    for args in [&["frobnicate"][..], &["run", "--no-such-flag"], &["decode"], &["run", "--role", "king"]] {
+        let out = check(args, None);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert_one_clear_line(&out);
+    }
+    let out = check(&["decode", "no-such-structure", "00"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert_one_clear_line(&out);
+}
+
+#[test]
+fn requirements_json_lists_the_catalogue() {
+    let out = check(&["requirements", "--json"], None);
+    assert!(out.status.success());
+    let list: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(list.len() >= 40);
+    for r in &list {
+        for key in ["id", "level", "section", "quote", "binds", "testable"] {
+            assert!(r.get(key).is_some(), "{key} missing in {r}");
+        }
+    }
+    let errata = check(&["errata", "--json"], None);
+    let list: Vec<serde_json::Value> = serde_json::from_slice(&errata.stdout).unwrap();
+    assert!(list.len() >= 16);
+    assert!(list.iter().all(|e| !e["reason"].as_str().unwrap().is_empty()));
+}
+
+/// A copy of the checked-in vectors in a scratch directory.
+fn scratch_vectors(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("mimi-ds-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    copy_dir(&repo().join("vectors"), &dir);
+    dir
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn vectors_verify_passes_and_catches_a_tampered_codec_vector() {
+    let out = check(&["vectors", "verify"], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let dir = scratch_vectors("tamper");
+    let file = dir.join("codec/receive-request.json");
+    let original = std::fs::read_to_string(&file).unwrap();
+    for (from, to) in [("\"result\": \"valid\"", "\"result\": \"invalid\""), ("\"counter\": 0", "\"counter\": 1")] {
+        assert!(original.contains(from), "{from} is in the file");
+        std::fs::write(&file, original.replacen(from, to, 1)).unwrap();
+        let out = check(&["vectors", "verify", dir.to_str().unwrap()], None);
+        assert_eq!(out.status.code(), Some(1), "tampering {from} → {to} must fail verify");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_run_that_selects_nothing_fails_with_one_line() {
+    let out = check(&["run", "--only", "no-such-*"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert_one_clear_line(&out);
+    assert!(text(&out.stderr).contains("no case selected"));
+}
+
+#[test]
+fn an_unreachable_target_is_one_line() {
+    let out = check(&["run", "--target", "http://127.0.0.1:9", "--timeout", "2"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert_one_clear_line(&out);
+    assert!(text(&out.stderr).contains("cannot reach the target"));
+}
