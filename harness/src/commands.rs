@@ -85,12 +85,7 @@ pub fn run(
         report::write_all(dir, &summary)?;
     }
     println!("{}", summary.line());
-    println!(
-        "{:.0} ms wall, {} exchanges, {:.0} exchanges/s",
-        summary.wall.as_secs_f64() * 1000.0,
-        summary.exchanges,
-        summary.exchanges as f64 / summary.wall.as_secs_f64().max(1e-9)
-    );
+    println!("{}", summary.timing_line());
     if summary.passed(strict) {
         Ok(())
     } else {

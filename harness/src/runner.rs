@@ -299,6 +299,21 @@ impl Target {
         binding::decode_response(endpoint, status, &bytes).map_err(|e| Trouble::Binding(e.0))
     }
 
+    /// The loopback floor: the median round trip of `n` bare capability requests, the least
+    /// any exchange with this target can cost.
+    pub async fn round_trip_floor(&self, n: usize) -> Duration {
+        let url = format!("{}{CONTROL_PREFIX}capabilities", self.base);
+        let mut times = Vec::with_capacity(n);
+        for _ in 0..n {
+            let started = Instant::now();
+            if self.client.get(&url).send().await.is_ok() {
+                times.push(started.elapsed());
+            }
+        }
+        times.sort();
+        times.get(times.len() / 2).copied().unwrap_or_default()
+    }
+
     /// Waits until the target has made every call the last input causes.
     async fn settle(&self, fallback: Duration) {
         if self.capabilities.idle {

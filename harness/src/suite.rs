@@ -12,6 +12,9 @@ use mimi_ds_model::codec::ServiceProviderId;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+/// Round trips measured for the loopback floor.
+const FLOOR_SAMPLES: usize = 200;
+
 /// What to run and against what.
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -50,6 +53,8 @@ pub struct Summary {
     pub wall: Duration,
     /// HTTP exchanges in both directions.
     pub exchanges: usize,
+    /// Median loopback round trip to the target, measured in the same run.
+    pub floor: Duration,
 }
 
 impl Summary {
@@ -60,6 +65,22 @@ impl Summary {
     /// Nothing failed (and, when strict, no SHOULD was missed).
     pub fn passed(&self, strict: bool) -> bool {
         self.count(Verdict::Fail) == 0 && (!strict || self.count(Verdict::NonStrict) == 0)
+    }
+
+    /// The benchmark line: wall time, exchanges per second, and how the run compares with
+    /// the loopback floor (every exchange at the floor's cost).
+    pub fn timing_line(&self) -> String {
+        let wall = self.wall.as_secs_f64();
+        let floor_total = self.floor.as_secs_f64() * self.exchanges as f64;
+        format!(
+            "{:.0} ms wall, {} exchanges, {:.0} exchanges/s; loopback floor {:.0} µs per round trip, {:.0} ms for all exchanges ({:.2}x)",
+            wall * 1000.0,
+            self.exchanges,
+            self.exchanges as f64 / wall.max(1e-9),
+            self.floor.as_secs_f64() * 1e6,
+            floor_total * 1000.0,
+            wall / floor_total.max(1e-9)
+        )
     }
 
     /// One line: counts per verdict.
@@ -167,6 +188,7 @@ async fn run_async(
     let settings = Settings {
         settle: options.settle,
     };
+    let floor = target.round_trip_floor(FLOOR_SAMPLES).await;
     let started = Instant::now();
     let mut results = Vec::with_capacity(cases.len());
     for (i, case) in cases.iter().enumerate() {
@@ -188,5 +210,6 @@ async fn run_async(
         results,
         wall: started.elapsed(),
         exchanges,
+        floor,
     })
 }
