@@ -234,8 +234,13 @@ pub fn invariants(before: &State, input: &Input, s: &Step) -> Result<(), Violati
             }
         }
     }
-    for group in after.partitions.groups.values() {
-        for (k, p) in &group.partitions {
+    for (group_id, group) in &after.partitions.groups {
+        let old = before.partitions.groups.get(group_id);
+        let unchanged = |k: &crate::codec::PartitionKey, p: &super::Partition| old.and_then(|g| g.partitions.get(k)) == Some(p);
+        // Only partitions that changed, and the parents that hint them, can read differently.
+        let touched: Vec<_> = group.partitions.iter().filter(|(k, p)| !unchanged(k, p)).flat_map(|(k, p)| [Some(*k), p.parent]).flatten().collect();
+        for k in &touched {
+            let p = &group.partitions[k];
             for m in p.log.iter().filter_map(|m| m.commit.as_ref()) {
                 if !group.partitions.values().any(|q| q.masked == m.next_partition_key) {
                     return Err(broken(&[req::RECEIVE_MASKED_KEY], "a relayed next key is SHA-256 of a partition key", format!("{:?}", m.next_partition_key), format!("a commit in {}… announces a key no partition has", super::short(k))));

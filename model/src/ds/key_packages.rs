@@ -65,6 +65,10 @@ impl KeyPackages {
             return Err(ErrorCode::InvalidBearerToken);
         }
         let (user, stored) = self.users.get_key_value(&request.user_id).ok_or(ErrorCode::UnknownUser)?;
+        if stored.is_empty() {
+            // Nothing uploaded says nothing about parameters: the user simply has none left.
+            return Err(ErrorCode::KeyPackageExhausted);
+        }
         let matching: Vec<usize> = (0..stored.len())
             .filter(|&i| request.version == 1 && stored[i].key_package.view.cipher_suite == Some(request.cipher_suite))
             .collect();

@@ -1,0 +1,103 @@
+//! Model steps per second over a deterministic pseudo-random 10 000-step trace of a hub:
+//! sends to the current partition, commits to fresh keys (with the odd fork), external
+//! joins, and reads at the counters a follower would hold. Run with
+//! `cargo bench -p mimi-ds-model --bench ds_steps`; prints the median of several runs for
+//! `apply_in_place` (what the reference DS does with the state it owns) and for `step`
+//! (which also copies the state, as the checker does).
+
+use mimi_ds_model::codec::{ExternalJoinRequest, PartitionKey, ReceiveRequest};
+use mimi_ds_model::ds::scenario::{self, commit_data, follower_id, hosting_hub, key};
+use mimi_ds_model::ds::{apply_in_place, step, Input, State};
+use std::hint::black_box;
+use std::time::Instant;
+
+const STEPS: usize = 10_000;
+const RUNS: usize = 7;
+
+/// xorshift64: deterministic, no dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+fn fresh_key(n: u32) -> PartitionKey {
+    let mut k = [0xa5; 16];
+    k[..4].copy_from_slice(&n.to_be_bytes());
+    PartitionKey(k)
+}
+
+/// The trace, built by running the model once so reads use counters near each log's end.
+fn trace() -> Vec<Input> {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut state = hosting_hub();
+    let mut current = key(0);
+    let mut previous = key(0);
+    let mut inputs = Vec::with_capacity(STEPS);
+    for n in 0..STEPS as u32 {
+        let input = match rng.below(100) {
+            0..=59 => Input::Send { from: follower_id((n % 2) as u8), request: scenario::send_request(scenario::application(n), current, None) },
+            60..=69 => {
+                // One commit in ten lands in the previous partition: a fork.
+                let at = if rng.below(10) == 0 { previous } else { current };
+                previous = current;
+                current = fresh_key(n);
+                Input::Send { from: follower_id(0), request: scenario::send_request(scenario::commit(n, vec![]), at, Some(commit_data(current))) }
+            }
+            70..=74 => {
+                previous = current;
+                current = fresh_key(n);
+                Input::ExternalJoin { from: follower_id(1), request: ExternalJoinRequest { message: scenario::external_commit(n), commit_data: commit_data(current) } }
+            }
+            _ => {
+                let len = state.partitions.partition(&current).map_or(0, |p| p.log.len() as u64);
+                let counter = len.saturating_sub(rng.below(4)) as u32;
+                Input::Receive { from: follower_id(1), request: ReceiveRequest { partition_key: current, counter } }
+            }
+        };
+        apply_in_place(&mut state, &input);
+        inputs.push(input);
+    }
+    inputs
+}
+
+fn median(mut rates: Vec<f64>) -> f64 {
+    rates.sort_by(|a, b| a.total_cmp(b));
+    rates[rates.len() / 2]
+}
+
+fn measure(trace: &[Input], run: impl Fn(&[Input])) -> f64 {
+    median(
+        (0..RUNS)
+            .map(|_| {
+                let start = Instant::now();
+                run(trace);
+                trace.len() as f64 / start.elapsed().as_secs_f64()
+            })
+            .collect(),
+    )
+}
+
+fn main() {
+    let trace = trace();
+    let in_place = measure(&trace, |trace| {
+        let mut state = hosting_hub();
+        for input in trace {
+            black_box(apply_in_place(&mut state, input));
+        }
+    });
+    let copying = measure(&trace, |trace| {
+        let mut state: State = hosting_hub();
+        for input in trace {
+            state = black_box(step(&state, input)).next;
+        }
+    });
+    println!("ds_steps: {STEPS} steps, median of {RUNS} runs");
+    println!("  apply_in_place: {:.0} steps/s", in_place);
+    println!("  step (copies the state): {:.0} steps/s", copying);
+}
