@@ -12,6 +12,22 @@ use mimi_ds_model::codec::ServiceProviderId;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+/// The vectors shipped with this crate, for callers that do not pass a directory.
+pub const BUNDLED_VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../vectors");
+
+/// The one call for a Rust implementer's `#[test]`: every bundled vector against `target`
+/// (a base URL), or against the in-process reference DS when `None`.
+///
+/// ```no_run
+/// let summary = mimi_ds_harness::suite::check(Some("http://127.0.0.1:8080")).unwrap();
+/// assert!(summary.passed(false), "{}", summary.line());
+/// ```
+pub fn check(target: Option<&str>) -> CliResult<Summary> {
+    let options = Options { target: target.map(String::from), ..Options::default() };
+    let cases = select(crate::cases::load(std::path::Path::new(BUNDLED_VECTORS))?, &options)?;
+    run(&cases, &options, &|_, _| {})
+}
+
 /// Round trips measured for the loopback floor.
 const FLOOR_SAMPLES: usize = 200;
 

@@ -1,0 +1,68 @@
+//! The suite proves itself: the clean reference DS passes every vector in every role, every
+//! mutant fails a case that names the requirement it breaks, and a reference in another
+//! process over real sockets gets the same verdicts as the in-process one.
+
+use mimi_ds_harness::commands::caught_by;
+use mimi_ds_harness::mutants::MUTANTS;
+use mimi_ds_harness::runner::{Role, Verdict};
+use mimi_ds_harness::suite::{self, Options, BUNDLED_VECTORS};
+use mimi_ds_harness::{cases, runner::Case};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+fn all_cases() -> Vec<Case> {
+    cases::load(Path::new(BUNDLED_VECTORS)).expect("the bundled vectors load")
+}
+
+#[test]
+fn the_reference_passes_every_vector_in_every_role() {
+    let cases = all_cases();
+    assert!(cases.len() >= 100, "only {} cases", cases.len());
+    for role in [Role::Hub, Role::Follower, Role::Rsp] {
+        assert!(cases.iter().any(|c| c.role == role), "no case for {role:?}");
+    }
+    let summary = suite::check(None).expect("the suite runs");
+    let not_passed: Vec<String> = summary
+        .results
+        .iter()
+        .filter(|r| r.verdict != Verdict::Pass)
+        .map(mimi_ds_harness::commands::describe)
+        .collect();
+    assert!(not_passed.is_empty(), "the reference must pass everything:\n{}", not_passed.join("\n"));
+    assert_eq!(summary.results.len(), cases.len());
+}
+
+#[test]
+fn every_mutant_is_caught_by_a_case_naming_what_it_breaks() {
+    assert!(MUTANTS.len() >= 15);
+    let cases = all_cases();
+    let mut survivors = Vec::new();
+    for m in MUTANTS {
+        let options = Options { mutant: Some(m.mutant), ..Options::default() };
+        let summary = suite::run(&cases, &options, &|_, _| {}).expect("the suite runs");
+        if caught_by(&summary, m.mutant).is_none() {
+            survivors.push(format!("{} ({} failing cases)", m.name, summary.count(Verdict::Fail)));
+        }
+    }
+    assert!(survivors.is_empty(), "mutants not caught: {survivors:?}");
+}
+
+#[test]
+fn a_reference_in_another_process_gets_the_same_verdicts() {
+    let mut server = Command::new(env!("CARGO_BIN_EXE_mimi-ds-check"))
+        .args(["serve", "--role", "hub", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("serve starts");
+    let mut line = String::new();
+    BufReader::new(server.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let url = line.split_whitespace().last().expect("serve prints its URL").to_owned();
+    let remote = suite::check(Some(&url));
+    server.kill().unwrap();
+    let remote = remote.expect("the suite runs against the served reference");
+    let local = suite::check(None).expect("the suite runs in process");
+    let verdicts = |s: &suite::Summary| s.results.iter().map(|r| (r.id.clone(), r.verdict)).collect::<Vec<_>>();
+    assert_eq!(verdicts(&remote), verdicts(&local));
+}
