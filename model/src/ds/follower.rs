@@ -70,7 +70,7 @@ pub(crate) fn local_send(state: &mut State, user: &Bytes, request: &SendRequest)
     if !hosted && hub.is_none() {
         return Outcome::error(ErrorCode::UnknownGroup, &[req::SEND_FOLLOWER_TO_HUB], &[]);
     }
-    if let Err(refused) = policy::check_local(state, user, &request.message) {
+    if let Some(refused) = policy::refuse_local(state, user, &request.message) {
         return refused;
     }
     match hub {

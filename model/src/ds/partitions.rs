@@ -133,9 +133,9 @@ impl Partitions {
             }
             Some(_) => {}
             None => {
-                if !self.index.contains_key(&next) {
+                if let std::collections::btree_map::Entry::Vacant(slot) = self.index.entry(next) {
+                    slot.insert(group_id.clone());
                     group.partitions.insert(next, Partition::new(&next, Some(key), bans));
-                    self.index.insert(next, group_id.clone());
                 }
             }
         }

@@ -70,35 +70,32 @@ fn parse_ban_list(data: &Bytes) -> BTreeSet<Bytes> {
     }
 }
 
-/// Refuses a commit that adds an identity banned in the fork it names.
-pub(crate) fn check_bans(bans: &BTreeSet<Bytes>, message: &MlsMessage) -> Result<(), Outcome> {
+/// The refusal of a commit that adds an identity banned in the fork it names, if it does.
+pub(crate) fn refuse_banned(bans: &BTreeSet<Bytes>, message: &MlsMessage) -> Option<Outcome> {
     if bans.is_empty() {
-        return Ok(());
+        return None;
     }
     let banned_add = visible_proposals(message).iter().any(|p| {
         matches!(p, ProposalView::Add { identity, .. } if bans.contains(identity))
     });
-    if banned_add {
-        Err(Outcome::error(ErrorCode::PolicyRejected, BAN_REQUIREMENTS, BAN_ERRATA))
-    } else {
-        Ok(())
-    }
+    banned_add.then(|| Outcome::error(ErrorCode::PolicyRejected, BAN_REQUIREMENTS, BAN_ERRATA))
 }
 
-/// Mutes and rate limits of a local user, before this DS sequences or forwards its message.
-pub(crate) fn check_local(state: &mut State, user: &Bytes, message: &MlsMessage) -> Result<(), Outcome> {
+/// The refusal of a local user's message by its mute or rate limit, if any; otherwise the
+/// message is counted against the user's budget.
+pub(crate) fn refuse_local(state: &mut State, user: &Bytes, message: &MlsMessage) -> Option<Outcome> {
     const WHY: &[ErratumId] = &[errata::NEGATIVE_POLICY_VISIBILITY];
     let application = message.view.content_type == Some(ContentType::Application);
     if application && state.policy.muted.contains(user) {
-        return Err(Outcome::error(ErrorCode::PolicyRejected, &[req::POLICY_EXAMPLES, req::POLICY_LOCAL_RATE_LIMIT], WHY));
+        return Some(Outcome::error(ErrorCode::PolicyRejected, &[req::POLICY_EXAMPLES, req::POLICY_LOCAL_RATE_LIMIT], WHY));
     }
     if let Some(budget) = state.policy.budgets.get_mut(user) {
         if *budget == 0 {
-            return Err(Outcome::error(ErrorCode::PolicyRejected, &[req::POLICY_LOCAL_RATE_LIMIT], WHY));
+            return Some(Outcome::error(ErrorCode::PolicyRejected, &[req::POLICY_LOCAL_RATE_LIMIT], WHY));
         }
         *budget -= 1;
     }
-    Ok(())
+    None
 }
 
 pub(crate) fn mute(state: &mut State, user: &Bytes) -> Outcome {
@@ -129,12 +126,12 @@ mod tests {
     #[test]
     fn only_clear_commits_adding_a_banned_identity_are_refused() {
         let bans: BTreeSet<Bytes> = [Bytes::from(MALLORY)].into();
-        assert!(check_bans(&bans, &commit(1, vec![add(MALLORY)])).is_err());
-        assert!(check_bans(&bans, &commit(1, vec![add(b"bob")])).is_ok());
+        assert!(refuse_banned(&bans, &commit(1, vec![add(MALLORY)])).is_some());
+        assert!(refuse_banned(&bans, &commit(1, vec![add(b"bob")])).is_none());
         let mut hidden = commit(1, vec![add(MALLORY)]);
         hidden.view.wire_format = WireFormat::PrivateMessage;
-        assert!(check_bans(&bans, &hidden).is_ok(), "an encrypted commit is not unambiguous");
-        assert!(check_bans(&bans, &application(1)).is_ok());
+        assert!(refuse_banned(&bans, &hidden).is_none(), "an encrypted commit is not unambiguous");
+        assert!(refuse_banned(&bans, &application(1)).is_none());
     }
 
     #[test]
@@ -148,11 +145,11 @@ mod tests {
         let mut state = crate::ds::scenario::hub_state();
         let alice: Bytes = b"alice".as_slice().into();
         mute(&mut state, &alice);
-        assert!(check_local(&mut state, &alice, &application(1)).is_err());
-        assert!(check_local(&mut state, &alice, &commit(1, vec![])).is_ok(), "a mute silences chat, not commits");
+        assert!(refuse_local(&mut state, &alice, &application(1)).is_some());
+        assert!(refuse_local(&mut state, &alice, &commit(1, vec![])).is_none(), "a mute silences chat, not commits");
         let bob: Bytes = b"bob".as_slice().into();
         rate_limit(&mut state, &bob, 1);
-        assert!(check_local(&mut state, &bob, &application(1)).is_ok());
-        assert!(check_local(&mut state, &bob, &application(2)).is_err());
+        assert!(refuse_local(&mut state, &bob, &application(1)).is_none());
+        assert!(refuse_local(&mut state, &bob, &application(2)).is_some());
     }
 }

@@ -78,7 +78,7 @@ pub(crate) fn accept(
                 );
             }
         }
-        if let Err(refused) = policy::check_bans(&fork_bans, message) {
+        if let Some(refused) = policy::refuse_banned(&fork_bans, message) {
             return refused;
         }
     }
