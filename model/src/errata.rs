@@ -376,6 +376,86 @@ errata! {
         alternative: Some("A target that answers with another media type (e.g. `application/octet-stream`) or another 4xx status for the right DsError code; acceptable and reported informationally, since the draft fixes neither."),
         requirements: [req::ENDPOINTS_FOR_THIRD_PARTIES, req::SEND_RATCHET_TREE_REQUIRED, req::SEND_UNKNOWN_GROUP_REJECTED, req::KEY_PACKAGES_OVER_OHTTP],
     }
+
+    RATCHET_TREE_INFERENCE = "errata/ratchet-tree-inference" {
+        question: "\"the hub is unable to infer a ratchet tree that matches `GroupInfo.group_context.tree_hash`\" — which trees can a hub infer?",
+        decision: "The model's hub infers exactly the trees whose tree_hash it was given before together with an explicit ratchet tree. A GroupInfo without the extension whose tree_hash is unknown is refused with `ratchet_tree_required`; for a known tree_hash the canonical answer accepts and `ratchet_tree_required` is also acceptable.",
+        reason: "A tree seen explicitly is the one inference every hub can make; refusing where it could infer is allowed by the draft's wording (\"unable to infer\") and only costs the sender a retry.",
+        alternative: Some("A hub that rebuilds trees from PublicMessage commits can infer more and would accept a GroupInfo the model refuses; the vectors only omit the tree for tree hashes no earlier message revealed."),
+        requirements: [req::SEND_RATCHET_TREE_REQUIRED, req::EXTERNAL_JOIN_INFERRED_TREE],
+    }
+
+    GROUP_INFO_GROUP_MISMATCH = "errata/group-info-group-mismatch" {
+        question: "May `CommitData.group_info` be the GroupInfo of another group than the commit's?",
+        decision: "No: the hub refuses such a request as `malformed` and sequences nothing.",
+        reason: "The group_id of both is readable without keys, so the mismatch is unambiguously known; relaying it would hand joiners a GroupInfo of the wrong group.",
+        alternative: None,
+        requirements: [req::SEND_COMMIT_DATA, req::POLICY_ONLY_UNAMBIGUOUS],
+    }
+
+    TERMINATE_BRANCH_SCOPE = "errata/terminate-branch-scope" {
+        question: "\"it MAY decide to terminate one of the branches\" — which partitions count as branches?",
+        decision: "Only a partition announced by a commit in a forked partition (one holding two or more commits) can be terminated; the creation partition never. The control action answers `malformed` for any other known key and `unknown_partition` for an unknown one.",
+        reason: "Terminating outside a fork would be a hard-and-fast rule about partition keys, which the draft forbids (errata/no-hard-rules-vs-termination).",
+        alternative: None,
+        requirements: [req::FORK_TERMINATION_MAY, req::FORK_TERMINATION_DISCRETION, req::PARTITION_KEYS_NO_HARD_RULES],
+    }
+
+    BAN_LIST_EXTENSION = "errata/ban-list-extension" {
+        question: "\"a proposal was sent that updated the group metadata to ban a specific user\" — how does a DS read a ban?",
+        decision: "From a private-use GroupContext extension, type 0xff00, whose data is `BannedIdentity bans<V>` with `opaque identity<V>` each (basic-credential identities). A GroupContextExtensions proposal by value in a PublicMessage commit replaces the whole list (no extension: nobody banned; unreadable: nobody banned). Proposals by reference and encrypted commits change nothing the DS can see.",
+        reason: "The draft names no metadata format; a private-use extension (RFC 9420 §17.3) is the least a test needs, and reading only what is in the clear keeps the DS from rejecting on criteria not unambiguously known.",
+        alternative: None,
+        requirements: [req::POLICY_EXAMPLES, req::POLICY_BAN_PER_FORK, req::POLICY_ONLY_UNAMBIGUOUS],
+    }
+
+    MUTE_AND_RATE_LIMIT = "errata/mute-and-rate-limit" {
+        question: "What do \"muted\" and a per-user rate limit mean for a DS?",
+        decision: "Both apply only to the provider's own users, through its local send path. A mute refuses their application messages (not proposals or commits) with `policy_rejected`; a rate limit is a count of messages still allowed, refused with `policy_rejected` once spent (time is not modelled).",
+        reason: "Only a local relationship lets the DS authenticate the sender (\"the DS can authenticate the user and unambiguously rate-limit just them\"); a count keeps the model free of clocks while exercising the same refusal.",
+        alternative: None,
+        requirements: [req::POLICY_EXAMPLES, req::POLICY_LOCAL_RATE_LIMIT, req::POLICY_NO_REMOTE_RATE_LIMIT],
+    }
+
+    WELCOME_INIT_ANSWER = "errata/welcome-init-answer" {
+        question: "When does a follower answer a WelcomeInitRequest affirmatively, and which Welcome pushes does it take?",
+        decision: "It answers yes exactly when the list is non-empty and every KeyPackageRef is one of its local users' uploads. It takes a Welcome push naming at least one ref it said yes to; a byte-identical repeat is answered 201 and not delivered twice. At the hub, answers are matched to waiting Welcomes first in, first out per provider.",
+        reason: "Saying yes only for its own users' refs is the consent the two-step exchange exists for; idempotent repeats follow errata/push-and-pull.",
+        alternative: None,
+        requirements: [req::WELCOME_INIT_REQUEST, req::WELCOME_PUSH_IF_ACCEPTED],
+    }
+
+    PUSH_ACCEPTANCE = "errata/push-acceptance" {
+        question: "Which pushed ReceiveResponses does a follower take?",
+        decision: "Only from the hub of a group it follows and has not left: from another provider → `unauthorized_provider`, for a group it does not follow or left → `unknown_group`. Duplicates are recognised by SHA-256 of the encoded ReceiveResponse. A non-empty `epoch` is taken when it is the end of some partition's log (errata/pushed-response-epoch's alternative).",
+        reason: "The hub is the only provider that sequences the group; anything else pushing its messages is not authorised to.",
+        alternative: None,
+        requirements: [req::RECEIVE_PUSH, req::FLOW_SELF_REMOVE_STOP_PUSHES],
+    }
+
+    NO_KEY_PACKAGES_UPLOADED = "errata/no-key-packages-uploaded" {
+        question: "What answers a KeyPackage request for a known user who never uploaded any?",
+        decision: "`key_package_exhausted`, as when all were used; `unsupported_parameters` is kept for a user whose KeyPackages exist but none of the requested version and suite.",
+        reason: "From outside, \"none uploaded\" and \"all used\" are the same state; telling them apart would leak activity.",
+        alternative: None,
+        requirements: [req::KEY_PACKAGES_RESPONSE_MATCHES],
+    }
+
+    CANONICAL_HINTS = "errata/canonical-hints" {
+        question: "The hub \"has complete discretion in which epochs it provides in `hints`\": which does the reference DS choose?",
+        decision: "The partitions announced by the commits of the returned epoch, once each, when they hold messages. The checker accepts every other choice the hints relation allows (errata/hint-selection).",
+        reason: "These are the epochs a reader of the returned commits will ask for next, so hinting them saves a round trip; any fixed choice would do for the reference.",
+        alternative: None,
+        requirements: [req::RECEIVE_HUB_DISCRETION, req::RECEIVE_HINTS_OTHER_EPOCHS],
+    }
+
+    CREATE_GROUP_DUPLICATE = "errata/create-group-duplicate" {
+        question: "What if a local group creation names a group id or a partition key already in use?",
+        decision: "The control action is refused as `malformed` and nothing changes.",
+        reason: "One group id names one group and one partition key one partition (errata/receive-by-partition-key-alone); reusing either would merge two groups' logs.",
+        alternative: None,
+        requirements: [req::FLOW_CREATE_WITH_LSP],
+    }
 }
 
 #[cfg(test)]

@@ -36,7 +36,12 @@ pub struct FollowedGroup {
     pub self_removed: bool,
 }
 
-const PUSH_ERRATA: &[ErratumId] = &[errata::PUSH_AND_PULL, errata::SELF_REMOVE_SIGNALLING, errata::PROVIDER_AUTHORIZATION];
+const PUSH_ERRATA: &[ErratumId] = &[
+    errata::PUSH_AND_PULL,
+    errata::SELF_REMOVE_SIGNALLING,
+    errata::PROVIDER_AUTHORIZATION,
+    errata::PUSH_ACCEPTANCE,
+];
 
 fn digest(bytes: &[u8]) -> Bytes {
     use sha2::{Digest, Sha256};
@@ -109,7 +114,7 @@ pub(crate) fn welcome_init(state: &mut State, _from: &ServiceProviderId, request
     Outcome::answer(Expectation::exact(
         Response::WelcomeInit(WelcomeInitResponse { accepted }),
         &[req::WELCOME_INIT_REQUEST],
-        &[errata::WELCOME_INIT_RESPONSE],
+        &[errata::WELCOME_INIT_RESPONSE, errata::WELCOME_INIT_ANSWER],
     ))
 }
 

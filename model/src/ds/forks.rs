@@ -34,7 +34,7 @@ pub fn most_recent_partition(group: &Group) -> PartitionKey {
 /// Local control: terminate the branch `key` of a detected fork.
 pub(crate) fn terminate(state: &mut State, key: PartitionKey) -> Outcome {
     let requirements = [req::FORK_TERMINATION_MAY, req::FORK_TERMINATION_DISCRETION];
-    let why = [errata::FORK_DETECTION, errata::NO_HARD_RULES_VS_TERMINATION];
+    let why = [errata::FORK_DETECTION, errata::NO_HARD_RULES_VS_TERMINATION, errata::TERMINATE_BRANCH_SCOPE];
     let Some(group_id) = state.partitions.index.get(&key).cloned() else {
         return Outcome::error(ErrorCode::UnknownPartition, &requirements, &why);
     };

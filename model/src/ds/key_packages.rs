@@ -50,6 +50,7 @@ const ERRATA: &[ErratumId] = &[
     errata::BEARER_TOKEN_SCOPE,
     errata::KEY_PACKAGE_UNSUPPORTED_PARAMETERS,
     errata::KEY_PACKAGE_LAST_RESORT,
+    errata::NO_KEY_PACKAGES_UPLOADED,
 ];
 
 impl KeyPackages {

@@ -144,7 +144,7 @@ impl Partitions {
 
 /// Local control: the hub creates a group with its epoch-0 partition.
 pub(crate) fn create_group(state: &mut State, group_id: &Bytes, key: PartitionKey) -> Outcome {
-    const WHY: &[errata::ErratumId] = &[errata::GROUP_CREATION_LOCAL];
+    const WHY: &[errata::ErratumId] = &[errata::GROUP_CREATION_LOCAL, errata::CREATE_GROUP_DUPLICATE];
     let partitions = &mut state.partitions;
     if partitions.groups.contains_key(group_id) || partitions.index.contains_key(&key) {
         return Outcome::error(ErrorCode::Malformed, &[req::FLOW_CREATE_WITH_LSP], WHY);

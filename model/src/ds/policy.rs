@@ -31,7 +31,8 @@ pub struct LocalPolicy {
 
 const BAN_REQUIREMENTS: &[ReqId] =
     &[req::POLICY_EXAMPLES, req::POLICY_PER_FORK, req::POLICY_BAN_PER_FORK, req::POLICY_NEGATIVE_ONLY];
-const BAN_ERRATA: &[ErratumId] = &[errata::POLICY_PER_FORK_STATE, errata::NEGATIVE_POLICY_VISIBILITY];
+const BAN_ERRATA: &[ErratumId] =
+    &[errata::POLICY_PER_FORK_STATE, errata::NEGATIVE_POLICY_VISIBILITY, errata::BAN_LIST_EXTENSION];
 
 /// The proposals a DS can read unambiguously: those of a PublicMessage commit, by value.
 fn visible_proposals(message: &MlsMessage) -> &[ProposalView] {
@@ -84,7 +85,7 @@ pub(crate) fn refuse_banned(bans: &BTreeSet<Bytes>, message: &MlsMessage) -> Opt
 /// The refusal of a local user's message by its mute or rate limit, if any; otherwise the
 /// message is counted against the user's budget.
 pub(crate) fn refuse_local(state: &mut State, user: &Bytes, message: &MlsMessage) -> Option<Outcome> {
-    const WHY: &[ErratumId] = &[errata::NEGATIVE_POLICY_VISIBILITY];
+    const WHY: &[ErratumId] = &[errata::NEGATIVE_POLICY_VISIBILITY, errata::MUTE_AND_RATE_LIMIT];
     let application = message.view.content_type == Some(ContentType::Application);
     if application && state.policy.muted.contains(user) {
         return Some(Outcome::error(ErrorCode::PolicyRejected, &[req::POLICY_EXAMPLES, req::POLICY_LOCAL_RATE_LIMIT], WHY));
@@ -100,12 +101,12 @@ pub(crate) fn refuse_local(state: &mut State, user: &Bytes, message: &MlsMessage
 
 pub(crate) fn mute(state: &mut State, user: &Bytes) -> Outcome {
     state.policy.muted.insert(user.clone());
-    Outcome::answer(Expectation::accepted(&[req::POLICY_EXAMPLES], &[errata::NEGATIVE_POLICY_VISIBILITY]))
+    Outcome::answer(Expectation::accepted(&[req::POLICY_EXAMPLES], &[errata::MUTE_AND_RATE_LIMIT]))
 }
 
 pub(crate) fn rate_limit(state: &mut State, user: &Bytes, budget: u32) -> Outcome {
     state.policy.budgets.insert(user.clone(), budget);
-    Outcome::answer(Expectation::accepted(&[req::POLICY_LOCAL_RATE_LIMIT], &[errata::NEGATIVE_POLICY_VISIBILITY]))
+    Outcome::answer(Expectation::accepted(&[req::POLICY_LOCAL_RATE_LIMIT], &[errata::MUTE_AND_RATE_LIMIT]))
 }
 
 #[cfg(test)]

@@ -47,7 +47,7 @@ pub fn respond(partitions: &Partitions, request: &ReceiveRequest) -> Expectation
         rule: Rule::Hints { partition_key, counter },
         also: Vec::new(),
         requirements,
-        errata: vec![errata::COUNTER_SKIPS_ALL_SEQUENCED, errata::HINT_SELECTION],
+        errata: vec![errata::COUNTER_SKIPS_ALL_SEQUENCED, errata::HINT_SELECTION, errata::CANONICAL_HINTS],
     };
     if counter as usize > partition.log.len() {
         expect = expect.or_error(ErrorCode::Malformed, errata::COUNTER_SKIPS_ALL_SEQUENCED);

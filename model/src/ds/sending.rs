@@ -54,7 +54,11 @@ pub(crate) fn accept(
     if let Some(data) = commit {
         if let Some(info) = &data.group_info {
             if info.view.group_id.as_ref() != Some(group_id) {
-                return Outcome::error(ErrorCode::Malformed, &[req::SEND_COMMIT_DATA], SEND_ERRATA);
+                return Outcome::error(
+                    ErrorCode::Malformed,
+                    &[req::SEND_COMMIT_DATA],
+                    &[errata::SEND_VALIDATION, errata::GROUP_INFO_GROUP_MISMATCH],
+                );
             }
             if info.view.has_ratchet_tree != Some(true) {
                 let known = info.view.tree_hash.as_ref().is_some_and(|h| group.known_trees.contains(h));
@@ -62,7 +66,7 @@ pub(crate) fn accept(
                     return Outcome::error(
                         ErrorCode::RatchetTreeRequired,
                         &[req::SEND_RATCHET_TREE_REQUIRED],
-                        &[errata::RATCHET_TREE_REQUIRED_SIGNAL],
+                        &[errata::RATCHET_TREE_REQUIRED_SIGNAL, errata::RATCHET_TREE_INFERENCE],
                     );
                 }
                 ratchet_tree_inferred = true;
