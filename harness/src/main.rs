@@ -134,6 +134,12 @@ enum VectorsAction {
         #[arg(default_value = "vectors")]
         dir: PathBuf,
     },
+    /// Count trace vectors per requirement; fail unless every wire-testable requirement has
+    /// one and every one needing a negative vector has one (vectors/README.md).
+    Coverage {
+        #[arg(default_value = "vectors")]
+        dir: PathBuf,
+    },
 }
 
 fn run(cli: Cli) -> CliResult {
@@ -206,8 +212,20 @@ fn run(cli: Cli) -> CliResult {
         Command::Vectors {
             action: VectorsAction::Generate { out },
         } => {
-            let tests = vector_files::generate(&out)?;
-            println!("wrote {tests} codec vectors under {}", out.display());
+            let started = std::time::Instant::now();
+            let generated = vector_files::generate(&out)?;
+            println!(
+                "wrote {} codec vectors under {}",
+                generated.codec_tests,
+                out.display()
+            );
+            println!(
+                "wrote {} trace vectors in {} files under {} in {:.1} s",
+                generated.trace_tests,
+                generated.trace_files,
+                out.join("trace").display(),
+                started.elapsed().as_secs_f64()
+            );
             Ok(())
         }
         Command::Vectors {
@@ -231,6 +249,43 @@ fn run(cli: Cli) -> CliResult {
                     v.problems.len(),
                     v.tests,
                     dir.display()
+                )))
+            }
+        }
+        Command::Vectors {
+            action: VectorsAction::Coverage { dir },
+        } => {
+            let rows = vector_files::coverage(&dir)?;
+            println!(
+                "{:<52} {:<10} {:>5} {:>7} {:>10}  gap",
+                "requirement", "level", "valid", "invalid", "acceptable"
+            );
+            let mut gaps = 0;
+            for row in &rows {
+                let level = serde_json::to_value(row.level)
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_default();
+                let gap = match (row.wire_testable, row.gap()) {
+                    (false, _) => "(not wire-testable)",
+                    (true, Some(gap)) => {
+                        gaps += 1;
+                        gap
+                    }
+                    (true, None) => "",
+                };
+                let c = &row.counts;
+                println!(
+                    "{:<52} {:<10} {:>5} {:>7} {:>10}  {gap}",
+                    row.id, level, c.valid, c.invalid, c.acceptable
+                );
+            }
+            if gaps == 0 {
+                println!("every wire-testable requirement has a vector, and a negative one where required");
+                Ok(())
+            } else {
+                Err(CliError(format!(
+                    "{gaps} requirement(s) lack the vectors they need"
                 )))
             }
         }

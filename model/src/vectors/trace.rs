@@ -10,9 +10,7 @@
 
 use super::codec::FlagNote;
 use super::{Verdict, DRAFT};
-use crate::codec::{
-    find_structure, Bytes, DsError, ErrorCode, ServiceProviderId, Wire,
-};
+use crate::codec::{find_structure, Bytes, DsError, ErrorCode, ServiceProviderId, Wire};
 use crate::ds::{self, Endpoint, Expectation, Input, Outbound, Response, State};
 use crate::errata;
 use crate::requirements::{self as req, Level, Party, ReqId};
@@ -44,7 +42,9 @@ pub struct TraceVectorFile {
 }
 
 /// Which role of the draft the target plays in a vector.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Hosts the group: sequences, answers reads, fans Welcomes out.
@@ -163,14 +163,18 @@ pub struct CaseStep {
 
 impl From<Input> for CaseStep {
     fn from(input: Input) -> Self {
-        CaseStep { input, malformed_body: None }
+        CaseStep {
+            input,
+            malformed_body: None,
+        }
     }
 }
 
 /// Runs the model over a case's inputs from `State::new(target)` and records every
 /// expectation: the one place a trace vector's expectations come from.
 pub fn build(case: &TraceCase) -> Result<TraceTest, String> {
-    let me = ServiceProviderId::new(&case.target.provider).map_err(|e| format!("{}: target provider {e}", case.id))?;
+    let me = ServiceProviderId::new(&case.target.provider)
+        .map_err(|e| format!("{}: target provider {e}", case.id))?;
     let mut state = State::new(me);
     let mut requirements: BTreeSet<&'static str> = case.exercises.iter().map(|r| r.0).collect();
     let mut errata: BTreeSet<&'static str> = BTreeSet::new();
@@ -179,7 +183,8 @@ pub fn build(case: &TraceCase) -> Result<TraceTest, String> {
     let mut steps = Vec::new();
     for (index, step) in case.steps.iter().enumerate() {
         let context = || format!("{} step {}", case.id, index + 1);
-        let body = request_body(&step.input, step.malformed_body.as_ref()).map_err(|e| format!("{}: {e}", context()))?;
+        let body = request_body(&step.input, step.malformed_body.as_ref())
+            .map_err(|e| format!("{}: {e}", context()))?;
         let (expect, outbound) = ds::apply_in_place(&mut state, &step.input);
         requirements.extend(expect.requirements.iter().map(|r| r.0));
         errata.extend(expect.errata.iter().map(|e| e.0));
@@ -197,9 +202,15 @@ pub fn build(case: &TraceCase) -> Result<TraceTest, String> {
         });
     }
     let (result, flags) = if !refusals.is_empty() {
-        (Verdict::Invalid, dedup(refusals.iter().map(|c| refusal_flag(*c))))
+        (
+            Verdict::Invalid,
+            dedup(refusals.iter().map(|c| refusal_flag(*c))),
+        )
     } else if !alternatives.is_empty() {
-        (Verdict::Acceptable, dedup(alternatives.iter().map(|e| alternative_flag(e))))
+        (
+            Verdict::Acceptable,
+            dedup(alternatives.iter().map(|e| alternative_flag(e))),
+        )
     } else {
         (Verdict::Valid, Vec::new())
     };
@@ -252,7 +263,12 @@ pub fn actor(input: &Input) -> String {
 
 /// The body an input puts on the wire, through the codec.
 fn request_body(input: &Input, malformed: Option<&Bytes>) -> Result<Option<WireBody>, String> {
-    let body = |endpoint: Endpoint, bytes: Vec<u8>| Some(WireBody { endpoint: kebab(&endpoint), hex: Bytes(bytes) });
+    let body = |endpoint: Endpoint, bytes: Vec<u8>| {
+        Some(WireBody {
+            endpoint: kebab(&endpoint),
+            hex: Bytes(bytes),
+        })
+    };
     Ok(match input {
         Input::Send { request, .. } => body(Endpoint::Send, request.to_bytes()),
         Input::Receive { request, .. } => body(Endpoint::Receive, request.to_bytes()),
@@ -263,13 +279,20 @@ fn request_body(input: &Input, malformed: Option<&Bytes>) -> Result<Option<WireB
         Input::WelcomeInit { request, .. } => body(Endpoint::WelcomeInit, request.to_bytes()),
         Input::WelcomePush { welcome, .. } => body(Endpoint::Welcome, welcome.to_bytes()),
         Input::Push { response, .. } => body(Endpoint::Notify, response.to_bytes()),
-        Input::WelcomeInitAnswered { accepted, .. } => {
-            body(Endpoint::WelcomeInit, crate::codec::WelcomeInitResponse { accepted: *accepted }.to_bytes())
-        }
+        Input::WelcomeInitAnswered { accepted, .. } => body(
+            Endpoint::WelcomeInit,
+            crate::codec::WelcomeInitResponse {
+                accepted: *accepted,
+            }
+            .to_bytes(),
+        ),
         Input::Malformed { endpoint } => {
             let raw = malformed.ok_or("a malformed input needs its raw body")?;
             if decodes_at(*endpoint, raw.as_slice()) {
-                return Err(format!("the body given as malformed decodes at {}", kebab(endpoint)));
+                return Err(format!(
+                    "the body given as malformed decodes at {}",
+                    kebab(endpoint)
+                ));
             }
             body(*endpoint, raw.0.clone())
         }
@@ -303,7 +326,11 @@ pub fn response_body(response: &Response) -> Vec<u8> {
         Response::KeyPackage(k) => k.to_bytes(),
         Response::KeyPackageBundle(b) => b.to_bytes(),
         Response::WelcomeInit(w) => w.to_bytes(),
-        Response::Error(code) => DsError { code: *code, message: String::new() }.to_bytes(),
+        Response::Error(code) => DsError {
+            code: *code,
+            message: String::new(),
+        }
+        .to_bytes(),
     }
 }
 
@@ -312,7 +339,14 @@ fn step_expectation(expect: &Expectation) -> StepExpectation {
         response: to_json(&expect.canonical),
         body: Bytes(response_body(&expect.canonical)),
         rule: to_json(&expect.rule),
-        also: expect.also.iter().map(|(code, why)| Alternative { code: kebab(code), erratum: why.0.into() }).collect(),
+        also: expect
+            .also
+            .iter()
+            .map(|(code, why)| Alternative {
+                code: kebab(code),
+                erratum: why.0.into(),
+            })
+            .collect(),
         requirements: expect.requirements.iter().map(|r| r.0.to_owned()).collect(),
         errata: expect.errata.iter().map(|e| e.0.to_owned()).collect(),
     }
@@ -326,7 +360,11 @@ fn outbound_call(call: &Outbound) -> OutboundCall {
         Outbound::Receive { request, .. } => (Endpoint::Receive, request.to_bytes()),
         Outbound::Push { response, .. } => (Endpoint::Notify, response.to_bytes()),
     };
-    OutboundCall { call: to_json(call), endpoint: kebab(&endpoint), body: Bytes(body) }
+    OutboundCall {
+        call: to_json(call),
+        endpoint: kebab(&endpoint),
+        body: Bytes(body),
+    }
 }
 
 /// `snake_case` → `CamelCase`, for flags named after codes and errata.
@@ -334,7 +372,9 @@ fn camel(name: &str) -> String {
     name.split(['_', '-'])
         .map(|w| {
             let mut c = w.chars();
-            c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
         })
         .collect()
 }
@@ -367,12 +407,21 @@ fn refusal_reason(code: ErrorCode) -> &'static str {
 
 /// The notes for the flags `tests` use, computed from the flags' sources.
 pub fn notes_for(tests: &[TraceTest]) -> BTreeMap<String, FlagNote> {
-    let used: BTreeSet<&str> = tests.iter().flat_map(|t| t.flags.iter().map(String::as_str)).collect();
+    let used: BTreeSet<&str> = tests
+        .iter()
+        .flat_map(|t| t.flags.iter().map(String::as_str))
+        .collect();
     let mut notes = BTreeMap::new();
     for code in ErrorCode::ALL {
         let flag = refusal_flag(code);
         if used.contains(flag.as_str()) {
-            notes.insert(flag, FlagNote { bug_type: "must-refuse".into(), description: refusal_reason(code).into() });
+            notes.insert(
+                flag,
+                FlagNote {
+                    bug_type: "must-refuse".into(),
+                    description: refusal_reason(code).into(),
+                },
+            );
         }
     }
     for erratum in errata::ERRATA {
@@ -382,9 +431,17 @@ pub fn notes_for(tests: &[TraceTest]) -> BTreeMap<String, FlagNote> {
                 "Two readings are acceptable here ({}). Ours: {} Other: {}",
                 erratum.id,
                 erratum.decision,
-                erratum.alternative.unwrap_or("an error code, state unchanged.")
+                erratum
+                    .alternative
+                    .unwrap_or("an error code, state unchanged.")
             );
-            notes.insert(flag, FlagNote { bug_type: "alternative-reading".into(), description });
+            notes.insert(
+                flag,
+                FlagNote {
+                    bug_type: "alternative-reading".into(),
+                    description,
+                },
+            );
         }
     }
     notes
@@ -414,7 +471,11 @@ pub fn verify(file: &TraceVectorFile) -> Vec<String> {
         problems.push(format!("draft is {:?}, not {DRAFT:?}", file.draft));
     }
     if file.number_of_tests != file.tests.len() {
-        problems.push(format!("numberOfTests is {} but there are {} tests", file.number_of_tests, file.tests.len()));
+        problems.push(format!(
+            "numberOfTests is {} but there are {} tests",
+            file.number_of_tests,
+            file.tests.len()
+        ));
     }
     if file.notes != notes_for(&file.tests) {
         problems.push("notes differ from the explanations of exactly the flags used".into());
@@ -426,7 +487,10 @@ pub fn verify(file: &TraceVectorFile) -> Vec<String> {
             problems.push(format!("{id}: duplicate tcId"));
         }
         if !id.starts_with(&format!("{}/", file.section)) {
-            problems.push(format!("{id}: tcId does not start with the section {:?}", file.section));
+            problems.push(format!(
+                "{id}: tcId does not start with the section {:?}",
+                file.section
+            ));
         }
         if test.comment.trim().is_empty() {
             problems.push(format!("{id}: empty comment"));
@@ -461,7 +525,10 @@ pub fn verify_test(test: &TraceTest) -> Vec<String> {
                 let malformed_body = matches!(input, Input::Malformed { .. })
                     .then(|| step.body.as_ref().map(|b| b.hex.clone()))
                     .flatten();
-                steps.push(CaseStep { input, malformed_body });
+                steps.push(CaseStep {
+                    input,
+                    malformed_body,
+                });
             }
             Err(e) => {
                 problems.push(format!("step {}: input is not a model Input: {e}", i + 1));
@@ -484,37 +551,68 @@ pub fn verify_test(test: &TraceTest) -> Vec<String> {
         }
     };
     if rebuilt.requirements != test.requirements {
-        let missing: Vec<&String> = rebuilt.requirements.iter().filter(|r| !test.requirements.contains(r)).collect();
-        problems.push(format!("requirements lack {missing:?}, which the steps cite (or are not sorted)"));
+        let missing: Vec<&String> = rebuilt
+            .requirements
+            .iter()
+            .filter(|r| !test.requirements.contains(r))
+            .collect();
+        problems.push(format!(
+            "requirements lack {missing:?}, which the steps cite (or are not sorted)"
+        ));
     }
     if rebuilt.errata != test.errata {
-        problems.push(format!("errata are {:?}; the model cites {:?}", test.errata, rebuilt.errata));
+        problems.push(format!(
+            "errata are {:?}; the model cites {:?}",
+            test.errata, rebuilt.errata
+        ));
     }
     if rebuilt.result != test.result {
-        problems.push(format!("result says {:?} but the model makes it {:?}", test.result, rebuilt.result));
+        problems.push(format!(
+            "result says {:?} but the model makes it {:?}",
+            test.result, rebuilt.result
+        ));
     }
     if rebuilt.flags != test.flags {
-        problems.push(format!("flags are {:?}; the model gives {:?}", test.flags, rebuilt.flags));
+        problems.push(format!(
+            "flags are {:?}; the model gives {:?}",
+            test.flags, rebuilt.flags
+        ));
     }
     for (i, (ours, theirs)) in rebuilt.steps.iter().zip(&test.steps).enumerate() {
         let n = i + 1;
         if ours.actor != theirs.actor {
-            problems.push(format!("step {n}: actor {:?}, but the input comes from {:?}", theirs.actor, ours.actor));
+            problems.push(format!(
+                "step {n}: actor {:?}, but the input comes from {:?}",
+                theirs.actor, ours.actor
+            ));
         }
         if ours.input != theirs.input {
-            problems.push(format!("step {n}: input JSON differs from the input its hex decodes to"));
+            problems.push(format!(
+                "step {n}: input JSON differs from the input its hex decodes to"
+            ));
         }
         if ours.body != theirs.body {
-            problems.push(format!("step {n}: request body differs from the codec's encoding of the input"));
+            problems.push(format!(
+                "step {n}: request body differs from the codec's encoding of the input"
+            ));
         }
-        if ours.expect.response != theirs.expect.response || ours.expect.body != theirs.expect.body {
-            problems.push(format!("step {n}: canonical response differs from the model's"));
+        if ours.expect.response != theirs.expect.response || ours.expect.body != theirs.expect.body
+        {
+            problems.push(format!(
+                "step {n}: canonical response differs from the model's"
+            ));
         }
         if ours.expect.rule != theirs.expect.rule || ours.expect.also != theirs.expect.also {
-            problems.push(format!("step {n}: acceptance rule or alternatives differ from the model's"));
+            problems.push(format!(
+                "step {n}: acceptance rule or alternatives differ from the model's"
+            ));
         }
-        if ours.expect.requirements != theirs.expect.requirements || ours.expect.errata != theirs.expect.errata {
-            problems.push(format!("step {n}: requirement or errata ids differ from the model's"));
+        if ours.expect.requirements != theirs.expect.requirements
+            || ours.expect.errata != theirs.expect.errata
+        {
+            problems.push(format!(
+                "step {n}: requirement or errata ids differ from the model's"
+            ));
         }
         if ours.outbound != theirs.outbound {
             problems.push(format!(
@@ -563,7 +661,9 @@ impl CoverageRow {
 /// A hub-binding statement describing a rejection: its quote rejects or blocks.
 fn describes_rejection(r: &req::Requirement) -> bool {
     let quote = r.quote.to_lowercase();
-    r.level == Level::Statement && r.binds.contains(&Party::Hub) && (quote.contains("reject") || quote.contains("block"))
+    r.level == Level::Statement
+        && r.binds.contains(&Party::Hub)
+        && (quote.contains("reject") || quote.contains("block"))
 }
 
 /// Counts vectors per catalogue requirement.
@@ -572,7 +672,11 @@ pub fn coverage(files: &[TraceVectorFile]) -> Vec<CoverageRow> {
         .iter()
         .map(|r| {
             let mut counts = Counts::default();
-            for test in files.iter().flat_map(|f| &f.tests).filter(|t| t.requirements.iter().any(|id| id == r.id.0)) {
+            for test in files
+                .iter()
+                .flat_map(|f| &f.tests)
+                .filter(|t| t.requirements.iter().any(|id| id == r.id.0))
+            {
                 match test.result {
                     Verdict::Valid => counts.valid += 1,
                     Verdict::Invalid => counts.invalid += 1,
@@ -580,9 +684,15 @@ pub fn coverage(files: &[TraceVectorFile]) -> Vec<CoverageRow> {
                 }
             }
             let wire_testable = r.testable.is_wire_testable();
-            let needs_negative =
-                wire_testable && (matches!(r.level, Level::Must | Level::MustNot) || describes_rejection(r));
-            CoverageRow { id: r.id.0, level: r.level, wire_testable, needs_negative, counts }
+            let needs_negative = wire_testable
+                && (matches!(r.level, Level::Must | Level::MustNot) || describes_rejection(r));
+            CoverageRow {
+                id: r.id.0,
+                level: r.level,
+                wire_testable,
+                needs_negative,
+                counts,
+            }
         })
         .collect()
 }
