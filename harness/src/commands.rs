@@ -142,7 +142,8 @@ pub fn serve(role: Role, listen: std::net::SocketAddr, mutant: Option<Mutant>) -
 }
 
 /// Whether a run caught `mutant`: a failing case names one of the requirements the mutant
-/// breaks (or, for a binding failure, the erratum). Returns the catching case.
+/// breaks (or, for a bug against a rule only our errata state, that erratum). Returns the
+/// catching case.
 pub fn caught_by<'a>(summary: &'a Summary, mutant: Mutant) -> Option<&'a CaseResult> {
     let info = mutants::info(mutant);
     summary
@@ -151,11 +152,8 @@ pub fn caught_by<'a>(summary: &'a Summary, mutant: Mutant) -> Option<&'a CaseRes
         .filter(|r| r.verdict == Verdict::Fail)
         .find(|r| {
             r.violated.iter().any(|v| info.requirements.contains(v))
-                || (r.violated.is_empty()
-                    && info
-                        .errata
-                        .iter()
-                        .any(|e| r.because.iter().any(|b| b.contains(e.0))))
+                || (info.requirements.is_empty()
+                    && r.violated_errata.iter().any(|e| info.errata.contains(e)))
         })
 }
 

@@ -302,7 +302,7 @@ impl Mutant {
             }
             (
                 Mutant::SkipRatchetTreeCheck,
-                Input::Send { .. } | Input::ExternalJoin { .. },
+                Input::Send { .. } | Input::LocalSend { .. } | Input::ExternalJoin { .. },
                 Response::Error(ErrorCode::RatchetTreeRequired),
             ) => {
                 *response = Response::Accepted;

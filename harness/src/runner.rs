@@ -134,6 +134,8 @@ pub struct CaseResult {
     pub verdict: Verdict,
     /// The requirements the observation broke (empty unless the verdict says so).
     pub violated: Vec<ReqId>,
+    /// The errata decisions the broken expectation rests on.
+    pub violated_errata: Vec<ErratumId>,
     /// Index of the input where the verdict was decided.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub step: Option<usize>,
@@ -369,6 +371,7 @@ pub async fn run_case(
         errata: case.errata.clone(),
         verdict: Verdict::Pass,
         violated: Vec::new(),
+        violated_errata: Vec::new(),
         step: None,
         expected: None,
         observed: None,
@@ -385,6 +388,7 @@ pub async fn run_case(
     if let Err(failure) = outcome {
         result.verdict = failure.verdict;
         result.violated = failure.violated;
+        result.violated_errata = failure.violated_errata;
         result.step = Some(failure.step);
         result.expected = failure.expected;
         result.observed = failure.observed;
@@ -398,6 +402,7 @@ pub async fn run_case(
 struct Failure {
     verdict: Verdict,
     violated: Vec<ReqId>,
+    violated_errata: Vec<ErratumId>,
     step: usize,
     expected: Option<String>,
     observed: Option<String>,
@@ -410,6 +415,7 @@ impl Failure {
             Trouble::Transport(why) => Failure {
                 verdict: Verdict::Indeterminate,
                 violated: Vec::new(),
+                violated_errata: Vec::new(),
                 step,
                 expected: None,
                 observed: None,
@@ -418,6 +424,7 @@ impl Failure {
             Trouble::Binding(why) => Failure {
                 verdict: Verdict::Fail,
                 violated: Vec::new(),
+                violated_errata: vec![errata::TRANSPORT],
                 step,
                 expected: Some(
                     "an answer the binding allows (BINDING.md, errata/transport)".into(),
@@ -518,6 +525,7 @@ async fn replay(
             state = check(&state, input, &observed).map_err(|v| Failure {
                 verdict: grade(&v.requirements),
                 violated: v.requirements.clone(),
+                violated_errata: v.errata.clone(),
                 step: index + offset,
                 expected: Some(v.expected.clone()),
                 observed: Some(v.observed.clone()),

@@ -415,12 +415,18 @@ pub(crate) fn mismatch(expect: &Expectation, observed: &Response) -> Violation {
         (_, Response::Error(code)) => because.push(format!("nothing in the state justifies refusing with {code:?}")),
         _ => because.push("the response differs from the only acceptable one".into()),
     }
+    let mut requirements = expect.requirements.clone();
+    if matches!(observed, Response::Error(ErrorCode::PolicyRejected)) && !expect.is_error() {
+        // A policy refusal the state of the named fork does not justify.
+        because.push("no rule of the fork the message names refuses it (bans, mutes and limits are per fork and per local user)".into());
+        requirements.extend([req::POLICY_PER_FORK, req::POLICY_ONLY_UNAMBIGUOUS, req::POLICY_NEGATIVE_ONLY]);
+    }
     if !expect.also.is_empty() {
         let also: Vec<String> = expect.also.iter().map(|(c, e)| format!("{c:?} ({e})")).collect();
         because.push(format!("also acceptable: {}", also.join(", ")));
     }
     Violation {
-        requirements: expect.requirements.clone(),
+        requirements,
         errata: expect.errata.clone(),
         expected: expect.canonical.summary(),
         observed: observed.summary(),

@@ -207,8 +207,18 @@ fn explain_difference(
         return;
     };
     because.push(format!("observed {} message(s)", observed.len()));
+    let here = partitions.partition(key).expect("checked partition");
+    let position = counter as usize + i;
+    if expected.get(i).is_some() && here.external.contains(&(position as u32)) {
+        // The message the target lacks here is an external commit: it went elsewhere.
+        because.push(format!(
+            "message {} of this partition is an external commit, which belongs in the partition that was most recent when it arrived",
+            position + 1
+        ));
+        requirements.push(req::EXTERNAL_JOIN_MOST_RECENT_PARTITION);
+    }
     let Some(message) = observed.get(i) else {
-        because.push(format!("message {} of the partition is missing", counter as usize + i + 1));
+        because.push(format!("message {} of the partition is missing", position + 1));
         return;
     };
     let same_bytes = |m: &Message| m.message == message.message;
@@ -222,7 +232,6 @@ fn explain_difference(
         }
         return;
     }
-    let here = partitions.partition(key).expect("checked partition");
     if let Some(j) = here.log.iter().position(same_bytes) {
         let note = if j < counter as usize { " (already received)" } else { " (out of sequencing order)" };
         because.push(format!("observed message {} is message {} of this partition{note}", i + 1, j + 1));
