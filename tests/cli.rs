@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 fn check(args: &[&str], stdin: Option<&str>) -> Output {
@@ -34,16 +37,37 @@ fn text(bytes: &[u8]) -> String {
 /// One line, naming the tool, no panic or backtrace.
 fn assert_one_clear_line(out: &Output) {
     let err = text(&out.stderr);
-    assert_eq!(err.lines().count(), 1, "expected one line on stderr, got {err:?}");
+    assert_eq!(
+        err.lines().count(),
+        1,
+        "expected one line on stderr, got {err:?}"
+    );
     assert!(err.starts_with("mimi-ds-check: "), "{err:?}");
-    assert!(!err.contains("panicked") && !err.contains("RUST_BACKTRACE"), "{err:?}");
+    assert!(
+        !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
+        "{err:?}"
+    );
 }
 
 fn wg_messages() -> Vec<String> {
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(repo().join("model/tests/data/mls-messages.json")).unwrap()).unwrap();
-    let keys = ["mls_welcome", "mls_group_info", "mls_key_package", "public_message_application", "public_message_proposal", "public_message_commit", "private_message"];
-    json.as_array().unwrap().iter().flat_map(|o| keys.iter().map(|k| o[*k].as_str().unwrap().to_owned())).collect()
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("model/tests/data/mls-messages.json")).unwrap(),
+    )
+    .unwrap();
+    let keys = [
+        "mls_welcome",
+        "mls_group_info",
+        "mls_key_package",
+        "public_message_application",
+        "public_message_proposal",
+        "public_message_commit",
+        "private_message",
+    ];
+    json.as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|o| keys.iter().map(|k| o[*k].as_str().unwrap().to_owned()))
+        .collect()
 }
 
 #[test]
@@ -54,11 +78,26 @@ fn every_wg_message_decodes_through_the_cli_with_exactly_the_promised_keys() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let lines: Vec<String> = text(&out.stdout).lines().map(String::from).collect();
     assert_eq!(lines.len(), 2100);
-    let allowed = ["version", "wire_format", "group_id", "epoch", "content_type", "sender_type", "sender_index", "cipher_suite", "new_members", "tree_hash", "has_ratchet_tree", "key_package_ref"];
+    let allowed = [
+        "version",
+        "wire_format",
+        "group_id",
+        "epoch",
+        "content_type",
+        "sender_type",
+        "sender_index",
+        "cipher_suite",
+        "new_members",
+        "tree_hash",
+        "has_ratchet_tree",
+        "key_package_ref",
+    ];
     for (hex, line) in messages.iter().zip(&lines) {
         let printed: serde_json::Value = serde_json::from_str(line).unwrap();
         // The in-process view is the one tests/mls_view_vs_openmls.rs checks against openmls.
-        let view = MlsMessage::from_bytes(&hex::decode(hex).unwrap()).unwrap().to_json();
+        let view = MlsMessage::from_bytes(&hex::decode(hex).unwrap())
+            .unwrap()
+            .to_json();
         assert_eq!(printed, view);
         for key in printed.as_object().unwrap().keys() {
             assert!(allowed.contains(&key.as_str()), "unexpected key {key}");
@@ -70,21 +109,25 @@ fn every_wg_message_decodes_through_the_cli_with_exactly_the_promised_keys() {
 fn malformed_mls_messages_give_exit_1_and_one_line() {
     let good = &wg_messages()[6]; // a PrivateMessage
     let cases = [
-        format!("{good}00"),                   // trailing byte
+        format!("{good}00"),                    // trailing byte
         format!("00010002400a{}", &good[10..]), // non-minimal group_id length (0x40 0x10 form)
-        good[..good.len() - 2].to_owned(),     // truncated
-        format!("0001000a{}", &good[8..]),     // unknown wire format
-        format!("0002{}", &good[4..]),         // version 2
-        format!("00010002c0{}", &good[10..]),  // varint prefix 0b11
-        "00010002bfffffff0102".to_owned(),     // a 2^30 length on a short input
-        "zz".to_owned(),                       // not hex
+        good[..good.len() - 2].to_owned(),      // truncated
+        format!("0001000a{}", &good[8..]),      // unknown wire format
+        format!("0002{}", &good[4..]),          // version 2
+        format!("00010002c0{}", &good[10..]),   // varint prefix 0b11
+        "00010002bfffffff0102".to_owned(),      // a 2^30 length on a short input
+        "zz".to_owned(),                        // not hex
     ];
     for hex in cases {
         let out = check(&["decode", "mls-message", &hex], None);
         assert_eq!(out.status.code(), Some(1), "{hex}: {}", text(&out.stderr));
         assert_one_clear_line(&out);
         if hex != "zz" {
-            assert!(text(&out.stderr).contains("at byte "), "names the offset: {}", text(&out.stderr));
+            assert!(
+                text(&out.stderr).contains("at byte "),
+                "names the offset: {}",
+                text(&out.stderr)
+            );
         }
     }
     let out = check(&["decode", "mls-message"], Some(""));
@@ -108,7 +151,12 @@ fn encode_turns_decoded_json_back_into_the_same_hex() {
 
 #[test]
 fn a_wrong_flag_or_command_is_one_line() {
-    for args in [&["frobnicate"][..], &["run", "--no-such-flag"], &["decode"], &["run", "--role", "king"]] {
+    for args in [
+        &["frobnicate"][..],
+        &["run", "--no-such-flag"],
+        &["decode"],
+        &["run", "--role", "king"],
+    ] {
         let out = check(args, None);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         assert_one_clear_line(&out);
@@ -132,7 +180,9 @@ fn requirements_json_lists_the_catalogue() {
     let errata = check(&["errata", "--json"], None);
     let list: Vec<serde_json::Value> = serde_json::from_slice(&errata.stdout).unwrap();
     assert!(list.len() >= 16);
-    assert!(list.iter().all(|e| !e["reason"].as_str().unwrap().is_empty()));
+    assert!(list
+        .iter()
+        .all(|e| !e["reason"].as_str().unwrap().is_empty()));
 }
 
 /// A copy of the checked-in vectors in a scratch directory.
@@ -163,11 +213,18 @@ fn vectors_verify_passes_and_catches_a_tampered_codec_vector() {
     let dir = scratch_vectors("tamper");
     let file = dir.join("codec/receive-request.json");
     let original = std::fs::read_to_string(&file).unwrap();
-    for (from, to) in [("\"result\": \"valid\"", "\"result\": \"invalid\""), ("\"counter\": 0", "\"counter\": 1")] {
+    for (from, to) in [
+        ("\"result\": \"valid\"", "\"result\": \"invalid\""),
+        ("\"counter\": 0", "\"counter\": 1"),
+    ] {
         assert!(original.contains(from), "{from} is in the file");
         std::fs::write(&file, original.replacen(from, to, 1)).unwrap();
         let out = check(&["vectors", "verify", dir.to_str().unwrap()], None);
-        assert_eq!(out.status.code(), Some(1), "tampering {from} → {to} must fail verify");
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "tampering {from} → {to} must fail verify"
+        );
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -182,7 +239,10 @@ fn a_run_that_selects_nothing_fails_with_one_line() {
 
 #[test]
 fn an_unreachable_target_is_one_line() {
-    let out = check(&["run", "--target", "http://127.0.0.1:9", "--timeout", "2"], None);
+    let out = check(
+        &["run", "--target", "http://127.0.0.1:9", "--timeout", "2"],
+        None,
+    );
     assert_eq!(out.status.code(), Some(1));
     assert_one_clear_line(&out);
     assert!(text(&out.stderr).contains("cannot reach the target"));

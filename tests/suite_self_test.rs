@@ -29,7 +29,11 @@ fn the_reference_passes_every_vector_in_every_role() {
         .filter(|r| r.verdict != Verdict::Pass)
         .map(mimi_ds_harness::commands::describe)
         .collect();
-    assert!(not_passed.is_empty(), "the reference must pass everything:\n{}", not_passed.join("\n"));
+    assert!(
+        not_passed.is_empty(),
+        "the reference must pass everything:\n{}",
+        not_passed.join("\n")
+    );
     assert_eq!(summary.results.len(), cases.len());
 }
 
@@ -39,10 +43,17 @@ fn every_mutant_is_caught_by_a_case_naming_what_it_breaks() {
     let cases = all_cases();
     let mut survivors = Vec::new();
     for m in MUTANTS {
-        let options = Options { mutant: Some(m.mutant), ..Options::default() };
+        let options = Options {
+            mutant: Some(m.mutant),
+            ..Options::default()
+        };
         let summary = suite::run(&cases, &options, &|_, _| {}).expect("the suite runs");
         if caught_by(&summary, m.mutant).is_none() {
-            survivors.push(format!("{} ({} failing cases)", m.name, summary.count(Verdict::Fail)));
+            survivors.push(format!(
+                "{} ({} failing cases)",
+                m.name,
+                summary.count(Verdict::Fail)
+            ));
         }
     }
     assert!(survivors.is_empty(), "mutants not caught: {survivors:?}");
@@ -57,12 +68,23 @@ fn a_reference_in_another_process_gets_the_same_verdicts() {
         .spawn()
         .expect("serve starts");
     let mut line = String::new();
-    BufReader::new(server.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line.split_whitespace().last().expect("serve prints its URL").to_owned();
+    BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .split_whitespace()
+        .last()
+        .expect("serve prints its URL")
+        .to_owned();
     let remote = suite::check(Some(&url));
     server.kill().unwrap();
     let remote = remote.expect("the suite runs against the served reference");
     let local = suite::check(None).expect("the suite runs in process");
-    let verdicts = |s: &suite::Summary| s.results.iter().map(|r| (r.id.clone(), r.verdict)).collect::<Vec<_>>();
+    let verdicts = |s: &suite::Summary| {
+        s.results
+            .iter()
+            .map(|r| (r.id.clone(), r.verdict))
+            .collect::<Vec<_>>()
+    };
     assert_eq!(verdicts(&remote), verdicts(&local));
 }

@@ -23,8 +23,14 @@ pub const BUNDLED_VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../vecto
 /// assert!(summary.passed(false), "{}", summary.line());
 /// ```
 pub fn check(target: Option<&str>) -> CliResult<Summary> {
-    let options = Options { target: target.map(String::from), ..Options::default() };
-    let cases = select(crate::cases::load(std::path::Path::new(BUNDLED_VECTORS))?, &options)?;
+    let options = Options {
+        target: target.map(String::from),
+        ..Options::default()
+    };
+    let cases = select(
+        crate::cases::load(std::path::Path::new(BUNDLED_VECTORS))?,
+        &options,
+    )?;
     run(&cases, &options, &|_, _| {})
 }
 

@@ -41,23 +41,52 @@ fn trace() -> Vec<Input> {
     let mut inputs = Vec::with_capacity(STEPS);
     for n in 0..STEPS as u32 {
         let input = match rng.below(100) {
-            0..=59 => Input::Send { from: follower_id((n % 2) as u8), request: scenario::send_request(scenario::application(n), current, None) },
+            0..=59 => Input::Send {
+                from: follower_id((n % 2) as u8),
+                request: scenario::send_request(scenario::application(n), current, None),
+            },
             60..=69 => {
                 // One commit in ten lands in the previous partition: a fork.
-                let at = if rng.below(10) == 0 { previous } else { current };
+                let at = if rng.below(10) == 0 {
+                    previous
+                } else {
+                    current
+                };
                 previous = current;
                 current = fresh_key(n);
-                Input::Send { from: follower_id(0), request: scenario::send_request(scenario::commit(n, vec![]), at, Some(commit_data(current))) }
+                Input::Send {
+                    from: follower_id(0),
+                    request: scenario::send_request(
+                        scenario::commit(n, vec![]),
+                        at,
+                        Some(commit_data(current)),
+                    ),
+                }
             }
             70..=74 => {
                 previous = current;
                 current = fresh_key(n);
-                Input::ExternalJoin { from: follower_id(1), request: ExternalJoinRequest { message: scenario::external_commit(n), commit_data: commit_data(current) } }
+                Input::ExternalJoin {
+                    from: follower_id(1),
+                    request: ExternalJoinRequest {
+                        message: scenario::external_commit(n),
+                        commit_data: commit_data(current),
+                    },
+                }
             }
             _ => {
-                let len = state.partitions.partition(&current).map_or(0, |p| p.log.len() as u64);
+                let len = state
+                    .partitions
+                    .partition(&current)
+                    .map_or(0, |p| p.log.len() as u64);
                 let counter = len.saturating_sub(rng.below(4)) as u32;
-                Input::Receive { from: follower_id(1), request: ReceiveRequest { partition_key: current, counter } }
+                Input::Receive {
+                    from: follower_id(1),
+                    request: ReceiveRequest {
+                        partition_key: current,
+                        counter,
+                    },
+                }
             }
         };
         apply_in_place(&mut state, &input);

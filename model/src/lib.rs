@@ -5,8 +5,8 @@
 //! every verdict the harness gives can be recomputed from recorded inputs.
 
 pub mod codec;
-pub mod requirements;
+pub mod ds;
 pub mod errata;
 pub mod fuzzing;
+pub mod requirements;
 pub mod vectors;
-pub mod ds;

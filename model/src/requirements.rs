@@ -985,8 +985,8 @@ mod tests {
 impl<'de> serde::Deserialize<'de> for ReqId {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
-        find(&text)
-            .map(|r| r.id)
-            .ok_or_else(|| serde::de::Error::custom(format!("no requirement {text:?} in the catalogue")))
+        find(&text).map(|r| r.id).ok_or_else(|| {
+            serde::de::Error::custom(format!("no requirement {text:?} in the catalogue"))
+        })
     }
 }

@@ -3,10 +3,16 @@
 //! the catalogue is exercised here or says why not.
 
 use mimi_ds_model::codec::{
-    Bytes, Epoch, ErrorCode, HintedEpoch, KeyPackageRequest, PartitionKey, ReceiveRequest, ReceiveResponse,
+    Bytes, Epoch, ErrorCode, HintedEpoch, KeyPackageRequest, PartitionKey, ReceiveRequest,
+    ReceiveResponse,
 };
-use mimi_ds_model::ds::scenario::{self, follower_id, hosting_hub, hub_id, key, key_package, Op, GROUP, SUITE};
-use mimi_ds_model::ds::{check, explore, forks, receiving, step, Input, Observed, Outbound, Response, State, Token, TokenScope};
+use mimi_ds_model::ds::scenario::{
+    self, follower_id, hosting_hub, hub_id, key, key_package, Op, GROUP, SUITE,
+};
+use mimi_ds_model::ds::{
+    check, explore, forks, receiving, step, Input, Observed, Outbound, Response, State, Token,
+    TokenScope,
+};
 use mimi_ds_model::requirements::{self as req, ReqId, Testability, CATALOGUE};
 use proptest::prelude::*;
 
@@ -100,7 +106,11 @@ const PROPERTIES: &[&str] = &[
 fn every_testable_requirement_is_covered_or_says_why_not() {
     for requirement in CATALOGUE.iter().filter(|r| r.testable == Testability::Wire) {
         let entry = COVERAGE.iter().find(|(id, _)| *id == requirement.id);
-        assert!(entry.is_some(), "{} is testable but neither covered nor excused", requirement.id);
+        assert!(
+            entry.is_some(),
+            "{} is testable but neither covered nor excused",
+            requirement.id
+        );
     }
     for (id, coverage) in COVERAGE {
         assert!(req::find(id.0).is_some(), "{id} is not in the catalogue");
@@ -131,7 +141,9 @@ fn ops() -> impl Strategy<Value = Vec<Op>> {
         for (i, op) in ops.iter_mut().enumerate() {
             let n = i as u32 + 1;
             match op {
-                Op::App { tag, .. } | Op::Commit { tag, .. } | Op::ExternalJoin { tag, .. } => *tag = n,
+                Op::App { tag, .. } | Op::Commit { tag, .. } | Op::ExternalJoin { tag, .. } => {
+                    *tag = n
+                }
                 _ => {}
             }
         }
@@ -140,7 +152,8 @@ fn ops() -> impl Strategy<Value = Vec<Op>> {
 }
 
 fn run(ops: &[Op]) -> State {
-    ops.iter().fold(hosting_hub(), |s, op| step(&s, &op.input()).next)
+    ops.iter()
+        .fold(hosting_hub(), |s, op| step(&s, &op.input()).next)
 }
 
 fn all_keys(state: &State) -> Vec<PartitionKey> {
@@ -148,7 +161,15 @@ fn all_keys(state: &State) -> Vec<PartitionKey> {
 }
 
 fn canonical_receive(state: &State, key: PartitionKey, counter: u32) -> ReceiveResponse {
-    match receiving::respond(&state.partitions, &ReceiveRequest { partition_key: key, counter }).canonical {
+    match receiving::respond(
+        &state.partitions,
+        &ReceiveRequest {
+            partition_key: key,
+            counter,
+        },
+    )
+    .canonical
+    {
         Response::Receive(r) => r,
         other => panic!("{other:?}"),
     }

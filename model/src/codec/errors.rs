@@ -61,12 +61,26 @@ impl Wire for DsError {
         let start = r.offset();
         let raw = r.u16("DsError.code")?;
         let code = ErrorCode::from_u16(raw).ok_or_else(|| {
-            r.error_at(start, Reason::UnknownValue { field: "DsError.code", value: raw.into() })
+            r.error_at(
+                start,
+                Reason::UnknownValue {
+                    field: "DsError.code",
+                    value: raw.into(),
+                },
+            )
         })?;
         let at = r.offset();
         let text = r.opaque("DsError.message")?;
         let message = std::str::from_utf8(text)
-            .map_err(|_| r.error_at(at, Reason::Invalid { field: "DsError.message", rule: "must be UTF-8" }))?
+            .map_err(|_| {
+                r.error_at(
+                    at,
+                    Reason::Invalid {
+                        field: "DsError.message",
+                        rule: "must be UTF-8",
+                    },
+                )
+            })?
             .to_owned();
         Ok(DsError { code, message })
     }

@@ -42,7 +42,9 @@ impl Wire for GroupInfoRequest {
     const NAME: &'static str = "group-info-request";
 
     fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(GroupInfoRequest { group_id: r.opaque("GroupInfoRequest.group_id")?.into() })
+        Ok(GroupInfoRequest {
+            group_id: r.opaque("GroupInfoRequest.group_id")?.into(),
+        })
     }
 
     fn write(&self, w: &mut Writer) {
@@ -62,7 +64,9 @@ impl RatchetTree {
     fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let start = r.offset();
         read_ratchet_tree(r)?;
-        Ok(RatchetTree { hex: r.consumed_since(start).into() })
+        Ok(RatchetTree {
+            hex: r.consumed_since(start).into(),
+        })
     }
 }
 

@@ -103,7 +103,10 @@ impl Wire for KeyPackageResult {
             1 => Ok(KeyPackageResult::Error(DsError::read(r)?)),
             other => Err(r.error_at(
                 start,
-                Reason::UnknownValue { field: "KeyPackageResult.status", value: other.into() },
+                Reason::UnknownValue {
+                    field: "KeyPackageResult.status",
+                    value: other.into(),
+                },
             )),
         }
     }

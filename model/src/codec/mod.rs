@@ -25,7 +25,9 @@ pub use key_packages::{
 };
 pub use mls::{ContentType, MlsMessage, MlsView, ProposalView, SenderType, WireFormat};
 pub use reader::{DecodeError, Reader, Reason, Writer};
-pub use receiving::{Epoch, HintedEpoch, Message, MessageCommitData, ReceiveRequest, ReceiveResponse};
+pub use receiving::{
+    Epoch, HintedEpoch, Message, MessageCommitData, ReceiveRequest, ReceiveResponse,
+};
 pub use sending::{CommitData, SendRequest, ServiceProviderId, WelcomeData};
 pub use welcome::{WelcomeInitRequest, WelcomeInitResponse};
 
@@ -114,7 +116,10 @@ pub(crate) fn read_mls_among(
     } else {
         Err(r.error_at(
             start,
-            Reason::Invalid { field, rule: wire_format_rule(allowed) },
+            Reason::Invalid {
+                field,
+                rule: wire_format_rule(allowed),
+            },
         ))
     }
 }
@@ -144,9 +149,12 @@ fn structure<T: Wire>() -> Structure {
         decode: |bytes| T::from_bytes(bytes).map(|v| v.to_json()),
         encode: |json| {
             let value: T = serde_json::from_value(json).map_err(|e| format!("{}: {e}", T::NAME))?;
-            value.check().map_err(|rule| format!("{}: {rule}", T::NAME))?;
+            value
+                .check()
+                .map_err(|rule| format!("{}: {rule}", T::NAME))?;
             let bytes = value.to_bytes();
-            T::from_bytes(&bytes).map_err(|e| format!("{}: encoding does not decode again, {e}", T::NAME))?;
+            T::from_bytes(&bytes)
+                .map_err(|e| format!("{}: encoding does not decode again, {e}", T::NAME))?;
             Ok(bytes)
         },
     }

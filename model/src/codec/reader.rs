@@ -23,9 +23,17 @@ pub struct DecodeError {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Reason {
     /// Fewer bytes remain than the field needs.
-    Truncated { field: &'static str, needed: usize, remaining: usize },
+    Truncated {
+        field: &'static str,
+        needed: usize,
+        remaining: usize,
+    },
     /// A vector's length prefix exceeds the bytes that remain.
-    LengthBeyondInput { field: &'static str, length: usize, remaining: usize },
+    LengthBeyondInput {
+        field: &'static str,
+        length: usize,
+        remaining: usize,
+    },
     /// A varint used more bytes than its value needs (RFC 9420 §2.1.2).
     NonMinimalVarint { field: &'static str },
     /// A varint started with the reserved prefix 0b11.
@@ -39,20 +47,38 @@ pub enum Reason {
     /// A protocol version other than MLS 1.0.
     UnsupportedVersion { field: &'static str, version: u16 },
     /// A fixed-length field (a partition key) of another length.
-    WrongLength { field: &'static str, expected: usize, actual: usize },
+    WrongLength {
+        field: &'static str,
+        expected: usize,
+        actual: usize,
+    },
     /// A vector element that consumed no input (would loop forever).
     EmptyElement { field: &'static str },
     /// A value that breaks a rule of the draft or of our errata (named in the text).
-    Invalid { field: &'static str, rule: &'static str },
+    Invalid {
+        field: &'static str,
+        rule: &'static str,
+    },
 }
 
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Reason::Truncated { field, needed, remaining } => {
-                write!(f, "{field}: truncated, needs {needed} bytes but {remaining} remain")
+            Reason::Truncated {
+                field,
+                needed,
+                remaining,
+            } => {
+                write!(
+                    f,
+                    "{field}: truncated, needs {needed} bytes but {remaining} remain"
+                )
             }
-            Reason::LengthBeyondInput { field, length, remaining } => write!(
+            Reason::LengthBeyondInput {
+                field,
+                length,
+                remaining,
+            } => write!(
                 f,
                 "{field}: length prefix {length} exceeds the {remaining} bytes that remain"
             ),
@@ -62,15 +88,24 @@ impl fmt::Display for Reason {
             Reason::ReservedVarintPrefix { field } => {
                 write!(f, "{field}: varint uses the reserved prefix 0b11")
             }
-            Reason::TrailingBytes { count } => write!(f, "{count} trailing bytes after the structure"),
+            Reason::TrailingBytes { count } => {
+                write!(f, "{count} trailing bytes after the structure")
+            }
             Reason::BadOptionalTag { field, tag } => {
                 write!(f, "{field}: optional presence byte {tag}, expected 0 or 1")
             }
             Reason::UnknownValue { field, value } => write!(f, "{field}: unknown value {value}"),
             Reason::UnsupportedVersion { field, version } => {
-                write!(f, "{field}: protocol version {version}, only MLS 1.0 (1) is supported")
+                write!(
+                    f,
+                    "{field}: protocol version {version}, only MLS 1.0 (1) is supported"
+                )
             }
-            Reason::WrongLength { field, expected, actual } => {
+            Reason::WrongLength {
+                field,
+                expected,
+                actual,
+            } => {
                 write!(f, "{field}: length {actual}, expected exactly {expected}")
             }
             Reason::EmptyElement { field } => {
@@ -100,7 +135,11 @@ pub struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     pub fn new(input: &'a [u8]) -> Self {
-        Reader { input, pos: 0, end: input.len() }
+        Reader {
+            input,
+            pos: 0,
+            end: input.len(),
+        }
     }
 
     /// Absolute offset of the next byte.
@@ -123,7 +162,10 @@ impl<'a> Reader<'a> {
     }
 
     pub fn error(&self, reason: Reason) -> DecodeError {
-        DecodeError { offset: self.pos, reason }
+        DecodeError {
+            offset: self.pos,
+            reason,
+        }
     }
 
     /// An error located at an earlier offset (the start of the offending field).
@@ -133,7 +175,11 @@ impl<'a> Reader<'a> {
 
     pub fn bytes(&mut self, field: &'static str, n: usize) -> Result<&'a [u8], DecodeError> {
         if n > self.remaining() {
-            return Err(self.error(Reason::Truncated { field, needed: n, remaining: self.remaining() }));
+            return Err(self.error(Reason::Truncated {
+                field,
+                needed: n,
+                remaining: self.remaining(),
+            }));
         }
         let out = &self.input[self.pos..self.pos + n];
         self.pos += n;
@@ -173,9 +219,9 @@ impl<'a> Reader<'a> {
             _ => return Err(self.error_at(start, Reason::ReservedVarintPrefix { field })),
         };
         let rest = self.bytes(field, len - 1)?;
-        let value = rest
-            .iter()
-            .fold(usize::from(first & 0x3f), |acc, b| (acc << 8) | usize::from(*b));
+        let value = rest.iter().fold(usize::from(first & 0x3f), |acc, b| {
+            (acc << 8) | usize::from(*b)
+        });
         if value < min {
             return Err(self.error_at(start, Reason::NonMinimalVarint { field }));
         }
@@ -186,7 +232,11 @@ impl<'a> Reader<'a> {
     pub fn opaque(&mut self, field: &'static str) -> Result<&'a [u8], DecodeError> {
         let len = self.varint(field)?;
         if len > self.remaining() {
-            return Err(self.error(Reason::LengthBeyondInput { field, length: len, remaining: self.remaining() }));
+            return Err(self.error(Reason::LengthBeyondInput {
+                field,
+                length: len,
+                remaining: self.remaining(),
+            }));
         }
         self.bytes(field, len)
     }
@@ -196,13 +246,21 @@ impl<'a> Reader<'a> {
         let body_start = {
             let len = self.varint(field)?;
             if len > self.remaining() {
-                return Err(self.error(Reason::LengthBeyondInput { field, length: len, remaining: self.remaining() }));
+                return Err(self.error(Reason::LengthBeyondInput {
+                    field,
+                    length: len,
+                    remaining: self.remaining(),
+                }));
             }
             let start = self.pos;
             self.pos += len;
             start
         };
-        Ok(Reader { input: self.input, pos: body_start, end: self.pos })
+        Ok(Reader {
+            input: self.input,
+            pos: body_start,
+            end: self.pos,
+        })
     }
 
     /// `T field<V>`: elements decoded by `item` until the vector's body is used up. Nothing is
@@ -243,7 +301,9 @@ impl<'a> Reader<'a> {
         if self.is_empty() {
             Ok(())
         } else {
-            Err(self.error(Reason::TrailingBytes { count: self.remaining() }))
+            Err(self.error(Reason::TrailingBytes {
+                count: self.remaining(),
+            }))
         }
     }
 }
@@ -276,7 +336,10 @@ pub enum Fault {
 
 impl Writer {
     pub fn with_fault(fault: Fault) -> Self {
-        Writer { fault: Some(fault), ..Writer::default() }
+        Writer {
+            fault: Some(fault),
+            ..Writer::default()
+        }
     }
 
     /// Whether the planted fault found its site (an encoding has fewer sites than asked).
@@ -327,20 +390,31 @@ impl Writer {
     /// Minimal MLS varint. A length above 2^30 - 1 cannot be expressed in MLS at all; the
     /// structures here never hold one (decoded inputs are bounded by their prefix).
     pub fn varint(&mut self, v: usize) {
-        assert!(v <= MAX_VARINT, "MLS vectors are limited to 2^30 - 1 bytes, got {v}");
+        assert!(
+            v <= MAX_VARINT,
+            "MLS vectors are limited to 2^30 - 1 bytes, got {v}"
+        );
         let fault = self.fault;
         let varint_site = |f| match f {
-            Fault::NonMinimalVarint { site } | Fault::ReservedVarintPrefix { site } | Fault::HugeLength { site } => Some(site),
+            Fault::NonMinimalVarint { site }
+            | Fault::ReservedVarintPrefix { site }
+            | Fault::HugeLength { site } => Some(site),
             _ => None,
         };
         if self.at_fault_site(varint_site) {
             match fault {
                 // MLS has no form above four bytes: a 16 KiB+ vector cannot be non-minimal, and
                 // the generator's own check then sees the case decode and drops it.
-                Some(Fault::NonMinimalVarint { .. }) if v < 64 => return self.u16(0x4000 | v as u16),
-                Some(Fault::NonMinimalVarint { .. }) if v < 16384 => return self.u32(0x8000_0000 | v as u32),
+                Some(Fault::NonMinimalVarint { .. }) if v < 64 => {
+                    return self.u16(0x4000 | v as u16)
+                }
+                Some(Fault::NonMinimalVarint { .. }) if v < 16384 => {
+                    return self.u32(0x8000_0000 | v as u32)
+                }
                 Some(Fault::NonMinimalVarint { .. }) => {}
-                Some(Fault::ReservedVarintPrefix { .. }) => return self.u8(0xc0 | (v as u8 & 0x3f)),
+                Some(Fault::ReservedVarintPrefix { .. }) => {
+                    return self.u8(0xc0 | (v as u8 & 0x3f))
+                }
                 _ => return self.u32(0x8000_0000 | MAX_VARINT as u32),
             }
         }
@@ -360,7 +434,11 @@ impl Writer {
 
     /// A varint-prefixed vector whose body `body` writes.
     pub fn vector(&mut self, body: impl FnOnce(&mut Writer)) {
-        let mut inner = Writer { out: Vec::new(), fault: self.fault, sites: self.sites };
+        let mut inner = Writer {
+            out: Vec::new(),
+            fault: self.fault,
+            sites: self.sites,
+        };
         body(&mut inner);
         self.sites = inner.sites;
         self.opaque(&inner.out);

@@ -98,7 +98,9 @@ impl Wire for Epoch {
     const NAME: &'static str = "epoch";
 
     fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(Epoch { messages: r.vector("Epoch.messages", Message::read)? })
+        Ok(Epoch {
+            messages: r.vector("Epoch.messages", Message::read)?,
+        })
     }
 
     fn write(&self, w: &mut Writer) {

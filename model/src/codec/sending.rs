@@ -18,7 +18,9 @@ impl ServiceProviderId {
 
     pub fn new(domain: &str) -> Result<Self, &'static str> {
         let ok = !domain.is_empty()
-            && domain.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+            && domain
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
         if ok {
             Ok(ServiceProviderId(domain.to_owned()))
         } else {
@@ -36,7 +38,15 @@ impl ServiceProviderId {
         std::str::from_utf8(raw)
             .ok()
             .and_then(|s| Self::new(s).ok())
-            .ok_or_else(|| r.error_at(start, Reason::Invalid { field: "ServiceProviderId", rule: Self::RULE }))
+            .ok_or_else(|| {
+                r.error_at(
+                    start,
+                    Reason::Invalid {
+                        field: "ServiceProviderId",
+                        rule: Self::RULE,
+                    },
+                )
+            })
     }
 }
 
@@ -61,11 +71,21 @@ impl std::fmt::Display for ServiceProviderId {
 
 /// `PartitionKey<16>`: varint length prefix, exactly 16 bytes (errata
 /// `errata/partition-key-encoding`).
-pub(crate) fn read_partition_key(r: &mut Reader<'_>, field: &'static str) -> Result<PartitionKey, DecodeError> {
+pub(crate) fn read_partition_key(
+    r: &mut Reader<'_>,
+    field: &'static str,
+) -> Result<PartitionKey, DecodeError> {
     let start = r.offset();
     let raw = r.opaque(field)?;
     let key: [u8; 16] = raw.try_into().map_err(|_| {
-        r.error_at(start, Reason::WrongLength { field, expected: PartitionKey::LEN, actual: raw.len() })
+        r.error_at(
+            start,
+            Reason::WrongLength {
+                field,
+                expected: PartitionKey::LEN,
+                actual: raw.len(),
+            },
+        )
     })?;
     Ok(PartitionKey(key))
 }
@@ -84,13 +104,18 @@ impl WelcomeData {
     fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         Ok(WelcomeData {
             welcome: read_mls_of(r, "WelcomeData.welcome", WireFormat::Welcome)?,
-            service_providers: r.vector("WelcomeData.service_providers", ServiceProviderId::read)?,
+            service_providers: r
+                .vector("WelcomeData.service_providers", ServiceProviderId::read)?,
         })
     }
 
     fn write(&self, w: &mut Writer) {
         self.welcome.write(w);
-        w.vector(|w| self.service_providers.iter().for_each(|p| w.opaque(p.0.as_bytes())));
+        w.vector(|w| {
+            self.service_providers
+                .iter()
+                .for_each(|p| w.opaque(p.0.as_bytes()))
+        });
     }
 }
 
@@ -150,7 +175,11 @@ impl Wire for SendRequest {
         } else {
             None
         };
-        Ok(SendRequest { message, partition_key, commit_data })
+        Ok(SendRequest {
+            message,
+            partition_key,
+            commit_data,
+        })
     }
 
     fn write(&self, w: &mut Writer) {
@@ -167,8 +196,14 @@ impl Wire for SendRequest {
 }
 
 /// The `select` on content type: commit data iff commit (errata `errata/select-commit-only`).
-pub(crate) fn commit_data_matches(message: &MlsMessage, has_commit_data: bool) -> Result<(), &'static str> {
-    match (message.view.content_type == Some(ContentType::Commit), has_commit_data) {
+pub(crate) fn commit_data_matches(
+    message: &MlsMessage,
+    has_commit_data: bool,
+) -> Result<(), &'static str> {
+    match (
+        message.view.content_type == Some(ContentType::Commit),
+        has_commit_data,
+    ) {
         (true, false) => Err("a commit needs its commit data (errata/select-commit-only)"),
         (false, true) => Err("only a commit carries commit data (errata/select-commit-only)"),
         _ => Ok(()),

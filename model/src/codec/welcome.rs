@@ -26,7 +26,11 @@ impl Wire for WelcomeInitRequest {
     }
 
     fn write(&self, w: &mut Writer) {
-        w.vector(|w| self.key_package_refs.iter().for_each(|k| w.opaque(k.as_slice())));
+        w.vector(|w| {
+            self.key_package_refs
+                .iter()
+                .for_each(|k| w.opaque(k.as_slice()))
+        });
     }
 }
 
@@ -48,7 +52,10 @@ impl Wire for WelcomeInitResponse {
             other => {
                 return Err(r.error_at(
                     start,
-                    Reason::UnknownValue { field: "WelcomeInitResponse.accepted", value: other.into() },
+                    Reason::UnknownValue {
+                        field: "WelcomeInitResponse.accepted",
+                        value: other.into(),
+                    },
                 ))
             }
         };

@@ -59,8 +59,17 @@ impl Model for Mutant {
     fn step(&self, state: &State, input: &Input) -> Step {
         match (self, input) {
             (Mutant::CounterOffByOne, Input::Receive { from, request }) => {
-                let skewed = ReceiveRequest { counter: request.counter.saturating_add(1), ..request.clone() };
-                step(state, &Input::Receive { from: from.clone(), request: skewed })
+                let skewed = ReceiveRequest {
+                    counter: request.counter.saturating_add(1),
+                    ..request.clone()
+                };
+                step(
+                    state,
+                    &Input::Receive {
+                        from: from.clone(),
+                        request: skewed,
+                    },
+                )
             }
             (Mutant::SendsToTerminatedBranch, Input::Send { request, .. }) => {
                 let mut reopened = state.clone();
@@ -74,13 +83,24 @@ impl Model for Mutant {
             (Mutant::BansAcrossForks, Input::Send { request, .. }) => {
                 let mut everywhere = state.clone();
                 for group in everywhere.partitions.groups.values_mut() {
-                    let all: std::collections::BTreeSet<_> = group.partitions.values().flat_map(|p| p.bans.clone()).collect();
+                    let all: std::collections::BTreeSet<_> = group
+                        .partitions
+                        .values()
+                        .flat_map(|p| p.bans.clone())
+                        .collect();
                     if let Some(p) = group.partitions.get_mut(&request.partition_key) {
                         p.bans = all;
                     }
                 }
                 let s = step(&everywhere, input);
-                if s.expect.is_error() { Step { next: state.clone(), ..s } } else { step(state, input) }
+                if s.expect.is_error() {
+                    Step {
+                        next: state.clone(),
+                        ..s
+                    }
+                } else {
+                    step(state, input)
+                }
             }
             (Mutant::WelcomeBeforeAnswer, Input::Send { .. } | Input::ExternalJoin { .. }) => {
                 let mut s = step(state, input);
@@ -88,7 +108,12 @@ impl Model for Mutant {
                     .outbound
                     .iter()
                     .filter_map(|call| match (call, welcome_of(input)) {
-                        (Outbound::WelcomeInit { to, .. }, Some(welcome)) => Some(Outbound::WelcomePush { to: to.clone(), welcome }),
+                        (Outbound::WelcomeInit { to, .. }, Some(welcome)) => {
+                            Some(Outbound::WelcomePush {
+                                to: to.clone(),
+                                welcome,
+                            })
+                        }
                         _ => None,
                     })
                     .collect();
@@ -111,12 +136,21 @@ fn welcome_of(input: &Input) -> Option<crate::codec::MlsMessage> {
 
 /// Lifts a termination; says whether there was one.
 fn reopen(state: &mut State, key: &crate::codec::PartitionKey) -> bool {
-    let partition = state.partitions.groups.values_mut().find_map(|g| g.partitions.get_mut(key));
+    let partition = state
+        .partitions
+        .groups
+        .values_mut()
+        .find_map(|g| g.partitions.get_mut(key));
     partition.is_some_and(|p| std::mem::replace(&mut p.terminated, false))
 }
 
 fn reopen_undo(state: &mut State, key: &crate::codec::PartitionKey) {
-    if let Some(p) = state.partitions.groups.values_mut().find_map(|g| g.partitions.get_mut(key)) {
+    if let Some(p) = state
+        .partitions
+        .groups
+        .values_mut()
+        .find_map(|g| g.partitions.get_mut(key))
+    {
         p.terminated = true;
     }
 }
@@ -125,8 +159,22 @@ fn reopen_undo(state: &mut State, key: &crate::codec::PartitionKey) {
 /// and an Add of the banned identity in another, a Welcome, an external join, reads,
 /// termination and WelcomeInit answers. Tags are 0 so equal histories merge.
 pub fn alphabet() -> Vec<Op> {
-    let commit = |key, next, ban, add, welcome| Op::Commit { from: 0, key, next, ban, add, welcome, tag: 0 };
-    let mut ops: Vec<Op> = (0..3).map(|k| Op::App { from: 0, key: k, tag: 0 }).collect();
+    let commit = |key, next, ban, add, welcome| Op::Commit {
+        from: 0,
+        key,
+        next,
+        ban,
+        add,
+        welcome,
+        tag: 0,
+    };
+    let mut ops: Vec<Op> = (0..3)
+        .map(|k| Op::App {
+            from: 0,
+            key: k,
+            tag: 0,
+        })
+        .collect();
     ops.extend([
         commit(0, 1, false, false, None),
         commit(0, 2, false, false, None),
@@ -134,13 +182,24 @@ pub fn alphabet() -> Vec<Op> {
         commit(1, 2, false, true, None),
         commit(2, 1, false, true, None),
         commit(0, 1, false, false, Some(1)),
-        Op::ExternalJoin { from: 1, next: 2, tag: 0 },
+        Op::ExternalJoin {
+            from: 1,
+            next: 2,
+            tag: 0,
+        },
         Op::Terminate { key: 1 },
-        Op::AnswerWelcome { follower: 1, accepted: true },
+        Op::AnswerWelcome {
+            follower: 1,
+            accepted: true,
+        },
     ]);
     for k in 0..3 {
         for counter in 0..2 {
-            ops.push(Op::Receive { from: 1, key: k, counter });
+            ops.push(Op::Receive {
+                from: 1,
+                key: k,
+                counter,
+            });
         }
     }
     ops
@@ -181,7 +240,12 @@ pub fn explore(model: &dyn Model, depth: usize) -> Report {
                 if let Err(violation) = judged {
                     let mut ops = path.clone();
                     ops.push(*op);
-                    return Report { states: seen.len(), transitions, depth: level + 1, counterexample: Some(Counterexample { ops, violation }) };
+                    return Report {
+                        states: seen.len(),
+                        transitions,
+                        depth: level + 1,
+                        counterexample: Some(Counterexample { ops, violation }),
+                    };
                 }
                 if seen.insert(fingerprint(&s.next)) && level + 1 < depth {
                     let mut longer = path.clone();
@@ -192,7 +256,12 @@ pub fn explore(model: &dyn Model, depth: usize) -> Report {
         }
         frontier = next_frontier;
     }
-    Report { states: seen.len(), transitions, depth, counterexample: None }
+    Report {
+        states: seen.len(),
+        transitions,
+        depth,
+        counterexample: None,
+    }
 }
 
 fn fingerprint(state: &State) -> u64 {
@@ -203,54 +272,135 @@ fn fingerprint(state: &State) -> u64 {
 
 /// The reference's verdict on one transition, then the invariants of the next state.
 fn judge(state: &State, input: &Input, s: &Step) -> Result<(), Violation> {
-    let observed = Observed { response: s.expect.canonical.clone(), outbound: s.outbound.clone() };
+    let observed = Observed {
+        response: s.expect.canonical.clone(),
+        outbound: s.outbound.clone(),
+    };
     check(state, input, &observed)?;
     invariants(state, input, s)
 }
 
 fn broken(requirements: &[ReqId], expected: &str, observed: String, because: String) -> Violation {
-    Violation { requirements: requirements.to_vec(), errata: vec![], expected: expected.into(), observed, because: vec![because] }
+    Violation {
+        requirements: requirements.to_vec(),
+        errata: vec![],
+        expected: expected.into(),
+        observed,
+        because: vec![because],
+    }
 }
 
 /// What must hold of every transition, whatever the model answered.
 pub fn invariants(before: &State, input: &Input, s: &Step) -> Result<(), Violation> {
     let after = &s.next;
-    let count = |st: &State| -> usize { st.partitions.groups.values().flat_map(|g| g.partitions.values()).map(|p| p.log.len()).sum() };
-    let sequenced = matches!(input, Input::Send { .. } | Input::ExternalJoin { .. } | Input::LocalSend { .. })
-        && s.expect.canonical == Response::Accepted
-        && s.outbound.iter().all(|c| !matches!(c, Outbound::Send { .. }));
+    let count = |st: &State| -> usize {
+        st.partitions
+            .groups
+            .values()
+            .flat_map(|g| g.partitions.values())
+            .map(|p| p.log.len())
+            .sum()
+    };
+    let sequenced = matches!(
+        input,
+        Input::Send { .. } | Input::ExternalJoin { .. } | Input::LocalSend { .. }
+    ) && s.expect.canonical == Response::Accepted
+        && s.outbound
+            .iter()
+            .all(|c| !matches!(c, Outbound::Send { .. }));
     let expected_count = count(before) + usize::from(sequenced);
     if count(after) != expected_count {
-        return Err(broken(&[req::SEND_SEQUENCED_TO_PARTITION, req::HUB_SEQUENCES_AND_FANS_OUT], "every accepted message sequenced once, nothing else lost or added", format!("{} message(s) held", count(after)), format!("{} were held before and the input sequences {}", count(before), usize::from(sequenced))));
+        return Err(broken(
+            &[
+                req::SEND_SEQUENCED_TO_PARTITION,
+                req::HUB_SEQUENCES_AND_FANS_OUT,
+            ],
+            "every accepted message sequenced once, nothing else lost or added",
+            format!("{} message(s) held", count(after)),
+            format!(
+                "{} were held before and the input sequences {}",
+                count(before),
+                usize::from(sequenced)
+            ),
+        ));
     }
-    for (group_before, group_after) in before.partitions.groups.values().zip(after.partitions.groups.values()) {
+    for (group_before, group_after) in before
+        .partitions
+        .groups
+        .values()
+        .zip(after.partitions.groups.values())
+    {
         for (k, p) in &group_before.partitions {
             let now = &group_after.partitions[k];
             if !now.log.starts_with(&p.log) {
-                return Err(broken(&[req::RECEIVE_SEQUENCING_ORDER], "logs only grow at the end", "a log changed".into(), format!("partition {}… was rewritten", super::short(k))));
+                return Err(broken(
+                    &[req::RECEIVE_SEQUENCING_ORDER],
+                    "logs only grow at the end",
+                    "a log changed".into(),
+                    format!("partition {}… was rewritten", super::short(k)),
+                ));
             }
             if p.terminated && now.log.len() != p.log.len() {
-                return Err(broken(&[req::FORK_TERMINATION_BLOCKS_SENDS], "a terminated partition never grows", format!("{} message(s)", now.log.len()), format!("partition {}… was terminated with {} message(s)", super::short(k), p.log.len())));
+                return Err(broken(
+                    &[req::FORK_TERMINATION_BLOCKS_SENDS],
+                    "a terminated partition never grows",
+                    format!("{} message(s)", now.log.len()),
+                    format!(
+                        "partition {}… was terminated with {} message(s)",
+                        super::short(k),
+                        p.log.len()
+                    ),
+                ));
             }
         }
     }
     for (group_id, group) in &after.partitions.groups {
         let old = before.partitions.groups.get(group_id);
-        let unchanged = |k: &crate::codec::PartitionKey, p: &super::Partition| old.and_then(|g| g.partitions.get(k)) == Some(p);
+        let unchanged = |k: &crate::codec::PartitionKey, p: &super::Partition| {
+            old.and_then(|g| g.partitions.get(k)) == Some(p)
+        };
         // Only partitions that changed, and the parents that hint them, can read differently.
-        let touched: Vec<_> = group.partitions.iter().filter(|(k, p)| !unchanged(k, p)).flat_map(|(k, p)| [Some(*k), p.parent]).flatten().collect();
+        let touched: Vec<_> = group
+            .partitions
+            .iter()
+            .filter(|(k, p)| !unchanged(k, p))
+            .flat_map(|(k, p)| [Some(*k), p.parent])
+            .flatten()
+            .collect();
         for k in &touched {
             let p = &group.partitions[k];
             for m in p.log.iter().filter_map(|m| m.commit.as_ref()) {
-                if !group.partitions.values().any(|q| q.masked == m.next_partition_key) {
-                    return Err(broken(&[req::RECEIVE_MASKED_KEY], "a relayed next key is SHA-256 of a partition key", format!("{:?}", m.next_partition_key), format!("a commit in {}… announces a key no partition has", super::short(k))));
+                if !group
+                    .partitions
+                    .values()
+                    .any(|q| q.masked == m.next_partition_key)
+                {
+                    return Err(broken(
+                        &[req::RECEIVE_MASKED_KEY],
+                        "a relayed next key is SHA-256 of a partition key",
+                        format!("{:?}", m.next_partition_key),
+                        format!(
+                            "a commit in {}… announces a key no partition has",
+                            super::short(k)
+                        ),
+                    ));
                 }
             }
             for counter in 0..=p.log.len() as u32 + 1 {
-                let read = ReceiveRequest { partition_key: *k, counter };
-                if let Response::Receive(r) = &super::receiving::respond(&after.partitions, &read).canonical {
+                let read = ReceiveRequest {
+                    partition_key: *k,
+                    counter,
+                };
+                if let Response::Receive(r) =
+                    &super::receiving::respond(&after.partitions, &read).canonical
+                {
                     if r.epoch.messages.len() != p.log.len().saturating_sub(counter as usize) {
-                        return Err(broken(&[req::RECEIVE_SKIP_COUNTER], "the epoch skips exactly counter messages", format!("{} message(s)", r.epoch.messages.len()), format!("counter {counter} of {}", p.log.len())));
+                        return Err(broken(
+                            &[req::RECEIVE_SKIP_COUNTER],
+                            "the epoch skips exactly counter messages",
+                            format!("{} message(s)", r.epoch.messages.len()),
+                            format!("counter {counter} of {}", p.log.len()),
+                        ));
                     }
                     super::receiving::check_response(&after.partitions, k, counter, r)?;
                 }
@@ -259,10 +409,24 @@ pub fn invariants(before: &State, input: &Input, s: &Step) -> Result<(), Violati
     }
     if let Input::Send { request, .. } = input {
         if s.expect.canonical == Response::Accepted {
-            let banned = before.partitions.partition(&request.partition_key).map(|p| p.bans.clone()).unwrap_or_default();
-            let adds_banned = request.message.view.proposals.iter().any(|p| matches!(p, ProposalView::Add { identity, .. } if banned.contains(identity)));
+            let banned = before
+                .partitions
+                .partition(&request.partition_key)
+                .map(|p| p.bans.clone())
+                .unwrap_or_default();
+            let adds_banned = request.message.view.proposals.iter().any(
+                |p| matches!(p, ProposalView::Add { identity, .. } if banned.contains(identity)),
+            );
             if adds_banned {
-                return Err(broken(&[req::POLICY_PER_FORK], "an Add of an identity banned in its fork is refused", "accepted".into(), format!("partition {}… bans the added identity", super::short(&request.partition_key))));
+                return Err(broken(
+                    &[req::POLICY_PER_FORK],
+                    "an Add of an identity banned in its fork is refused",
+                    "accepted".into(),
+                    format!(
+                        "partition {}… bans the added identity",
+                        super::short(&request.partition_key)
+                    ),
+                ));
             }
         }
     }
@@ -276,11 +440,18 @@ mod tests {
     #[test]
     fn the_reference_survives_exhaustive_exploration_to_depth_6() {
         let report = explore(&Reference, 6);
-        println!("explored {} states, {} transitions, depth {}", report.states, report.transitions, report.depth);
+        println!(
+            "explored {} states, {} transitions, depth {}",
+            report.states, report.transitions, report.depth
+        );
         if let Some(c) = &report.counterexample {
             panic!("{:?}\n{}", c.ops, c.violation);
         }
-        assert!(report.states > 1000, "the configuration is not trivial: {}", report.states);
+        assert!(
+            report.states > 1000,
+            "the configuration is not trivial: {}",
+            report.states
+        );
     }
 
     #[test]
@@ -294,9 +465,16 @@ mod tests {
         };
         for mutant in Mutant::ALL {
             let report = explore(&mutant, 6);
-            let c = report.counterexample.unwrap_or_else(|| panic!("{mutant:?} not caught"));
+            let c = report
+                .counterexample
+                .unwrap_or_else(|| panic!("{mutant:?} not caught"));
             println!("{mutant:?}: {:?}\n{}", c.ops, c.violation);
-            assert_eq!(c.ops.len(), expected_length(mutant), "{mutant:?}: {:?}", c.ops);
+            assert_eq!(
+                c.ops.len(),
+                expected_length(mutant),
+                "{mutant:?}: {:?}",
+                c.ops
+            );
         }
     }
 }

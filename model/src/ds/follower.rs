@@ -10,8 +10,8 @@
 
 use super::{policy, receiving, sending, Expectation, Outbound, Outcome, Response, State};
 use crate::codec::{
-    Bytes, ErrorCode, MlsMessage, ReceiveRequest, ReceiveResponse, SendRequest, ServiceProviderId, Wire,
-    WelcomeInitRequest, WelcomeInitResponse,
+    Bytes, ErrorCode, MlsMessage, ReceiveRequest, ReceiveResponse, SendRequest, ServiceProviderId,
+    WelcomeInitRequest, WelcomeInitResponse, Wire,
 };
 use crate::errata::{self, ErratumId};
 use crate::requirements::{self as req, ReqId};
@@ -50,20 +50,37 @@ fn digest(bytes: &[u8]) -> Bytes {
 
 pub(crate) fn follow(state: &mut State, group_id: &Bytes, hub: &ServiceProviderId) -> Outcome {
     if *hub == state.me {
-        return Outcome::error(ErrorCode::Malformed, &[req::FLOW_CREATE_FOLLOWERS_READ], &[]);
+        return Outcome::error(
+            ErrorCode::Malformed,
+            &[req::FLOW_CREATE_FOLLOWERS_READ],
+            &[],
+        );
     }
-    state.follower.groups.insert(group_id.clone(), FollowedGroup { hub: hub.clone(), self_removed: false });
+    state.follower.groups.insert(
+        group_id.clone(),
+        FollowedGroup {
+            hub: hub.clone(),
+            self_removed: false,
+        },
+    );
     Outcome::accepted(&[req::FLOW_CREATE_FOLLOWERS_READ], &[])
 }
 
 pub(crate) fn self_remove(state: &mut State, group_id: &Bytes) -> Outcome {
-    let reqs = [req::FLOW_SELF_REMOVE_INFORM_LSP, req::FLOW_SELF_REMOVE_STOP_PUSHES];
+    let reqs = [
+        req::FLOW_SELF_REMOVE_INFORM_LSP,
+        req::FLOW_SELF_REMOVE_STOP_PUSHES,
+    ];
     match state.follower.groups.get_mut(group_id) {
         Some(group) => {
             group.self_removed = true;
             Outcome::accepted(&reqs, &[errata::SELF_REMOVE_SIGNALLING])
         }
-        None => Outcome::error(ErrorCode::UnknownGroup, &reqs, &[errata::SELF_REMOVE_SIGNALLING]),
+        None => Outcome::error(
+            ErrorCode::UnknownGroup,
+            &reqs,
+            &[errata::SELF_REMOVE_SIGNALLING],
+        ),
     }
 }
 
@@ -80,36 +97,69 @@ pub(crate) fn local_send(state: &mut State, user: &Bytes, request: &SendRequest)
     }
     match hub {
         Some(to) if !hosted => Outcome {
-            expect: Expectation::accepted(&[req::SEND_FOLLOWER_TO_HUB, req::HUB_SEQUENCES_AND_FANS_OUT], &[]),
-            outbound: vec![Outbound::Send { to, request: request.clone() }],
+            expect: Expectation::accepted(
+                &[req::SEND_FOLLOWER_TO_HUB, req::HUB_SEQUENCES_AND_FANS_OUT],
+                &[],
+            ),
+            outbound: vec![Outbound::Send {
+                to,
+                request: request.clone(),
+            }],
         },
         _ => sending::send(state, request),
     }
 }
 
 /// A local user's read: served here if hosted, forwarded unless the group was left.
-pub(crate) fn local_receive(state: &mut State, group_id: &Bytes, request: &ReceiveRequest) -> Outcome {
+pub(crate) fn local_receive(
+    state: &mut State,
+    group_id: &Bytes,
+    request: &ReceiveRequest,
+) -> Outcome {
     if state.partitions.groups.contains_key(group_id) {
         return receiving::receive(state, request);
     }
-    let reqs = [req::RECEIVE_FOLLOWER_REQUESTS, req::FLOW_SELF_REMOVE_STOP_PUSHES];
+    let reqs = [
+        req::RECEIVE_FOLLOWER_REQUESTS,
+        req::FLOW_SELF_REMOVE_STOP_PUSHES,
+    ];
     match state.follower.groups.get(group_id) {
         Some(group) if !group.self_removed => Outcome {
             expect: Expectation::accepted(&reqs, &[]),
-            outbound: vec![Outbound::Receive { to: group.hub.clone(), request: request.clone() }],
+            outbound: vec![Outbound::Receive {
+                to: group.hub.clone(),
+                request: request.clone(),
+            }],
         },
-        _ => Outcome::error(ErrorCode::UnknownGroup, &reqs, &[errata::SELF_REMOVE_SIGNALLING]),
+        _ => Outcome::error(
+            ErrorCode::UnknownGroup,
+            &reqs,
+            &[errata::SELF_REMOVE_SIGNALLING],
+        ),
     }
 }
 
 /// A hub lists KeyPackageRefs: yes exactly when every one is a local user's upload.
-pub(crate) fn welcome_init(state: &mut State, _from: &ServiceProviderId, request: &WelcomeInitRequest) -> Outcome {
+pub(crate) fn welcome_init(
+    state: &mut State,
+    _from: &ServiceProviderId,
+    request: &WelcomeInitRequest,
+) -> Outcome {
     let ours = |r: &Bytes| {
-        state.key_packages.users.values().flatten().any(|s| s.key_package.view.key_package_ref.as_ref() == Some(r))
+        state
+            .key_packages
+            .users
+            .values()
+            .flatten()
+            .any(|s| s.key_package.view.key_package_ref.as_ref() == Some(r))
     };
-    let accepted = !request.key_package_refs.is_empty() && request.key_package_refs.iter().all(ours);
+    let accepted =
+        !request.key_package_refs.is_empty() && request.key_package_refs.iter().all(ours);
     if accepted {
-        state.follower.awaiting_welcome.extend(request.key_package_refs.iter().cloned());
+        state
+            .follower
+            .awaiting_welcome
+            .extend(request.key_package_refs.iter().cloned());
     }
     Outcome::answer(Expectation::exact(
         Response::WelcomeInit(WelcomeInitResponse { accepted }),
@@ -120,7 +170,11 @@ pub(crate) fn welcome_init(state: &mut State, _from: &ServiceProviderId, request
 
 /// A Welcome push: taken when it is for refs this provider said yes to (or repeats one
 /// already taken), refused otherwise.
-pub(crate) fn welcome_push(state: &mut State, _from: &ServiceProviderId, welcome: &MlsMessage) -> Outcome {
+pub(crate) fn welcome_push(
+    state: &mut State,
+    _from: &ServiceProviderId,
+    welcome: &MlsMessage,
+) -> Outcome {
     let reqs = [req::WELCOME_PUSH_IF_ACCEPTED, req::WELCOME_AS_MLS_MESSAGE];
     let why = [errata::WELCOME_PUSH, errata::WELCOME_REFUSED];
     let id = digest(welcome.bytes.as_slice());
@@ -128,7 +182,10 @@ pub(crate) fn welcome_push(state: &mut State, _from: &ServiceProviderId, welcome
         return Outcome::accepted(&reqs, &why);
     }
     let refs = welcome.view.new_members.as_deref().unwrap_or_default();
-    let expected: Vec<&Bytes> = refs.iter().filter(|r| state.follower.awaiting_welcome.contains(*r)).collect();
+    let expected: Vec<&Bytes> = refs
+        .iter()
+        .filter(|r| state.follower.awaiting_welcome.contains(*r))
+        .collect();
     if expected.is_empty() {
         return Outcome::error(ErrorCode::WelcomeRefused, &reqs, &why);
     }
@@ -140,9 +197,19 @@ pub(crate) fn welcome_push(state: &mut State, _from: &ServiceProviderId, welcome
 }
 
 /// A pushed ReceiveResponse: only from the hub of followed groups not left.
-pub(crate) fn push(state: &mut State, from: &ServiceProviderId, response: &ReceiveResponse) -> Outcome {
+pub(crate) fn push(
+    state: &mut State,
+    from: &ServiceProviderId,
+    response: &ReceiveResponse,
+) -> Outcome {
     let reqs: &[ReqId] = &[req::RECEIVE_PUSH, req::FLOW_SELF_REMOVE_STOP_PUSHES];
-    let messages = || response.epoch.messages.iter().chain(response.hints.iter().flat_map(|h| &h.epoch.messages));
+    let messages = || {
+        response
+            .epoch
+            .messages
+            .iter()
+            .chain(response.hints.iter().flat_map(|h| &h.epoch.messages))
+    };
     for message in messages() {
         let group_id = message.message.view.group_id.clone().unwrap_or_default();
         match state.follower.groups.get(&group_id) {
@@ -168,65 +235,226 @@ mod tests {
 
     fn follower() -> State {
         let state = State::new(follower_id(0));
-        step(&state, &Input::FollowGroup { group_id: GROUP.into(), hub: hub_id() }).next
+        step(
+            &state,
+            &Input::FollowGroup {
+                group_id: GROUP.into(),
+                hub: hub_id(),
+            },
+        )
+        .next
     }
 
     fn pushed() -> ReceiveResponse {
-        let epoch = Epoch { messages: vec![Message { message: application(1), commit: None }] };
-        ReceiveResponse { epoch: Epoch::default(), hints: vec![HintedEpoch { masked_partition_key: key(0).masked(), epoch }] }
+        let epoch = Epoch {
+            messages: vec![Message {
+                message: application(1),
+                commit: None,
+            }],
+        };
+        ReceiveResponse {
+            epoch: Epoch::default(),
+            hints: vec![HintedEpoch {
+                masked_partition_key: key(0).masked(),
+                epoch,
+            }],
+        }
     }
 
     #[test]
     fn local_sends_and_reads_are_forwarded_to_the_hub() {
         let state = follower();
-        let s = step(&state, &Input::LocalSend { user: b"u".as_slice().into(), request: send_request(application(1), key(0), None) });
+        let s = step(
+            &state,
+            &Input::LocalSend {
+                user: b"u".as_slice().into(),
+                request: send_request(application(1), key(0), None),
+            },
+        );
         assert!(matches!(&s.outbound[..], [Outbound::Send { to, .. }] if *to == hub_id()));
-        let read = ReceiveRequest { partition_key: key(0), counter: 0 };
-        let r = step(&state, &Input::LocalReceive { group_id: GROUP.into(), request: read.clone() });
-        assert_eq!(r.outbound, vec![Outbound::Receive { to: hub_id(), request: read }]);
+        let read = ReceiveRequest {
+            partition_key: key(0),
+            counter: 0,
+        };
+        let r = step(
+            &state,
+            &Input::LocalReceive {
+                group_id: GROUP.into(),
+                request: read.clone(),
+            },
+        );
+        assert_eq!(
+            r.outbound,
+            vec![Outbound::Receive {
+                to: hub_id(),
+                request: read
+            }]
+        );
     }
 
     #[test]
     fn a_muted_local_user_is_not_forwarded() {
         let mut state = follower();
-        state = step(&state, &Input::Mute { user: b"u".as_slice().into() }).next;
-        let s = step(&state, &Input::LocalSend { user: b"u".as_slice().into(), request: send_request(application(1), key(0), None) });
-        assert_eq!(s.expect.canonical, Response::Error(ErrorCode::PolicyRejected));
+        state = step(
+            &state,
+            &Input::Mute {
+                user: b"u".as_slice().into(),
+            },
+        )
+        .next;
+        let s = step(
+            &state,
+            &Input::LocalSend {
+                user: b"u".as_slice().into(),
+                request: send_request(application(1), key(0), None),
+            },
+        );
+        assert_eq!(
+            s.expect.canonical,
+            Response::Error(ErrorCode::PolicyRejected)
+        );
         assert!(s.outbound.is_empty());
     }
 
     #[test]
     fn pushes_are_taken_once_and_refused_after_self_remove() {
         let state = follower();
-        let first = step(&state, &Input::Push { from: hub_id(), response: pushed() });
+        let first = step(
+            &state,
+            &Input::Push {
+                from: hub_id(),
+                response: pushed(),
+            },
+        );
         assert_eq!(first.expect.canonical, Response::Accepted);
         assert_eq!(first.next.follower.delivered, 1);
-        let repeat = step(&first.next, &Input::Push { from: hub_id(), response: pushed() });
+        let repeat = step(
+            &first.next,
+            &Input::Push {
+                from: hub_id(),
+                response: pushed(),
+            },
+        );
         assert_eq!(repeat.expect.canonical, Response::Accepted);
-        assert_eq!(repeat.next.follower.delivered, 1, "a byte-identical push is dropped");
-        let impostor = step(&state, &Input::Push { from: follower_id(1), response: pushed() });
-        assert_eq!(impostor.expect.canonical, Response::Error(ErrorCode::UnauthorizedProvider));
-        let left = step(&state, &Input::SelfRemove { group_id: GROUP.into() }).next;
-        assert_eq!(step(&left, &Input::Push { from: hub_id(), response: pushed() }).expect.canonical, Response::Error(ErrorCode::UnknownGroup));
-        let read = step(&left, &Input::LocalReceive { group_id: GROUP.into(), request: ReceiveRequest { partition_key: key(0), counter: 0 } });
-        assert!(read.outbound.is_empty(), "no reads after the last user left");
+        assert_eq!(
+            repeat.next.follower.delivered, 1,
+            "a byte-identical push is dropped"
+        );
+        let impostor = step(
+            &state,
+            &Input::Push {
+                from: follower_id(1),
+                response: pushed(),
+            },
+        );
+        assert_eq!(
+            impostor.expect.canonical,
+            Response::Error(ErrorCode::UnauthorizedProvider)
+        );
+        let left = step(
+            &state,
+            &Input::SelfRemove {
+                group_id: GROUP.into(),
+            },
+        )
+        .next;
+        assert_eq!(
+            step(
+                &left,
+                &Input::Push {
+                    from: hub_id(),
+                    response: pushed()
+                }
+            )
+            .expect
+            .canonical,
+            Response::Error(ErrorCode::UnknownGroup)
+        );
+        let read = step(
+            &left,
+            &Input::LocalReceive {
+                group_id: GROUP.into(),
+                request: ReceiveRequest {
+                    partition_key: key(0),
+                    counter: 0,
+                },
+            },
+        );
+        assert!(
+            read.outbound.is_empty(),
+            "no reads after the last user left"
+        );
     }
 
     #[test]
     fn a_welcome_is_taken_only_for_refs_said_yes_to() {
         let mut state = follower();
-        state = step(&state, &Input::UploadKeyPackages { user: b"u".as_slice().into(), key_packages: vec![key_package(SUITE, 5, false)] }).next;
+        state = step(
+            &state,
+            &Input::UploadKeyPackages {
+                user: b"u".as_slice().into(),
+                key_packages: vec![key_package(SUITE, 5, false)],
+            },
+        )
+        .next;
         let our_ref = key_package(SUITE, 5, false).view.key_package_ref.unwrap();
         let w = welcome(vec![our_ref.clone()]);
-        let early = step(&state, &Input::WelcomePush { from: hub_id(), welcome: w.clone() });
-        assert_eq!(early.expect.canonical, Response::Error(ErrorCode::WelcomeRefused));
-        let foreign = step(&state, &Input::WelcomeInit { from: hub_id(), request: WelcomeInitRequest { key_package_refs: vec![b"x".as_slice().into()] } });
-        assert_eq!(foreign.expect.canonical, Response::WelcomeInit(WelcomeInitResponse { accepted: false }));
-        let yes = step(&state, &Input::WelcomeInit { from: hub_id(), request: WelcomeInitRequest { key_package_refs: vec![our_ref] } });
-        assert_eq!(yes.expect.canonical, Response::WelcomeInit(WelcomeInitResponse { accepted: true }));
-        let taken = step(&yes.next, &Input::WelcomePush { from: hub_id(), welcome: w.clone() });
+        let early = step(
+            &state,
+            &Input::WelcomePush {
+                from: hub_id(),
+                welcome: w.clone(),
+            },
+        );
+        assert_eq!(
+            early.expect.canonical,
+            Response::Error(ErrorCode::WelcomeRefused)
+        );
+        let foreign = step(
+            &state,
+            &Input::WelcomeInit {
+                from: hub_id(),
+                request: WelcomeInitRequest {
+                    key_package_refs: vec![b"x".as_slice().into()],
+                },
+            },
+        );
+        assert_eq!(
+            foreign.expect.canonical,
+            Response::WelcomeInit(WelcomeInitResponse { accepted: false })
+        );
+        let yes = step(
+            &state,
+            &Input::WelcomeInit {
+                from: hub_id(),
+                request: WelcomeInitRequest {
+                    key_package_refs: vec![our_ref],
+                },
+            },
+        );
+        assert_eq!(
+            yes.expect.canonical,
+            Response::WelcomeInit(WelcomeInitResponse { accepted: true })
+        );
+        let taken = step(
+            &yes.next,
+            &Input::WelcomePush {
+                from: hub_id(),
+                welcome: w.clone(),
+            },
+        );
         assert_eq!(taken.expect.canonical, Response::Accepted);
-        let repeat = step(&taken.next, &Input::WelcomePush { from: hub_id(), welcome: w });
-        assert_eq!(repeat.expect.canonical, Response::Accepted, "a retried push is acknowledged");
+        let repeat = step(
+            &taken.next,
+            &Input::WelcomePush {
+                from: hub_id(),
+                welcome: w,
+            },
+        );
+        assert_eq!(
+            repeat.expect.canonical,
+            Response::Accepted,
+            "a retried push is acknowledged"
+        );
     }
 }

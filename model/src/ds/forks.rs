@@ -6,17 +6,19 @@
 //! This module owns termination and the "most recent partition" an external join goes to
 //! (errata `errata/external-join-most-recent-partition`).
 
+use super::partitions::Group;
 use super::{Expectation, Outcome, State};
 use crate::codec::{ErrorCode, PartitionKey};
 use crate::errata;
 use crate::requirements as req;
-use super::partitions::Group;
 
 /// Whether `key` is a branch of a detected fork: announced by a commit in a partition that
 /// holds more than one commit.
 pub fn is_fork_branch(group: &Group, key: &PartitionKey) -> bool {
     let parent = group.partitions.get(key).and_then(|p| p.parent);
-    parent.and_then(|p| group.partitions.get(&p)).is_some_and(|p| p.commits > 1)
+    parent
+        .and_then(|p| group.partitions.get(&p))
+        .is_some_and(|p| p.commits > 1)
 }
 
 /// The next key of the most recently sequenced commit whose partition is not terminated;
@@ -34,15 +36,27 @@ pub fn most_recent_partition(group: &Group) -> PartitionKey {
 /// Local control: terminate the branch `key` of a detected fork.
 pub(crate) fn terminate(state: &mut State, key: PartitionKey) -> Outcome {
     let requirements = [req::FORK_TERMINATION_MAY, req::FORK_TERMINATION_DISCRETION];
-    let why = [errata::FORK_DETECTION, errata::NO_HARD_RULES_VS_TERMINATION, errata::TERMINATE_BRANCH_SCOPE];
+    let why = [
+        errata::FORK_DETECTION,
+        errata::NO_HARD_RULES_VS_TERMINATION,
+        errata::TERMINATE_BRANCH_SCOPE,
+    ];
     let Some(group_id) = state.partitions.index.get(&key).cloned() else {
         return Outcome::error(ErrorCode::UnknownPartition, &requirements, &why);
     };
-    let group = state.partitions.groups.get_mut(&group_id).expect("indexed group");
+    let group = state
+        .partitions
+        .groups
+        .get_mut(&group_id)
+        .expect("indexed group");
     if !is_fork_branch(group, &key) {
         return Outcome::error(ErrorCode::Malformed, &requirements, &why);
     }
-    group.partitions.get_mut(&key).expect("indexed partition").terminated = true;
+    group
+        .partitions
+        .get_mut(&key)
+        .expect("indexed partition")
+        .terminated = true;
     Outcome::answer(Expectation::accepted(&requirements, &why))
 }
 
@@ -55,7 +69,20 @@ mod tests {
     fn forked() -> State {
         let mut state = hosting_hub();
         for (next, tag) in [(1, 1), (2, 2)] {
-            state = step(&state, &Op::Commit { from: 0, key: 0, next, ban: false, add: false, welcome: None, tag }.input()).next;
+            state = step(
+                &state,
+                &Op::Commit {
+                    from: 0,
+                    key: 0,
+                    next,
+                    ban: false,
+                    add: false,
+                    welcome: None,
+                    tag,
+                }
+                .input(),
+            )
+            .next;
         }
         state
     }
@@ -63,23 +90,94 @@ mod tests {
     #[test]
     fn only_a_branch_of_a_fork_can_be_terminated() {
         let mut state = hosting_hub();
-        state = step(&state, &Op::Commit { from: 0, key: 0, next: 1, ban: false, add: false, welcome: None, tag: 1 }.input()).next;
-        let early = step(&state, &Input::TerminateBranch { partition_key: key(1) });
-        assert_eq!(early.expect.canonical, Response::Error(ErrorCode::Malformed), "no fork yet");
-        let s = step(&forked(), &Input::TerminateBranch { partition_key: key(1) });
+        state = step(
+            &state,
+            &Op::Commit {
+                from: 0,
+                key: 0,
+                next: 1,
+                ban: false,
+                add: false,
+                welcome: None,
+                tag: 1,
+            }
+            .input(),
+        )
+        .next;
+        let early = step(
+            &state,
+            &Input::TerminateBranch {
+                partition_key: key(1),
+            },
+        );
+        assert_eq!(
+            early.expect.canonical,
+            Response::Error(ErrorCode::Malformed),
+            "no fork yet"
+        );
+        let s = step(
+            &forked(),
+            &Input::TerminateBranch {
+                partition_key: key(1),
+            },
+        );
         assert_eq!(s.expect.canonical, Response::Accepted);
-        let unknown = step(&forked(), &Input::TerminateBranch { partition_key: key(9) });
-        assert_eq!(unknown.expect.canonical, Response::Error(ErrorCode::UnknownPartition));
+        let unknown = step(
+            &forked(),
+            &Input::TerminateBranch {
+                partition_key: key(9),
+            },
+        );
+        assert_eq!(
+            unknown.expect.canonical,
+            Response::Error(ErrorCode::UnknownPartition)
+        );
     }
 
     #[test]
     fn a_terminated_branch_refuses_sends_but_still_reads() {
-        let mut state = step(&forked(), &Op::App { from: 0, key: 1, tag: 7 }.input()).next;
-        state = step(&state, &Input::TerminateBranch { partition_key: key(1) }).next;
-        let refused = step(&state, &Op::App { from: 0, key: 1, tag: 8 }.input());
-        assert_eq!(refused.expect.canonical, Response::Error(ErrorCode::BranchTerminated));
-        let read = step(&state, &Op::Receive { from: 0, key: 1, counter: 0 }.input());
-        assert!(matches!(read.expect.canonical, Response::Receive(ref r) if r.epoch.messages.len() == 1));
+        let mut state = step(
+            &forked(),
+            &Op::App {
+                from: 0,
+                key: 1,
+                tag: 7,
+            }
+            .input(),
+        )
+        .next;
+        state = step(
+            &state,
+            &Input::TerminateBranch {
+                partition_key: key(1),
+            },
+        )
+        .next;
+        let refused = step(
+            &state,
+            &Op::App {
+                from: 0,
+                key: 1,
+                tag: 8,
+            }
+            .input(),
+        );
+        assert_eq!(
+            refused.expect.canonical,
+            Response::Error(ErrorCode::BranchTerminated)
+        );
+        let read = step(
+            &state,
+            &Op::Receive {
+                from: 0,
+                key: 1,
+                counter: 0,
+            }
+            .input(),
+        );
+        assert!(
+            matches!(read.expect.canonical, Response::Receive(ref r) if r.epoch.messages.len() == 1)
+        );
     }
 
     #[test]
@@ -87,8 +185,20 @@ mod tests {
         let mut state = forked();
         let group = &state.partitions.groups[&group_id()];
         assert_eq!(most_recent_partition(group), key(2));
-        state = step(&state, &Input::TerminateBranch { partition_key: key(2) }).next;
-        assert_eq!(most_recent_partition(&state.partitions.groups[&group_id()]), key(1));
-        assert_eq!(most_recent_partition(&hosting_hub().partitions.groups[&group_id()]), key(0));
+        state = step(
+            &state,
+            &Input::TerminateBranch {
+                partition_key: key(2),
+            },
+        )
+        .next;
+        assert_eq!(
+            most_recent_partition(&state.partitions.groups[&group_id()]),
+            key(1)
+        );
+        assert_eq!(
+            most_recent_partition(&hosting_hub().partitions.groups[&group_id()]),
+            key(0)
+        );
     }
 }

@@ -10,8 +10,8 @@
 
 use super::{Expectation, Input, Outcome, Response, Rule, State, Token, Violation};
 use crate::codec::{
-    Bytes, DsError, ErrorCode, KeyPackageBundleResponse, KeyPackageRequest, KeyPackageResponse,
-    KeyPackageResult, MlsMessage, KeyPackageBundleRequest,
+    Bytes, DsError, ErrorCode, KeyPackageBundleRequest, KeyPackageBundleResponse,
+    KeyPackageRequest, KeyPackageResponse, KeyPackageResult, MlsMessage,
 };
 use crate::errata::{self, ErratumId};
 use crate::requirements::{self as req, ReqId};
@@ -65,20 +65,34 @@ impl KeyPackages {
         if !authorised {
             return Err(ErrorCode::InvalidBearerToken);
         }
-        let (user, stored) = self.users.get_key_value(&request.user_id).ok_or(ErrorCode::UnknownUser)?;
+        let (user, stored) = self
+            .users
+            .get_key_value(&request.user_id)
+            .ok_or(ErrorCode::UnknownUser)?;
         if stored.is_empty() {
             // Nothing uploaded says nothing about parameters: the user simply has none left.
             return Err(ErrorCode::KeyPackageExhausted);
         }
         let matching: Vec<usize> = (0..stored.len())
-            .filter(|&i| request.version == 1 && stored[i].key_package.view.cipher_suite == Some(request.cipher_suite))
+            .filter(|&i| {
+                request.version == 1
+                    && stored[i].key_package.view.cipher_suite == Some(request.cipher_suite)
+            })
             .collect();
         if matching.is_empty() {
             return Err(ErrorCode::UnsupportedParameters);
         }
         let last_resort = |i: &usize| stored[*i].key_package.view.last_resort;
-        let one_time: Vec<usize> = matching.iter().copied().filter(|i| !last_resort(i) && !stored[*i].handed_out).collect();
-        let allowed = if one_time.is_empty() { matching.into_iter().filter(last_resort).collect() } else { one_time };
+        let one_time: Vec<usize> = matching
+            .iter()
+            .copied()
+            .filter(|i| !last_resort(i) && !stored[*i].handed_out)
+            .collect();
+        let allowed = if one_time.is_empty() {
+            matching.into_iter().filter(last_resort).collect()
+        } else {
+            one_time
+        };
         if allowed.is_empty() {
             return Err(ErrorCode::KeyPackageExhausted);
         }
@@ -100,7 +114,11 @@ impl KeyPackages {
     }
 
     /// Applies an observed answer if it is an allowed one.
-    fn serve_observed(&mut self, request: &KeyPackageRequest, observed: Result<&MlsMessage, ErrorCode>) -> Result<(), String> {
+    fn serve_observed(
+        &mut self,
+        request: &KeyPackageRequest,
+        observed: Result<&MlsMessage, ErrorCode>,
+    ) -> Result<(), String> {
         match (self.candidates(request), observed) {
             (Err(code), Err(got)) if code == got => Ok(()),
             (Err(code), _) => Err(format!("the request must get {code:?}")),
@@ -120,7 +138,10 @@ impl KeyPackages {
                     }),
                 }
             }
-            (Ok((_, allowed)), Err(code)) => Err(format!("{} matching KeyPackage(s) can be handed out, so {code:?} is wrong", allowed.len())),
+            (Ok((_, allowed)), Err(code)) => Err(format!(
+                "{} matching KeyPackage(s) can be handed out, so {code:?} is wrong",
+                allowed.len()
+            )),
         }
     }
 }
@@ -128,7 +149,10 @@ impl KeyPackages {
 fn as_result(result: Result<MlsMessage, ErrorCode>) -> KeyPackageResult {
     match result {
         Ok(key_package) => KeyPackageResult::KeyPackage(key_package),
-        Err(code) => KeyPackageResult::Error(DsError { code, message: String::new() }),
+        Err(code) => KeyPackageResult::Error(DsError {
+            code,
+            message: String::new(),
+        }),
     }
 }
 
@@ -151,8 +175,14 @@ pub(crate) fn request_one(state: &mut State, request: &KeyPackageRequest) -> Out
 }
 
 pub(crate) fn request_bundle(state: &mut State, request: &KeyPackageBundleRequest) -> Outcome {
-    let results = request.requests.iter().map(|r| as_result(state.key_packages.serve(r))).collect();
-    let mut expect = choice(Response::KeyPackageBundle(KeyPackageBundleResponse { results }));
+    let results = request
+        .requests
+        .iter()
+        .map(|r| as_result(state.key_packages.serve(r)))
+        .collect();
+    let mut expect = choice(Response::KeyPackageBundle(KeyPackageBundleResponse {
+        results,
+    }));
     expect.requirements.push(req::KEY_PACKAGES_BUNDLING);
     expect.errata.push(errata::KEY_PACKAGE_BUNDLE);
     Outcome::answer(expect)
@@ -160,21 +190,41 @@ pub(crate) fn request_bundle(state: &mut State, request: &KeyPackageBundleReques
 
 /// Judges an answer to a KeyPackage request or bundle by replaying the observed choices;
 /// returns the state after them.
-pub(crate) fn check_choice(state: &State, input: &Input, expect: &Expectation, observed: &Response) -> Result<State, Violation> {
+pub(crate) fn check_choice(
+    state: &State,
+    input: &Input,
+    expect: &Expectation,
+    observed: &Response,
+) -> Result<State, Violation> {
     let mut next = state.clone();
     let outcome = match (input, observed) {
-        (Input::KeyPackage { request }, Response::KeyPackage(k)) => next.key_packages.serve_observed(request, Ok(&k.key_package)),
-        (Input::KeyPackage { request }, Response::Error(code)) => next.key_packages.serve_observed(request, Err(*code)),
-        (Input::KeyPackageBundle { request }, Response::KeyPackageBundle(b)) if b.results.len() == request.requests.len() => {
-            request.requests.iter().zip(&b.results).enumerate().try_for_each(|(i, (r, result))| {
-                let got = match result {
-                    KeyPackageResult::KeyPackage(kp) => Ok(kp),
-                    KeyPackageResult::Error(e) => Err(e.code),
-                };
-                next.key_packages.serve_observed(r, got).map_err(|why| format!("result {}: {why}", i + 1))
-            })
+        (Input::KeyPackage { request }, Response::KeyPackage(k)) => next
+            .key_packages
+            .serve_observed(request, Ok(&k.key_package)),
+        (Input::KeyPackage { request }, Response::Error(code)) => {
+            next.key_packages.serve_observed(request, Err(*code))
         }
-        (Input::KeyPackageBundle { .. }, _) => Err("a bundle gets one result per request, in request order".into()),
+        (Input::KeyPackageBundle { request }, Response::KeyPackageBundle(b))
+            if b.results.len() == request.requests.len() =>
+        {
+            request
+                .requests
+                .iter()
+                .zip(&b.results)
+                .enumerate()
+                .try_for_each(|(i, (r, result))| {
+                    let got = match result {
+                        KeyPackageResult::KeyPackage(kp) => Ok(kp),
+                        KeyPackageResult::Error(e) => Err(e.code),
+                    };
+                    next.key_packages
+                        .serve_observed(r, got)
+                        .map_err(|why| format!("result {}: {why}", i + 1))
+                })
+        }
+        (Input::KeyPackageBundle { .. }, _) => {
+            Err("a bundle gets one result per request, in request order".into())
+        }
         _ => Err("not an answer to a KeyPackage request".into()),
     };
     outcome.map(|()| next).map_err(|why| {
@@ -186,18 +236,33 @@ pub(crate) fn check_choice(state: &State, input: &Input, expect: &Expectation, o
 
 pub(crate) fn upload(state: &mut State, user: &Bytes, key_packages: &[MlsMessage]) -> Outcome {
     let stored = state.key_packages.users.entry(user.clone()).or_default();
-    stored.extend(key_packages.iter().map(|kp| StoredKeyPackage { key_package: kp.clone(), handed_out: false }));
-    Outcome::accepted(&[req::KEY_PACKAGES_RESPONSE_MATCHES], &[errata::KEY_PACKAGE_LAST_RESORT])
+    stored.extend(key_packages.iter().map(|kp| StoredKeyPackage {
+        key_package: kp.clone(),
+        handed_out: false,
+    }));
+    Outcome::accepted(
+        &[req::KEY_PACKAGES_RESPONSE_MATCHES],
+        &[errata::KEY_PACKAGE_LAST_RESORT],
+    )
 }
 
 pub(crate) fn issue(state: &mut State, token: &Token) -> Outcome {
-    state.key_packages.tokens.insert(token.token.clone(), token.scope.clone());
-    Outcome::accepted(&[req::KEY_PACKAGES_BEARER_TOKEN], &[errata::BEARER_TOKEN_SCOPE])
+    state
+        .key_packages
+        .tokens
+        .insert(token.token.clone(), token.scope.clone());
+    Outcome::accepted(
+        &[req::KEY_PACKAGES_BEARER_TOKEN],
+        &[errata::BEARER_TOKEN_SCOPE],
+    )
 }
 
 pub(crate) fn revoke(state: &mut State, token: &Bytes) -> Outcome {
     state.key_packages.tokens.remove(token);
-    Outcome::accepted(&[req::KEY_PACKAGES_BEARER_INVALIDATION], &[errata::BEARER_TOKEN_SCOPE])
+    Outcome::accepted(
+        &[req::KEY_PACKAGES_BEARER_INVALIDATION],
+        &[errata::BEARER_TOKEN_SCOPE],
+    )
 }
 
 #[cfg(test)]
@@ -212,13 +277,38 @@ mod tests {
 
     fn rsp() -> State {
         let mut state = hub_state();
-        let uploads = vec![key_package(SUITE, 1, false), key_package(SUITE, 2, false), key_package(SUITE, 3, true)];
-        state = step(&state, &Input::UploadKeyPackages { user: alice(), key_packages: uploads }).next;
-        step(&state, &Input::IssueToken(Token { scope: TokenScope::User(alice()), token: b"t".as_slice().into() })).next
+        let uploads = vec![
+            key_package(SUITE, 1, false),
+            key_package(SUITE, 2, false),
+            key_package(SUITE, 3, true),
+        ];
+        state = step(
+            &state,
+            &Input::UploadKeyPackages {
+                user: alice(),
+                key_packages: uploads,
+            },
+        )
+        .next;
+        step(
+            &state,
+            &Input::IssueToken(Token {
+                scope: TokenScope::User(alice()),
+                token: b"t".as_slice().into(),
+            }),
+        )
+        .next
     }
 
     fn ask(user: Bytes, token: &[u8], suite: u16) -> Input {
-        Input::KeyPackage { request: KeyPackageRequest { user_id: user, bearer_token: token.into(), version: 1, cipher_suite: suite } }
+        Input::KeyPackage {
+            request: KeyPackageRequest {
+                user_id: user,
+                bearer_token: token.into(),
+                version: 1,
+                cipher_suite: suite,
+            },
+        }
     }
 
     fn answer(state: &State, input: &Input) -> Response {
@@ -246,45 +336,131 @@ mod tests {
     #[test]
     fn token_then_user_then_parameters() {
         let state = rsp();
-        assert_eq!(answer(&state, &ask(b"bob".as_slice().into(), b"nope", SUITE)), Response::Error(ErrorCode::InvalidBearerToken));
-        assert_eq!(answer(&state, &ask(b"bob".as_slice().into(), b"t", SUITE)), Response::Error(ErrorCode::InvalidBearerToken), "alice's token is not bob's");
-        let shared = step(&state, &Input::IssueToken(Token { scope: TokenScope::Shared, token: b"s".as_slice().into() })).next;
-        assert_eq!(answer(&shared, &ask(b"bob".as_slice().into(), b"s", SUITE)), Response::Error(ErrorCode::UnknownUser));
-        assert_eq!(answer(&state, &ask(alice(), b"t", 7)), Response::Error(ErrorCode::UnsupportedParameters));
-        let revoked = step(&state, &Input::RevokeToken { token: b"t".as_slice().into() }).next;
-        assert_eq!(answer(&revoked, &ask(alice(), b"t", SUITE)), Response::Error(ErrorCode::InvalidBearerToken));
+        assert_eq!(
+            answer(&state, &ask(b"bob".as_slice().into(), b"nope", SUITE)),
+            Response::Error(ErrorCode::InvalidBearerToken)
+        );
+        assert_eq!(
+            answer(&state, &ask(b"bob".as_slice().into(), b"t", SUITE)),
+            Response::Error(ErrorCode::InvalidBearerToken),
+            "alice's token is not bob's"
+        );
+        let shared = step(
+            &state,
+            &Input::IssueToken(Token {
+                scope: TokenScope::Shared,
+                token: b"s".as_slice().into(),
+            }),
+        )
+        .next;
+        assert_eq!(
+            answer(&shared, &ask(b"bob".as_slice().into(), b"s", SUITE)),
+            Response::Error(ErrorCode::UnknownUser)
+        );
+        assert_eq!(
+            answer(&state, &ask(alice(), b"t", 7)),
+            Response::Error(ErrorCode::UnsupportedParameters)
+        );
+        let revoked = step(
+            &state,
+            &Input::RevokeToken {
+                token: b"t".as_slice().into(),
+            },
+        )
+        .next;
+        assert_eq!(
+            answer(&revoked, &ask(alice(), b"t", SUITE)),
+            Response::Error(ErrorCode::InvalidBearerToken)
+        );
     }
 
     #[test]
     fn exhausted_without_a_last_resort() {
-        let mut state = step(&hub_state(), &Input::UploadKeyPackages { user: alice(), key_packages: vec![key_package(SUITE, 1, false)] }).next;
-        state = step(&state, &Input::IssueToken(Token { scope: TokenScope::Shared, token: b"s".as_slice().into() })).next;
+        let mut state = step(
+            &hub_state(),
+            &Input::UploadKeyPackages {
+                user: alice(),
+                key_packages: vec![key_package(SUITE, 1, false)],
+            },
+        )
+        .next;
+        state = step(
+            &state,
+            &Input::IssueToken(Token {
+                scope: TokenScope::Shared,
+                token: b"s".as_slice().into(),
+            }),
+        )
+        .next;
         state = step(&state, &ask(alice(), b"s", SUITE)).next;
-        assert_eq!(answer(&state, &ask(alice(), b"s", SUITE)), Response::Error(ErrorCode::KeyPackageExhausted));
+        assert_eq!(
+            answer(&state, &ask(alice(), b"s", SUITE)),
+            Response::Error(ErrorCode::KeyPackageExhausted)
+        );
     }
 
     #[test]
     fn any_unused_package_is_acceptable_but_not_a_used_one_or_the_last_resort_early() {
         let state = rsp();
-        let second = Observed { response: Response::KeyPackage(KeyPackageResponse { key_package: key_package(SUITE, 2, false) }), outbound: vec![] };
+        let second = Observed {
+            response: Response::KeyPackage(KeyPackageResponse {
+                key_package: key_package(SUITE, 2, false),
+            }),
+            outbound: vec![],
+        };
         let next = check(&state, &ask(alice(), b"t", SUITE), &second).expect("any unused one");
         let again = check(&next, &ask(alice(), b"t", SUITE), &second).unwrap_err();
         assert!(again.because[0].contains("already handed out"), "{again:?}");
-        let early = Observed { response: Response::KeyPackage(KeyPackageResponse { key_package: key_package(SUITE, 3, true) }), outbound: vec![] };
-        assert!(check(&state, &ask(alice(), b"t", SUITE), &early).unwrap_err().because[0].contains("last resort"));
+        let early = Observed {
+            response: Response::KeyPackage(KeyPackageResponse {
+                key_package: key_package(SUITE, 3, true),
+            }),
+            outbound: vec![],
+        };
+        assert!(check(&state, &ask(alice(), b"t", SUITE), &early)
+            .unwrap_err()
+            .because[0]
+            .contains("last resort"));
     }
 
     #[test]
     fn a_bundle_answers_each_request_in_order_without_repeats() {
-        let request = KeyPackageRequest { user_id: alice(), bearer_token: b"t".as_slice().into(), version: 1, cipher_suite: SUITE };
-        let input = Input::KeyPackageBundle { request: KeyPackageBundleRequest { requests: vec![request.clone(), request.clone(), request] } };
+        let request = KeyPackageRequest {
+            user_id: alice(),
+            bearer_token: b"t".as_slice().into(),
+            version: 1,
+            cipher_suite: SUITE,
+        };
+        let input = Input::KeyPackageBundle {
+            request: KeyPackageBundleRequest {
+                requests: vec![request.clone(), request.clone(), request],
+            },
+        };
         let s = step(&rsp(), &input);
-        let Response::KeyPackageBundle(bundle) = &s.expect.canonical else { panic!() };
+        let Response::KeyPackageBundle(bundle) = &s.expect.canonical else {
+            panic!()
+        };
         assert_eq!(bundle.results.len(), 3);
-        assert!(check(&rsp(), &input, &Observed { response: s.expect.canonical.clone(), outbound: vec![] }).is_ok());
+        assert!(check(
+            &rsp(),
+            &input,
+            &Observed {
+                response: s.expect.canonical.clone(),
+                outbound: vec![]
+            }
+        )
+        .is_ok());
         let mut repeated = bundle.clone();
         repeated.results[1] = repeated.results[0].clone();
-        let v = check(&rsp(), &input, &Observed { response: Response::KeyPackageBundle(repeated), outbound: vec![] }).unwrap_err();
+        let v = check(
+            &rsp(),
+            &input,
+            &Observed {
+                response: Response::KeyPackageBundle(repeated),
+                outbound: vec![],
+            },
+        )
+        .unwrap_err();
         assert!(v.because[0].starts_with("result 2"), "{v:?}");
     }
 }

@@ -99,38 +99,94 @@ pub struct Token {
 #[serde(rename_all = "snake_case", tag = "input")]
 pub enum Input {
     // Federation requests.
-    Send { from: ServiceProviderId, request: SendRequest },
-    Receive { from: ServiceProviderId, request: ReceiveRequest },
-    ExternalJoin { from: ServiceProviderId, request: ExternalJoinRequest },
-    GroupInfo { from: ServiceProviderId, request: GroupInfoRequest },
+    Send {
+        from: ServiceProviderId,
+        request: SendRequest,
+    },
+    Receive {
+        from: ServiceProviderId,
+        request: ReceiveRequest,
+    },
+    ExternalJoin {
+        from: ServiceProviderId,
+        request: ExternalJoinRequest,
+    },
+    GroupInfo {
+        from: ServiceProviderId,
+        request: GroupInfoRequest,
+    },
     /// Over OHTTP: the caller is unknown to the RSP.
-    KeyPackage { request: KeyPackageRequest },
-    KeyPackageBundle { request: KeyPackageBundleRequest },
-    WelcomeInit { from: ServiceProviderId, request: WelcomeInitRequest },
-    WelcomePush { from: ServiceProviderId, welcome: MlsMessage },
-    Push { from: ServiceProviderId, response: ReceiveResponse },
+    KeyPackage {
+        request: KeyPackageRequest,
+    },
+    KeyPackageBundle {
+        request: KeyPackageBundleRequest,
+    },
+    WelcomeInit {
+        from: ServiceProviderId,
+        request: WelcomeInitRequest,
+    },
+    WelcomePush {
+        from: ServiceProviderId,
+        welcome: MlsMessage,
+    },
+    Push {
+        from: ServiceProviderId,
+        response: ReceiveResponse,
+    },
     /// A body that did not decode at `endpoint`.
-    Malformed { endpoint: Endpoint },
+    Malformed {
+        endpoint: Endpoint,
+    },
     // Answers to this DS's outbound calls.
     /// The answer of `provider` to the oldest WelcomeInit still waiting for it.
-    WelcomeInitAnswered { provider: ServiceProviderId, accepted: bool },
+    WelcomeInitAnswered {
+        provider: ServiceProviderId,
+        accepted: bool,
+    },
     // Local control actions (the harness's test-control calls).
-    CreateGroup { group_id: Bytes, partition_key: PartitionKey },
-    UploadKeyPackages { user: Bytes, key_packages: Vec<MlsMessage> },
+    CreateGroup {
+        group_id: Bytes,
+        partition_key: PartitionKey,
+    },
+    UploadKeyPackages {
+        user: Bytes,
+        key_packages: Vec<MlsMessage>,
+    },
     IssueToken(Token),
-    RevokeToken { token: Bytes },
-    Mute { user: Bytes },
+    RevokeToken {
+        token: Bytes,
+    },
+    Mute {
+        user: Bytes,
+    },
     /// `user` may send `budget` more messages; then sends are refused.
-    RateLimit { user: Bytes, budget: u32 },
-    TerminateBranch { partition_key: PartitionKey },
+    RateLimit {
+        user: Bytes,
+        budget: u32,
+    },
+    TerminateBranch {
+        partition_key: PartitionKey,
+    },
     /// A local user takes part in `group_id`, hosted by `hub`.
-    FollowGroup { group_id: Bytes, hub: ServiceProviderId },
+    FollowGroup {
+        group_id: Bytes,
+        hub: ServiceProviderId,
+    },
     /// The local users' last one left `group_id` (draft §"Self-Remove" step 2).
-    SelfRemove { group_id: Bytes },
+    SelfRemove {
+        group_id: Bytes,
+    },
     /// Local `user` sends: sequenced here if this DS hosts the group, else forwarded.
-    LocalSend { user: Bytes, request: SendRequest },
+    LocalSend {
+        user: Bytes,
+        request: SendRequest,
+    },
     /// A local user reads `group_id`: served here if hosted, else forwarded to its hub.
-    LocalReceive { group_id: Bytes, request: ReceiveRequest },
+    LocalReceive {
+        group_id: Bytes,
+        request: ReceiveRequest,
+    },
 }
 
 /// What a DS answers to one input. Errors compare by code: the message is for people.
@@ -151,14 +207,29 @@ pub enum Response {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "call")]
 pub enum Outbound {
-    WelcomeInit { to: ServiceProviderId, request: WelcomeInitRequest },
-    WelcomePush { to: ServiceProviderId, welcome: MlsMessage },
+    WelcomeInit {
+        to: ServiceProviderId,
+        request: WelcomeInitRequest,
+    },
+    WelcomePush {
+        to: ServiceProviderId,
+        welcome: MlsMessage,
+    },
     /// A follower forwarding its user's message to the hub.
-    Send { to: ServiceProviderId, request: SendRequest },
+    Send {
+        to: ServiceProviderId,
+        request: SendRequest,
+    },
     /// A follower reading for its user from the hub.
-    Receive { to: ServiceProviderId, request: ReceiveRequest },
+    Receive {
+        to: ServiceProviderId,
+        request: ReceiveRequest,
+    },
     /// A hub's discretionary push; never canonical, judged by `receiving::check_push`.
-    Push { to: ServiceProviderId, response: ReceiveResponse },
+    Push {
+        to: ServiceProviderId,
+        response: ReceiveResponse,
+    },
 }
 
 impl Outbound {
@@ -175,14 +246,21 @@ impl Outbound {
     /// The requirements a missing or unexpected call of this kind breaks.
     fn requirements(&self) -> &'static [ReqId] {
         match self {
-            Outbound::WelcomeInit { .. } => {
-                &[req::WELCOME_INIT_BEFORE_PUSH, req::WELCOME_INIT_REQUEST, req::SEND_WELCOME_PROVIDERS_ONE_TO_ONE]
-            }
-            Outbound::WelcomePush { .. } => {
-                &[req::WELCOME_PUSH_IF_ACCEPTED, req::WELCOME_INIT_BEFORE_PUSH, req::SEND_PUSHES_WELCOME]
-            }
+            Outbound::WelcomeInit { .. } => &[
+                req::WELCOME_INIT_BEFORE_PUSH,
+                req::WELCOME_INIT_REQUEST,
+                req::SEND_WELCOME_PROVIDERS_ONE_TO_ONE,
+            ],
+            Outbound::WelcomePush { .. } => &[
+                req::WELCOME_PUSH_IF_ACCEPTED,
+                req::WELCOME_INIT_BEFORE_PUSH,
+                req::SEND_PUSHES_WELCOME,
+            ],
             Outbound::Send { .. } => &[req::SEND_FOLLOWER_TO_HUB, req::HUB_SEQUENCES_AND_FANS_OUT],
-            Outbound::Receive { .. } => &[req::RECEIVE_FOLLOWER_REQUESTS, req::FLOW_SELF_REMOVE_STOP_PUSHES],
+            Outbound::Receive { .. } => &[
+                req::RECEIVE_FOLLOWER_REQUESTS,
+                req::FLOW_SELF_REMOVE_STOP_PUSHES,
+            ],
             Outbound::Push { .. } => &[req::RECEIVE_PUSH],
         }
     }
@@ -190,12 +268,19 @@ impl Outbound {
     fn summary(&self) -> String {
         match self {
             Outbound::WelcomeInit { to, request } => {
-                format!("WelcomeInit to {to} listing {} KeyPackageRef(s)", request.key_package_refs.len())
+                format!(
+                    "WelcomeInit to {to} listing {} KeyPackageRef(s)",
+                    request.key_package_refs.len()
+                )
             }
             Outbound::WelcomePush { to, .. } => format!("Welcome push to {to}"),
             Outbound::Send { to, .. } => format!("SendRequest to {to}"),
             Outbound::Receive { to, request } => {
-                format!("ReceiveRequest to {to} for {}… counter {}", short(&request.partition_key), request.counter)
+                format!(
+                    "ReceiveRequest to {to} for {}… counter {}",
+                    short(&request.partition_key),
+                    request.counter
+                )
             }
             Outbound::Push { to, .. } => format!("ReceiveResponse push to {to}"),
         }
@@ -210,7 +295,10 @@ pub enum Rule {
     Exact,
     /// A ReceiveResponse for `counter` on `partition_key`: the epoch is fixed, the hints are
     /// the hub's discretion within the relation of `receiving::check_response`.
-    Hints { partition_key: PartitionKey, counter: u32 },
+    Hints {
+        partition_key: PartitionKey,
+        counter: u32,
+    },
     /// KeyPackages: for each request any unused matching one (last resorts only when no
     /// other is left); the canonical member hands out the oldest upload.
     KeyPackageChoice,
@@ -313,7 +401,10 @@ pub(crate) struct Outcome {
 
 impl Outcome {
     pub fn answer(expect: Expectation) -> Self {
-        Outcome { expect, outbound: Vec::new() }
+        Outcome {
+            expect,
+            outbound: Vec::new(),
+        }
     }
 
     pub fn error(code: ErrorCode, requirements: &[ReqId], errata: &[ErratumId]) -> Self {
@@ -329,7 +420,11 @@ impl Outcome {
 pub fn step(state: &State, input: &Input) -> Step {
     let mut next = state.clone();
     let Outcome { expect, outbound } = apply(&mut next, input);
-    Step { next, expect, outbound }
+    Step {
+        next,
+        expect,
+        outbound,
+    }
 }
 
 /// [`step`] in place: the canonical transition without copying the state. The reference
@@ -351,9 +446,16 @@ fn apply(state: &mut State, input: &Input) -> Outcome {
         Input::WelcomePush { from, welcome } => follower::welcome_push(state, from, welcome),
         Input::Push { from, response } => follower::push(state, from, response),
         Input::Malformed { .. } => Outcome::error(ErrorCode::Malformed, &[], &[errata::TRANSPORT]),
-        Input::WelcomeInitAnswered { provider, accepted } => welcome::answered(state, provider, *accepted),
-        Input::CreateGroup { group_id, partition_key } => partitions::create_group(state, group_id, *partition_key),
-        Input::UploadKeyPackages { user, key_packages } => key_packages::upload(state, user, key_packages),
+        Input::WelcomeInitAnswered { provider, accepted } => {
+            welcome::answered(state, provider, *accepted)
+        }
+        Input::CreateGroup {
+            group_id,
+            partition_key,
+        } => partitions::create_group(state, group_id, *partition_key),
+        Input::UploadKeyPackages { user, key_packages } => {
+            key_packages::upload(state, user, key_packages)
+        }
         Input::IssueToken(token) => key_packages::issue(state, token),
         Input::RevokeToken { token } => key_packages::revoke(state, token),
         Input::Mute { user } => policy::mute(state, user),
@@ -362,7 +464,9 @@ fn apply(state: &mut State, input: &Input) -> Outcome {
         Input::FollowGroup { group_id, hub } => follower::follow(state, group_id, hub),
         Input::SelfRemove { group_id } => follower::self_remove(state, group_id),
         Input::LocalSend { user, request } => follower::local_send(state, user, request),
-        Input::LocalReceive { group_id, request } => follower::local_receive(state, group_id, request),
+        Input::LocalReceive { group_id, request } => {
+            follower::local_receive(state, group_id, request)
+        }
     }
 }
 
@@ -391,14 +495,27 @@ fn judge_response(
     observed: &Response,
 ) -> Result<Option<State>, Violation> {
     match (&expect.rule, observed) {
-        (Rule::Hints { partition_key, counter }, Response::Receive(response)) => {
-            receiving::check_response(&state.partitions, partition_key, *counter, response).map(|()| None)
+        (
+            Rule::Hints {
+                partition_key,
+                counter,
+            },
+            Response::Receive(response),
+        ) => receiving::check_response(&state.partitions, partition_key, *counter, response)
+            .map(|()| None),
+        (Rule::InferredTreeAllowed, Response::GroupInfo(observed_info)) => {
+            match &expect.canonical {
+                Response::GroupInfo(canonical)
+                    if canonical.group_info == observed_info.group_info =>
+                {
+                    Ok(None)
+                }
+                _ => Err(mismatch(expect, observed)),
+            }
         }
-        (Rule::InferredTreeAllowed, Response::GroupInfo(observed_info)) => match &expect.canonical {
-            Response::GroupInfo(canonical) if canonical.group_info == observed_info.group_info => Ok(None),
-            _ => Err(mismatch(expect, observed)),
-        },
-        (Rule::KeyPackageChoice, _) => key_packages::check_choice(state, input, expect, observed).map(Some),
+        (Rule::KeyPackageChoice, _) => {
+            key_packages::check_choice(state, input, expect, observed).map(Some)
+        }
         _ if *observed == expect.canonical => Ok(None),
         _ => Err(mismatch(expect, observed)),
     }
@@ -411,18 +528,30 @@ pub(crate) fn mismatch(expect: &Expectation, observed: &Response) -> Violation {
         (Response::Error(code), Response::Error(other)) => because.push(format!(
             "the request must be refused with {code:?}, not {other:?}"
         )),
-        (Response::Error(code), _) => because.push(format!("the request must be refused with {code:?}")),
-        (_, Response::Error(code)) => because.push(format!("nothing in the state justifies refusing with {code:?}")),
+        (Response::Error(code), _) => {
+            because.push(format!("the request must be refused with {code:?}"))
+        }
+        (_, Response::Error(code)) => because.push(format!(
+            "nothing in the state justifies refusing with {code:?}"
+        )),
         _ => because.push("the response differs from the only acceptable one".into()),
     }
     let mut requirements = expect.requirements.clone();
     if matches!(observed, Response::Error(ErrorCode::PolicyRejected)) && !expect.is_error() {
         // A policy refusal the state of the named fork does not justify.
         because.push("no rule of the fork the message names refuses it (bans, mutes and limits are per fork and per local user)".into());
-        requirements.extend([req::POLICY_PER_FORK, req::POLICY_ONLY_UNAMBIGUOUS, req::POLICY_NEGATIVE_ONLY]);
+        requirements.extend([
+            req::POLICY_PER_FORK,
+            req::POLICY_ONLY_UNAMBIGUOUS,
+            req::POLICY_NEGATIVE_ONLY,
+        ]);
     }
     if !expect.also.is_empty() {
-        let also: Vec<String> = expect.also.iter().map(|(c, e)| format!("{c:?} ({e})")).collect();
+        let also: Vec<String> = expect
+            .also
+            .iter()
+            .map(|(c, e)| format!("{c:?} ({e})"))
+            .collect();
         because.push(format!("also acceptable: {}", also.join(", ")));
     }
     Violation {
@@ -480,7 +609,11 @@ fn judge_outbound(
         if calls.is_empty() {
             "no calls".into()
         } else {
-            calls.iter().map(|c| c.summary()).collect::<Vec<_>>().join("; ")
+            calls
+                .iter()
+                .map(|c| c.summary())
+                .collect::<Vec<_>>()
+                .join("; ")
         }
     };
     Err(Violation {
@@ -504,10 +637,18 @@ impl Response {
             ),
             Response::GroupInfo(g) => format!(
                 "GroupInfoResponse ({} ratchet tree)",
-                if g.ratchet_tree.is_some() { "with" } else { "without" }
+                if g.ratchet_tree.is_some() {
+                    "with"
+                } else {
+                    "without"
+                }
             ),
-            Response::KeyPackage(k) => format!("KeyPackage {:?}", k.key_package.view.key_package_ref),
-            Response::KeyPackageBundle(b) => format!("KeyPackageBundleResponse of {} result(s)", b.results.len()),
+            Response::KeyPackage(k) => {
+                format!("KeyPackage {:?}", k.key_package.view.key_package_ref)
+            }
+            Response::KeyPackageBundle(b) => {
+                format!("KeyPackageBundleResponse of {} result(s)", b.results.len())
+            }
             Response::WelcomeInit(w) => format!("WelcomeInitResponse accepted = {}", w.accepted),
             Response::Error(code) => format!("error {code:?}"),
         }

@@ -102,7 +102,10 @@ impl Partitions {
     /// Appends to the partition `key` of `group_id`, creating it if the key is new (a send to
     /// a key never seen is sequenced: errata `errata/no-hard-rules-vs-termination`).
     pub(crate) fn sequence(&mut self, group_id: &Bytes, key: PartitionKey, arrival: Arrival<'_>) {
-        let group = self.groups.get_mut(group_id).expect("sequencing into a hosted group");
+        let group = self
+            .groups
+            .get_mut(group_id)
+            .expect("sequencing into a hosted group");
         let partition = group
             .partitions
             .entry(key)
@@ -111,14 +114,26 @@ impl Partitions {
         if arrival.external {
             partition.external.insert(partition.log.len() as u32);
         }
-        let commit = arrival.commit.as_ref().map(|(next, group_info, _)| MessageCommitData {
-            next_partition_key: next.masked(),
+        let commit = arrival
+            .commit
+            .as_ref()
+            .map(|(next, group_info, _)| MessageCommitData {
+                next_partition_key: next.masked(),
+                group_info: group_info.cloned(),
+            });
+        partition.log.push(Message {
+            message: arrival.message.clone(),
+            commit,
+        });
+        let Some((next, group_info, bans)) = arrival.commit else {
+            return;
+        };
+        partition.commits += 1;
+        group.commits.push(CommitRecord {
+            partition: key,
+            next,
             group_info: group_info.cloned(),
         });
-        partition.log.push(Message { message: arrival.message.clone(), commit });
-        let Some((next, group_info, bans)) = arrival.commit else { return };
-        partition.commits += 1;
-        group.commits.push(CommitRecord { partition: key, next, group_info: group_info.cloned() });
         if let Some(info) = group_info.filter(|g| g.view.has_ratchet_tree == Some(true)) {
             if let Some(hash) = &info.view.tree_hash {
                 group.known_trees.insert(hash.clone());
@@ -135,7 +150,9 @@ impl Partitions {
             None => {
                 if let std::collections::btree_map::Entry::Vacant(slot) = self.index.entry(next) {
                     slot.insert(group_id.clone());
-                    group.partitions.insert(next, Partition::new(&next, Some(key), bans));
+                    group
+                        .partitions
+                        .insert(next, Partition::new(&next, Some(key), bans));
                 }
             }
         }
@@ -144,7 +161,8 @@ impl Partitions {
 
 /// Local control: the hub creates a group with its epoch-0 partition.
 pub(crate) fn create_group(state: &mut State, group_id: &Bytes, key: PartitionKey) -> Outcome {
-    const WHY: &[errata::ErratumId] = &[errata::GROUP_CREATION_LOCAL, errata::CREATE_GROUP_DUPLICATE];
+    const WHY: &[errata::ErratumId] =
+        &[errata::GROUP_CREATION_LOCAL, errata::CREATE_GROUP_DUPLICATE];
     let partitions = &mut state.partitions;
     if partitions.groups.contains_key(group_id) || partitions.index.contains_key(&key) {
         return Outcome::error(ErrorCode::Malformed, &[req::FLOW_CREATE_WITH_LSP], WHY);
@@ -155,7 +173,9 @@ pub(crate) fn create_group(state: &mut State, group_id: &Bytes, key: PartitionKe
         commits: Vec::new(),
         known_trees: BTreeSet::new(),
     };
-    group.partitions.insert(key, Partition::new(&key, None, BTreeSet::new()));
+    group
+        .partitions
+        .insert(key, Partition::new(&key, None, BTreeSet::new()));
     partitions.groups.insert(group_id.clone(), group);
     partitions.index.insert(key, group_id.clone());
     Outcome::answer(Expectation::accepted(&[req::FLOW_CREATE_WITH_LSP], WHY))
@@ -177,13 +197,32 @@ mod tests {
         let mut p = hub();
         let group: Bytes = GROUP.into();
         let first = application(1);
-        p.sequence(&group, key(0), Arrival { message: &first, commit: None, external: false });
+        p.sequence(
+            &group,
+            key(0),
+            Arrival {
+                message: &first,
+                commit: None,
+                external: false,
+            },
+        );
         let c = commit(2, vec![]);
-        p.sequence(&group, key(0), Arrival { message: &c, commit: Some((key(1), None, BTreeSet::new())), external: false });
+        p.sequence(
+            &group,
+            key(0),
+            Arrival {
+                message: &c,
+                commit: Some((key(1), None, BTreeSet::new())),
+                external: false,
+            },
+        );
         let log = &p.partition(&key(0)).unwrap().log;
         assert_eq!(log.len(), 2);
         assert_eq!(log[0].message, first);
-        assert_eq!(log[1].commit.as_ref().unwrap().next_partition_key, key(1).masked());
+        assert_eq!(
+            log[1].commit.as_ref().unwrap().next_partition_key,
+            key(1).masked()
+        );
         assert_eq!(p.partition(&key(1)).unwrap().parent, Some(key(0)));
         assert_eq!(p.index[&key(1)], group);
     }
@@ -193,11 +232,27 @@ mod tests {
         let mut p = hub();
         let group: Bytes = GROUP.into();
         let early = application(1);
-        p.sequence(&group, key(2), Arrival { message: &early, commit: None, external: false });
+        p.sequence(
+            &group,
+            key(2),
+            Arrival {
+                message: &early,
+                commit: None,
+                external: false,
+            },
+        );
         assert_eq!(p.partition(&key(2)).unwrap().parent, None);
         let c = commit(2, vec![]);
         let bans: BTreeSet<Bytes> = [Bytes::from(&b"mallory"[..])].into();
-        p.sequence(&group, key(0), Arrival { message: &c, commit: Some((key(2), None, bans.clone())), external: false });
+        p.sequence(
+            &group,
+            key(0),
+            Arrival {
+                message: &c,
+                commit: Some((key(2), None, bans.clone())),
+                external: false,
+            },
+        );
         let adopted = p.partition(&key(2)).unwrap();
         assert_eq!(adopted.parent, Some(key(0)));
         assert_eq!(adopted.bans, bans);
@@ -207,8 +262,14 @@ mod tests {
     #[test]
     fn creating_a_group_twice_is_refused() {
         let mut state = crate::ds::scenario::hub_state();
-        assert!(!create_group(&mut state, &GROUP.into(), key(0)).expect.is_error());
-        assert!(create_group(&mut state, &GROUP.into(), key(5)).expect.is_error());
-        assert!(create_group(&mut state, &b"other"[..].into(), key(0)).expect.is_error());
+        assert!(!create_group(&mut state, &GROUP.into(), key(0))
+            .expect
+            .is_error());
+        assert!(create_group(&mut state, &GROUP.into(), key(5))
+            .expect
+            .is_error());
+        assert!(create_group(&mut state, &b"other"[..].into(), key(0))
+            .expect
+            .is_error());
     }
 }

@@ -11,12 +11,18 @@
 
 use super::partitions::{Group, Partition, Partitions};
 use super::{short, Expectation, Outcome, Rule, State, Violation};
-use crate::codec::{Bytes, Epoch, ErrorCode, HintedEpoch, Message, PartitionKey, ReceiveRequest, ReceiveResponse};
+use crate::codec::{
+    Bytes, Epoch, ErrorCode, HintedEpoch, Message, PartitionKey, ReceiveRequest, ReceiveResponse,
+};
 use crate::errata::{self, ErratumId};
 use crate::requirements::{self as req, ReqId};
 use std::collections::BTreeMap;
 
-const EPOCH_REQUIREMENTS: &[ReqId] = &[req::RECEIVE_SKIP_COUNTER, req::RECEIVE_COUNTER, req::RECEIVE_SEQUENCING_ORDER];
+const EPOCH_REQUIREMENTS: &[ReqId] = &[
+    req::RECEIVE_SKIP_COUNTER,
+    req::RECEIVE_COUNTER,
+    req::RECEIVE_SEQUENCING_ORDER,
+];
 const HINT_ERRATA: &[ErratumId] = &[errata::HINT_SELECTION, errata::HINTS_WITHIN_GROUP];
 
 /// A ReceiveRequest, from a follower or (as `LocalReceive`) a local user of the hub.
@@ -26,28 +32,50 @@ pub(crate) fn receive(state: &mut State, request: &ReceiveRequest) -> Outcome {
 
 /// The acceptable answers to a ReceiveRequest; reading changes nothing.
 pub fn respond(partitions: &Partitions, request: &ReceiveRequest) -> Expectation {
-    let ReceiveRequest { partition_key, counter } = *request;
+    let ReceiveRequest {
+        partition_key,
+        counter,
+    } = *request;
     let Some((_, group, partition)) = partitions.find(&partition_key) else {
         let expect = Expectation::exact(
             super::Response::Receive(ReceiveResponse::default()),
             &[req::PARTITION_ACCESS_CONTROL, req::RECEIVE_RESPONDS],
-            &[errata::UNKNOWN_AND_TERMINATED_PARTITION_READS, errata::HINTS_WITHIN_GROUP],
+            &[
+                errata::UNKNOWN_AND_TERMINATED_PARTITION_READS,
+                errata::HINTS_WITHIN_GROUP,
+            ],
         )
-        .or_error(ErrorCode::UnknownPartition, errata::UNKNOWN_AND_TERMINATED_PARTITION_READS);
+        .or_error(
+            ErrorCode::UnknownPartition,
+            errata::UNKNOWN_AND_TERMINATED_PARTITION_READS,
+        );
         return expect;
     };
     let canonical = ReceiveResponse {
-        epoch: Epoch { messages: suffix(partition, counter).to_vec() },
+        epoch: Epoch {
+            messages: suffix(partition, counter).to_vec(),
+        },
         hints: canonical_hints(group, &partition_key, suffix(partition, counter)),
     };
     let mut requirements = EPOCH_REQUIREMENTS.to_vec();
-    requirements.extend([req::RECEIVE_HINTS_OTHER_EPOCHS, req::RECEIVE_HINTS_COMPLETE, req::RECEIVE_HINTS_NO_DUPLICATE_EPOCH]);
+    requirements.extend([
+        req::RECEIVE_HINTS_OTHER_EPOCHS,
+        req::RECEIVE_HINTS_COMPLETE,
+        req::RECEIVE_HINTS_NO_DUPLICATE_EPOCH,
+    ]);
     let mut expect = Expectation {
         canonical: super::Response::Receive(canonical),
-        rule: Rule::Hints { partition_key, counter },
+        rule: Rule::Hints {
+            partition_key,
+            counter,
+        },
         also: Vec::new(),
         requirements,
-        errata: vec![errata::COUNTER_SKIPS_ALL_SEQUENCED, errata::HINT_SELECTION, errata::CANONICAL_HINTS],
+        errata: vec![
+            errata::COUNTER_SKIPS_ALL_SEQUENCED,
+            errata::HINT_SELECTION,
+            errata::CANONICAL_HINTS,
+        ],
     };
     if counter as usize > partition.log.len() {
         expect = expect.or_error(ErrorCode::Malformed, errata::COUNTER_SKIPS_ALL_SEQUENCED);
@@ -65,10 +93,18 @@ fn canonical_hints(group: &Group, requested: &PartitionKey, epoch: &[Message]) -
     for commit in epoch.iter().filter_map(|m| m.commit.as_ref()) {
         let masked = &commit.next_partition_key;
         let already = hints.iter().any(|h| &h.masked_partition_key == masked);
-        let child = group.partitions.iter().find(|(k, p)| &p.masked == masked && *k != requested);
+        let child = group
+            .partitions
+            .iter()
+            .find(|(k, p)| &p.masked == masked && *k != requested);
         if let (false, Some((_, child))) = (already, child) {
             if !child.log.is_empty() {
-                hints.push(HintedEpoch { masked_partition_key: masked.clone(), epoch: Epoch { messages: child.log.clone() } });
+                hints.push(HintedEpoch {
+                    masked_partition_key: masked.clone(),
+                    epoch: Epoch {
+                        messages: child.log.clone(),
+                    },
+                });
             }
         }
     }
@@ -103,8 +139,25 @@ pub fn check_response(
             span(counter as usize, partition.log.len())
         )];
         let mut requirements = EPOCH_REQUIREMENTS.to_vec();
-        explain_difference(partitions, key, counter, expected, &observed.epoch.messages, &mut because, &mut requirements);
-        return Err(violation(&requirements, &[errata::COUNTER_SKIPS_ALL_SEQUENCED], format!("an epoch of {}", span(counter as usize, partition.log.len())), observed, because));
+        explain_difference(
+            partitions,
+            key,
+            counter,
+            expected,
+            &observed.epoch.messages,
+            &mut because,
+            &mut requirements,
+        );
+        return Err(violation(
+            &requirements,
+            &[errata::COUNTER_SKIPS_ALL_SEQUENCED],
+            format!(
+                "an epoch of {}",
+                span(counter as usize, partition.log.len())
+            ),
+            observed,
+            because,
+        ));
     }
     check_hints(group, Some(key), &observed.hints, observed)
 }
@@ -116,29 +169,57 @@ fn check_hints(
     hints: &[HintedEpoch],
     observed: &ReceiveResponse,
 ) -> Result<(), Violation> {
-    let by_mask: BTreeMap<&Bytes, (&PartitionKey, &Partition)> =
-        group.partitions.iter().map(|(k, p)| (&p.masked, (k, p))).collect();
+    let by_mask: BTreeMap<&Bytes, (&PartitionKey, &Partition)> = group
+        .partitions
+        .iter()
+        .map(|(k, p)| (&p.masked, (k, p)))
+        .collect();
     let fail = |requirements: &[ReqId], because: Vec<String>| {
-        Err(violation(requirements, HINT_ERRATA, "hints each naming another partition of the group once, complete".into(), observed, because))
+        Err(violation(
+            requirements,
+            HINT_ERRATA,
+            "hints each naming another partition of the group once, complete".into(),
+            observed,
+            because,
+        ))
     };
     for (i, hint) in hints.iter().enumerate() {
         let n = i + 1;
         let Some((key, partition)) = by_mask.get(&hint.masked_partition_key) else {
             return fail(
-                &[req::RECEIVE_MASKED_KEY, req::PARTITION_ACCESS_CONTROL, req::RECEIVE_HINTS_OTHER_EPOCHS],
-                vec![format!("hint {n} names {:?}, which is SHA-256 of no partition key of this group", hint.masked_partition_key)],
+                &[
+                    req::RECEIVE_MASKED_KEY,
+                    req::PARTITION_ACCESS_CONTROL,
+                    req::RECEIVE_HINTS_OTHER_EPOCHS,
+                ],
+                vec![format!(
+                    "hint {n} names {:?}, which is SHA-256 of no partition key of this group",
+                    hint.masked_partition_key
+                )],
             );
         };
         if Some(*key) == requested {
             return fail(
-                &[req::RECEIVE_HINTS_NO_DUPLICATE_EPOCH, req::RECEIVE_HINTS_OTHER_EPOCHS],
-                vec![format!("hint {n} repeats the requested partition {}…", short(key))],
+                &[
+                    req::RECEIVE_HINTS_NO_DUPLICATE_EPOCH,
+                    req::RECEIVE_HINTS_OTHER_EPOCHS,
+                ],
+                vec![format!(
+                    "hint {n} repeats the requested partition {}…",
+                    short(key)
+                )],
             );
         }
-        if hints[..i].iter().any(|h| h.masked_partition_key == hint.masked_partition_key) {
+        if hints[..i]
+            .iter()
+            .any(|h| h.masked_partition_key == hint.masked_partition_key)
+        {
             return fail(
                 &[req::RECEIVE_HINTS_NO_DUPLICATE_EPOCH],
-                vec![format!("hint {n} names partition {}… a second time", short(key))],
+                vec![format!(
+                    "hint {n} names partition {}… a second time",
+                    short(key)
+                )],
             );
         }
         if hint.epoch.messages != partition.log {
@@ -148,7 +229,10 @@ fn check_hints(
                 partition.log.len()
             )];
             because.push(first_difference(&partition.log, &hint.epoch.messages));
-            return fail(&[req::RECEIVE_HINTS_COMPLETE, req::RECEIVE_SEQUENCING_ORDER], because);
+            return fail(
+                &[req::RECEIVE_HINTS_COMPLETE, req::RECEIVE_SEQUENCING_ORDER],
+                because,
+            );
         }
     }
     Ok(())
@@ -162,10 +246,18 @@ pub fn check_push(partitions: &Partitions, pushed: &ReceiveResponse) -> Result<(
         .hints
         .first()
         .map(|h| &h.masked_partition_key)
-        .and_then(|mask| partitions.groups.values().find(|g| g.partitions.values().any(|p| &p.masked == mask)))
+        .and_then(|mask| {
+            partitions
+                .groups
+                .values()
+                .find(|g| g.partitions.values().any(|p| &p.masked == mask))
+        })
         .or_else(|| {
             let first = pushed.epoch.messages.first()?;
-            partitions.groups.values().find(|g| g.partitions.values().any(|p| p.log.contains(first)))
+            partitions
+                .groups
+                .values()
+                .find(|g| g.partitions.values().any(|p| p.log.contains(first)))
         });
     let Some(group) = group else {
         if pushed.epoch.messages.is_empty() && pushed.hints.is_empty() {
@@ -180,7 +272,10 @@ pub fn check_push(partitions: &Partitions, pushed: &ReceiveResponse) -> Result<(
         ));
     };
     let continues = pushed.epoch.messages.is_empty()
-        || group.partitions.values().any(|p| p.log.ends_with(&pushed.epoch.messages));
+        || group
+            .partitions
+            .values()
+            .any(|p| p.log.ends_with(&pushed.epoch.messages));
     if !continues {
         return Err(violation(
             &[req::RECEIVE_PUSH, req::RECEIVE_SEQUENCING_ORDER],
@@ -203,7 +298,9 @@ fn explain_difference(
     because: &mut Vec<String>,
     requirements: &mut Vec<ReqId>,
 ) {
-    let Some(i) = (0..observed.len().max(expected.len())).find(|&i| observed.get(i) != expected.get(i)) else {
+    let Some(i) =
+        (0..observed.len().max(expected.len())).find(|&i| observed.get(i) != expected.get(i))
+    else {
         return;
     };
     because.push(format!("observed {} message(s)", observed.len()));
@@ -218,46 +315,85 @@ fn explain_difference(
         requirements.push(req::EXTERNAL_JOIN_MOST_RECENT_PARTITION);
     }
     let Some(message) = observed.get(i) else {
-        because.push(format!("message {} of the partition is missing", position + 1));
+        because.push(format!(
+            "message {} of the partition is missing",
+            position + 1
+        ));
         return;
     };
     let same_bytes = |m: &Message| m.message == message.message;
     if let Some(wanted) = expected.get(i).filter(|m| same_bytes(m)) {
-        if wanted.commit.as_ref().map(|c| &c.next_partition_key) != message.commit.as_ref().map(|c| &c.next_partition_key) {
+        if wanted.commit.as_ref().map(|c| &c.next_partition_key)
+            != message.commit.as_ref().map(|c| &c.next_partition_key)
+        {
             because.push(format!("observed message {} has the right MLS bytes but its next_partition_key is not SHA-256 of the key its commit announced", i + 1));
             requirements.push(req::RECEIVE_MASKED_KEY);
         } else {
-            because.push(format!("observed message {} carries another group_info than the one sent", i + 1));
+            because.push(format!(
+                "observed message {} carries another group_info than the one sent",
+                i + 1
+            ));
             requirements.push(req::SEND_COMMIT_DATA);
         }
         return;
     }
     if let Some(j) = here.log.iter().position(same_bytes) {
-        let note = if j < counter as usize { " (already received)" } else { " (out of sequencing order)" };
-        because.push(format!("observed message {} is message {} of this partition{note}", i + 1, j + 1));
+        let note = if j < counter as usize {
+            " (already received)"
+        } else {
+            " (out of sequencing order)"
+        };
+        because.push(format!(
+            "observed message {} is message {} of this partition{note}",
+            i + 1,
+            j + 1
+        ));
         return;
     }
-    let elsewhere = partitions.groups.values().flat_map(|g| g.partitions.iter()).find_map(|(k, p)| {
-        p.log.iter().position(same_bytes).map(|j| (k, p, j))
-    });
+    let elsewhere = partitions
+        .groups
+        .values()
+        .flat_map(|g| g.partitions.iter())
+        .find_map(|(k, p)| p.log.iter().position(same_bytes).map(|j| (k, p, j)));
     match elsewhere {
         Some((other, p, j)) => {
-            because.push(format!("observed message {} was sequenced as message {} of partition {}…, not this one", i + 1, j + 1, short(other)));
+            because.push(format!(
+                "observed message {} was sequenced as message {} of partition {}…, not this one",
+                i + 1,
+                j + 1,
+                short(other)
+            ));
             requirements.push(req::PARTITION_ACCESS_CONTROL);
             if p.external.contains(&(j as u32)) {
-                because.push(format!("it is an external commit, which belongs in the most recent partition {}…", short(other)));
+                because.push(format!(
+                    "it is an external commit, which belongs in the most recent partition {}…",
+                    short(other)
+                ));
                 requirements.push(req::EXTERNAL_JOIN_MOST_RECENT_PARTITION);
             }
         }
-        None => because.push(format!("observed message {} was never sequenced by this hub", i + 1)),
+        None => because.push(format!(
+            "observed message {} was never sequenced by this hub",
+            i + 1
+        )),
     }
 }
 
 fn first_difference(expected: &[Message], observed: &[Message]) -> String {
-    let at = (0..expected.len().max(observed.len())).find(|&i| expected.get(i) != observed.get(i)).unwrap_or(0);
+    let at = (0..expected.len().max(observed.len()))
+        .find(|&i| expected.get(i) != observed.get(i))
+        .unwrap_or(0);
     match (expected.get(at), observed.get(at)) {
-        (Some(_), None) => format!("observed {} message(s): message {} onwards is missing", observed.len(), at + 1),
-        (None, Some(_)) => format!("observed {} message(s): message {} was never sequenced there", observed.len(), at + 1),
+        (Some(_), None) => format!(
+            "observed {} message(s): message {} onwards is missing",
+            observed.len(),
+            at + 1
+        ),
+        (None, Some(_)) => format!(
+            "observed {} message(s): message {} was never sequenced there",
+            observed.len(),
+            at + 1
+        ),
         _ => format!("message {} differs from the one sequenced there", at + 1),
     }
 }
@@ -296,16 +432,43 @@ mod tests {
     /// key0: app1, commit→key1, app2; key1: app3.
     fn state() -> State {
         let ops = [
-            Op::App { from: 0, key: 0, tag: 1 },
-            Op::Commit { from: 0, key: 0, next: 1, ban: false, add: false, welcome: None, tag: 2 },
-            Op::App { from: 1, key: 0, tag: 3 },
-            Op::App { from: 1, key: 1, tag: 4 },
+            Op::App {
+                from: 0,
+                key: 0,
+                tag: 1,
+            },
+            Op::Commit {
+                from: 0,
+                key: 0,
+                next: 1,
+                ban: false,
+                add: false,
+                welcome: None,
+                tag: 2,
+            },
+            Op::App {
+                from: 1,
+                key: 0,
+                tag: 3,
+            },
+            Op::App {
+                from: 1,
+                key: 1,
+                tag: 4,
+            },
         ];
-        ops.iter().fold(hosting_hub(), |s, op| step(&s, &op.input()).next)
+        ops.iter()
+            .fold(hosting_hub(), |s, op| step(&s, &op.input()).next)
     }
 
     fn receive(counter: u32) -> Input {
-        Input::Receive { from: follower_id(0), request: ReceiveRequest { partition_key: key(0), counter } }
+        Input::Receive {
+            from: follower_id(0),
+            request: ReceiveRequest {
+                partition_key: key(0),
+                counter,
+            },
+        }
     }
 
     fn canonical(state: &State, input: &Input) -> ReceiveResponse {
@@ -316,7 +479,10 @@ mod tests {
     }
 
     fn observe(response: ReceiveResponse) -> Observed {
-        Observed { response: Response::Receive(response), outbound: vec![] }
+        Observed {
+            response: Response::Receive(response),
+            outbound: vec![],
+        }
     }
 
     #[test]
@@ -338,8 +504,16 @@ mod tests {
         wrong.epoch = canonical(&s, &receive(1)).epoch;
         let v = check(&s, &receive(2), &observe(wrong)).unwrap_err();
         assert!(v.requirements.contains(&req::RECEIVE_SKIP_COUNTER));
-        assert!(v.because[0].contains("holds 3 message(s); counter 2 → the epoch must hold message 3"), "{v}");
-        assert!(v.because.iter().any(|b| b.contains("is message 2 of this partition (already received)")), "{v}");
+        assert!(
+            v.because[0].contains("holds 3 message(s); counter 2 → the epoch must hold message 3"),
+            "{v}"
+        );
+        assert!(
+            v.because
+                .iter()
+                .any(|b| b.contains("is message 2 of this partition (already received)")),
+            "{v}"
+        );
     }
 
     #[test]
@@ -360,9 +534,16 @@ mod tests {
         assert_eq!(v.requirements, vec![req::RECEIVE_HINTS_NO_DUPLICATE_EPOCH]);
 
         let mut itself = canonical(&s, &receive(1));
-        itself.hints = vec![HintedEpoch { masked_partition_key: key(0).masked(), epoch: Epoch { messages: s.partitions.partition(&key(0)).unwrap().log.clone() } }];
+        itself.hints = vec![HintedEpoch {
+            masked_partition_key: key(0).masked(),
+            epoch: Epoch {
+                messages: s.partitions.partition(&key(0)).unwrap().log.clone(),
+            },
+        }];
         let v = check(&s, &receive(1), &observe(itself)).unwrap_err();
-        assert!(v.requirements.contains(&req::RECEIVE_HINTS_NO_DUPLICATE_EPOCH));
+        assert!(v
+            .requirements
+            .contains(&req::RECEIVE_HINTS_NO_DUPLICATE_EPOCH));
 
         let mut unmasked = canonical(&s, &receive(0));
         unmasked.hints[0].masked_partition_key = Bytes(key(1).0.to_vec());
@@ -373,19 +554,35 @@ mod tests {
     #[test]
     fn an_unknown_key_reads_empty_or_unknown_partition_and_leaks_nothing() {
         let s = state();
-        let input = Input::Receive { from: follower_id(0), request: ReceiveRequest { partition_key: key(9), counter: 0 } };
+        let input = Input::Receive {
+            from: follower_id(0),
+            request: ReceiveRequest {
+                partition_key: key(9),
+                counter: 0,
+            },
+        };
         assert!(check(&s, &input, &observe(ReceiveResponse::default())).is_ok());
-        let error = Observed { response: Response::Error(ErrorCode::UnknownPartition), outbound: vec![] };
+        let error = Observed {
+            response: Response::Error(ErrorCode::UnknownPartition),
+            outbound: vec![],
+        };
         assert_eq!(check(&s, &input, &error), Ok(s.clone()));
         let leak = canonical(&s, &receive(0));
-        assert!(check(&s, &input, &observe(leak)).unwrap_err().requirements.contains(&req::PARTITION_ACCESS_CONTROL));
+        assert!(check(&s, &input, &observe(leak))
+            .unwrap_err()
+            .requirements
+            .contains(&req::PARTITION_ACCESS_CONTROL));
     }
 
     #[test]
     fn a_wrong_mask_on_a_relayed_commit_is_named() {
         let s = state();
         let mut wrong = canonical(&s, &receive(1));
-        wrong.epoch.messages[0].commit.as_mut().unwrap().next_partition_key = Bytes(key(1).0.to_vec());
+        wrong.epoch.messages[0]
+            .commit
+            .as_mut()
+            .unwrap()
+            .next_partition_key = Bytes(key(1).0.to_vec());
         let v = check(&s, &receive(1), &observe(wrong)).unwrap_err();
         assert!(v.requirements.contains(&req::RECEIVE_MASKED_KEY), "{v}");
     }
@@ -393,7 +590,10 @@ mod tests {
     #[test]
     fn pushes_carry_complete_hints() {
         let s = state();
-        let good = ReceiveResponse { epoch: Epoch::default(), hints: canonical(&s, &receive(0)).hints };
+        let good = ReceiveResponse {
+            epoch: Epoch::default(),
+            hints: canonical(&s, &receive(0)).hints,
+        };
         assert!(check_push(&s.partitions, &good).is_ok());
         let mut cut = good.clone();
         cut.hints[0].epoch.messages.clear();

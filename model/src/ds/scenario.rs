@@ -8,7 +8,8 @@
 use super::{Input, State};
 use crate::codec::{
     Bytes, CommitData, ContentType, ExternalJoinRequest, MlsMessage, MlsView, PartitionKey,
-    ProposalView, ReceiveRequest, SendRequest, SenderType, ServiceProviderId, WelcomeData, WireFormat,
+    ProposalView, ReceiveRequest, SendRequest, SenderType, ServiceProviderId, WelcomeData,
+    WireFormat,
 };
 use serde::{Deserialize, Serialize};
 
@@ -27,7 +28,8 @@ pub fn hub_id() -> ServiceProviderId {
 
 /// Follower 0 or 1.
 pub fn follower_id(index: u8) -> ServiceProviderId {
-    ServiceProviderId::new(if index == 0 { "a.example" } else { "b.example" }).expect("valid domain")
+    ServiceProviderId::new(if index == 0 { "a.example" } else { "b.example" })
+        .expect("valid domain")
 }
 
 pub fn key(index: u8) -> PartitionKey {
@@ -41,7 +43,13 @@ pub fn hub_state() -> State {
 /// A hub hosting `GROUP` with creation partition `key(0)`.
 pub fn hosting_hub() -> State {
     let mut state = hub_state();
-    let created = super::step(&state, &Input::CreateGroup { group_id: GROUP.into(), partition_key: key(0) });
+    let created = super::step(
+        &state,
+        &Input::CreateGroup {
+            group_id: GROUP.into(),
+            partition_key: key(0),
+        },
+    );
     state = created.next;
     state
 }
@@ -101,7 +109,10 @@ pub fn external_commit(tag: u32) -> MlsMessage {
 }
 
 pub fn group_info_message(tree_hash: u8, with_tree: bool) -> MlsMessage {
-    let mut m = message(WireFormat::GroupInfo, &[b'g', tree_hash, u8::from(with_tree)]);
+    let mut m = message(
+        WireFormat::GroupInfo,
+        &[b'g', tree_hash, u8::from(with_tree)],
+    );
     m.view.group_id = Some(GROUP.into());
     m.view.tree_hash = Some(Bytes(vec![tree_hash]));
     m.view.has_ratchet_tree = Some(with_tree);
@@ -110,7 +121,8 @@ pub fn group_info_message(tree_hash: u8, with_tree: bool) -> MlsMessage {
 
 pub fn welcome(refs: Vec<Bytes>) -> MlsMessage {
     let mut bytes = b"welcome".to_vec();
-    refs.iter().for_each(|r| bytes.extend_from_slice(r.as_slice()));
+    refs.iter()
+        .for_each(|r| bytes.extend_from_slice(r.as_slice()));
     let mut m = message(WireFormat::Welcome, &bytes);
     m.view.cipher_suite = Some(SUITE);
     m.view.new_members = Some(refs);
@@ -129,43 +141,94 @@ pub fn key_package(suite: u16, tag: u32, last_resort: bool) -> MlsMessage {
 pub fn ban(identities: &[&[u8]]) -> ProposalView {
     let mut w = crate::codec::Writer::default();
     w.vector(|w| identities.iter().for_each(|i| w.opaque(i)));
-    ProposalView::GroupContextExtensions { extensions: vec![(super::BAN_EXTENSION_TYPE, Bytes(w.out))] }
+    ProposalView::GroupContextExtensions {
+        extensions: vec![(super::BAN_EXTENSION_TYPE, Bytes(w.out))],
+    }
 }
 
 pub fn add(identity: &[u8]) -> ProposalView {
-    ProposalView::Add { key_package_ref: Bytes(identity.to_vec()), identity: identity.into() }
+    ProposalView::Add {
+        key_package_ref: Bytes(identity.to_vec()),
+        identity: identity.into(),
+    }
 }
 
-pub fn send_request(message: MlsMessage, partition_key: PartitionKey, commit_data: Option<CommitData>) -> SendRequest {
-    SendRequest { message, partition_key, commit_data }
+pub fn send_request(
+    message: MlsMessage,
+    partition_key: PartitionKey,
+    commit_data: Option<CommitData>,
+) -> SendRequest {
+    SendRequest {
+        message,
+        partition_key,
+        commit_data,
+    }
 }
 
 pub fn commit_data(next: PartitionKey) -> CommitData {
-    CommitData { next_partition_key: next, group_info: None, welcome_data: None }
+    CommitData {
+        next_partition_key: next,
+        group_info: None,
+        welcome_data: None,
+    }
 }
 
 /// One operation of the small configuration; indexes pick keys and followers, `tag` makes
 /// messages distinct (the exhaustive exploration keeps it 0 to merge equal states).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Op {
-    App { from: u8, key: u8, tag: u32 },
+    App {
+        from: u8,
+        key: u8,
+        tag: u32,
+    },
     /// A commit in `key` announcing `next`; `ban` makes it ban MALLORY, `add` adds MALLORY,
     /// `welcome` sends a Welcome to that follower.
-    Commit { from: u8, key: u8, next: u8, ban: bool, add: bool, welcome: Option<u8>, tag: u32 },
-    ExternalJoin { from: u8, next: u8, tag: u32 },
-    Receive { from: u8, key: u8, counter: u8 },
-    Terminate { key: u8 },
-    AnswerWelcome { follower: u8, accepted: bool },
+    Commit {
+        from: u8,
+        key: u8,
+        next: u8,
+        ban: bool,
+        add: bool,
+        welcome: Option<u8>,
+        tag: u32,
+    },
+    ExternalJoin {
+        from: u8,
+        next: u8,
+        tag: u32,
+    },
+    Receive {
+        from: u8,
+        key: u8,
+        counter: u8,
+    },
+    Terminate {
+        key: u8,
+    },
+    AnswerWelcome {
+        follower: u8,
+        accepted: bool,
+    },
 }
 
 impl Op {
     /// The input the hub sees for this operation.
     pub fn input(&self) -> Input {
         match *self {
-            Op::App { from, key: k, tag } => {
-                Input::Send { from: follower_id(from), request: send_request(application(tag), key(k), None) }
-            }
-            Op::Commit { from, key: k, next, ban: with_ban, add: with_add, welcome: to, tag } => {
+            Op::App { from, key: k, tag } => Input::Send {
+                from: follower_id(from),
+                request: send_request(application(tag), key(k), None),
+            },
+            Op::Commit {
+                from,
+                key: k,
+                next,
+                ban: with_ban,
+                add: with_add,
+                welcome: to,
+                tag,
+            } => {
                 let mut proposals = Vec::new();
                 if with_ban {
                     proposals.push(ban(&[MALLORY]));
@@ -178,20 +241,36 @@ impl Op {
                     welcome: welcome(vec![Bytes(tagged("ref", tag * 2 + u32::from(f)))]),
                     service_providers: vec![follower_id(f)],
                 });
-                Input::Send { from: follower_id(from), request: send_request(commit(tag, proposals), key(k), Some(data)) }
+                Input::Send {
+                    from: follower_id(from),
+                    request: send_request(commit(tag, proposals), key(k), Some(data)),
+                }
             }
             Op::ExternalJoin { from, next, tag } => Input::ExternalJoin {
                 from: follower_id(from),
-                request: ExternalJoinRequest { message: external_commit(tag), commit_data: commit_data(key(next)) },
+                request: ExternalJoinRequest {
+                    message: external_commit(tag),
+                    commit_data: commit_data(key(next)),
+                },
             },
-            Op::Receive { from, key: k, counter } => Input::Receive {
+            Op::Receive {
+                from,
+                key: k,
+                counter,
+            } => Input::Receive {
                 from: follower_id(from),
-                request: ReceiveRequest { partition_key: key(k), counter: counter.into() },
+                request: ReceiveRequest {
+                    partition_key: key(k),
+                    counter: counter.into(),
+                },
             },
-            Op::Terminate { key: k } => Input::TerminateBranch { partition_key: key(k) },
-            Op::AnswerWelcome { follower, accepted } => {
-                Input::WelcomeInitAnswered { provider: follower_id(follower), accepted }
-            }
+            Op::Terminate { key: k } => Input::TerminateBranch {
+                partition_key: key(k),
+            },
+            Op::AnswerWelcome { follower, accepted } => Input::WelcomeInitAnswered {
+                provider: follower_id(follower),
+                accepted,
+            },
         }
     }
 }

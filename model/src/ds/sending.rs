@@ -7,7 +7,9 @@
 
 use super::partitions::Arrival;
 use super::{policy, welcome, Expectation, Outcome, State};
-use crate::codec::{Bytes, CommitData, ContentType, ErrorCode, MlsMessage, PartitionKey, SendRequest};
+use crate::codec::{
+    Bytes, CommitData, ContentType, ErrorCode, MlsMessage, PartitionKey, SendRequest,
+};
 use crate::errata::{self, ErratumId};
 use crate::requirements::{self as req, ReqId};
 
@@ -16,19 +18,42 @@ const SEND_ERRATA: &[ErratumId] = &[errata::SEND_VALIDATION];
 /// A SendRequest from any provider (errata `errata/provider-authorization`).
 pub(crate) fn send(state: &mut State, request: &SendRequest) -> Outcome {
     let Some(group_id) = hosted_group(state, &request.message) else {
-        return Outcome::error(ErrorCode::UnknownGroup, &[req::SEND_UNKNOWN_GROUP_REJECTED], SEND_ERRATA);
+        return Outcome::error(
+            ErrorCode::UnknownGroup,
+            &[req::SEND_UNKNOWN_GROUP_REJECTED],
+            SEND_ERRATA,
+        );
     };
     let is_commit = request.message.view.content_type == Some(ContentType::Commit);
     if is_commit != request.commit_data.is_some() {
-        return Outcome::error(ErrorCode::Malformed, &[req::SEND_COMMIT_DATA], &[errata::SELECT_COMMIT_ONLY]);
+        return Outcome::error(
+            ErrorCode::Malformed,
+            &[req::SEND_COMMIT_DATA],
+            &[errata::SELECT_COMMIT_ONLY],
+        );
     }
-    let owner = state.partitions.owner(&group_id, &request.partition_key).clone();
-    accept(state, &owner, request.partition_key, &request.message, request.commit_data.as_ref(), false)
+    let owner = state
+        .partitions
+        .owner(&group_id, &request.partition_key)
+        .clone();
+    accept(
+        state,
+        &owner,
+        request.partition_key,
+        &request.message,
+        request.commit_data.as_ref(),
+        false,
+    )
 }
 
 /// The hosted group a message names, if any.
 pub(crate) fn hosted_group(state: &State, message: &MlsMessage) -> Option<Bytes> {
-    message.view.group_id.as_ref().filter(|g| state.partitions.groups.contains_key(*g)).cloned()
+    message
+        .view
+        .group_id
+        .as_ref()
+        .filter(|g| state.partitions.groups.contains_key(*g))
+        .cloned()
 }
 
 /// Validates and sequences one message into partition `key` of `group_id`.
@@ -61,19 +86,31 @@ pub(crate) fn accept(
                 );
             }
             if info.view.has_ratchet_tree != Some(true) {
-                let known = info.view.tree_hash.as_ref().is_some_and(|h| group.known_trees.contains(h));
+                let known = info
+                    .view
+                    .tree_hash
+                    .as_ref()
+                    .is_some_and(|h| group.known_trees.contains(h));
                 if !known {
                     return Outcome::error(
                         ErrorCode::RatchetTreeRequired,
                         &[req::SEND_RATCHET_TREE_REQUIRED],
-                        &[errata::RATCHET_TREE_REQUIRED_SIGNAL, errata::RATCHET_TREE_INFERENCE],
+                        &[
+                            errata::RATCHET_TREE_REQUIRED_SIGNAL,
+                            errata::RATCHET_TREE_INFERENCE,
+                        ],
                     );
                 }
                 ratchet_tree_inferred = true;
             }
         }
         if let Some(welcome) = &data.welcome_data {
-            let secrets = welcome.welcome.view.new_members.as_ref().map_or(0, Vec::len);
+            let secrets = welcome
+                .welcome
+                .view
+                .new_members
+                .as_ref()
+                .map_or(0, Vec::len);
             if secrets != welcome.service_providers.len() {
                 return Outcome::error(
                     ErrorCode::Malformed,
@@ -88,19 +125,41 @@ pub(crate) fn accept(
     }
     let arrival = Arrival {
         message,
-        commit: commit.map(|d| (d.next_partition_key, d.group_info.as_ref(), policy::bans_after(&fork_bans, message))),
+        commit: commit.map(|d| {
+            (
+                d.next_partition_key,
+                d.group_info.as_ref(),
+                policy::bans_after(&fork_bans, message),
+            )
+        }),
         external,
     };
     state.partitions.sequence(group_id, key, arrival);
     let requirements: &[ReqId] = if external {
-        &[req::EXTERNAL_JOIN_MOST_RECENT_PARTITION, req::EXTERNAL_JOIN_VALIDATED]
+        &[
+            req::EXTERNAL_JOIN_MOST_RECENT_PARTITION,
+            req::EXTERNAL_JOIN_VALIDATED,
+        ]
     } else {
-        &[req::SEND_SEQUENCED_TO_PARTITION, req::PARTITION_KEYS_NO_HARD_RULES, req::POLICY_ONLY_UNAMBIGUOUS]
+        &[
+            req::SEND_SEQUENCED_TO_PARTITION,
+            req::PARTITION_KEYS_NO_HARD_RULES,
+            req::POLICY_ONLY_UNAMBIGUOUS,
+        ]
     };
-    let mut expect = Expectation::accepted(requirements, &[errata::SEND_VALIDATION, errata::NO_HARD_RULES_VS_TERMINATION]);
+    let mut expect = Expectation::accepted(
+        requirements,
+        &[
+            errata::SEND_VALIDATION,
+            errata::NO_HARD_RULES_VS_TERMINATION,
+        ],
+    );
     if ratchet_tree_inferred {
         // A hub that keeps no trees cannot infer one: refusing is the other reading.
-        expect = expect.or_error(ErrorCode::RatchetTreeRequired, errata::RATCHET_TREE_REQUIRED_SIGNAL);
+        expect = expect.or_error(
+            ErrorCode::RatchetTreeRequired,
+            errata::RATCHET_TREE_REQUIRED_SIGNAL,
+        );
     }
     let outbound = commit
         .and_then(|d| d.welcome_data.as_ref())
@@ -117,27 +176,43 @@ mod tests {
     use crate::ds::{step, Input, Outbound, Response};
 
     fn send_input(request: SendRequest) -> Input {
-        Input::Send { from: follower_id(0), request }
+        Input::Send {
+            from: follower_id(0),
+            request,
+        }
     }
 
     #[test]
     fn an_unknown_group_is_rejected_and_nothing_is_sequenced() {
         let state = hub_state();
-        let s = step(&state, &send_input(send_request(application(1), key(0), None)));
+        let s = step(
+            &state,
+            &send_input(send_request(application(1), key(0), None)),
+        );
         assert_eq!(s.expect.canonical, Response::Error(ErrorCode::UnknownGroup));
         assert_eq!(s.next, state);
     }
 
     #[test]
     fn a_send_to_a_new_key_is_sequenced_there() {
-        let s = step(&hosting_hub(), &send_input(send_request(application(1), key(7), None)));
+        let s = step(
+            &hosting_hub(),
+            &send_input(send_request(application(1), key(7), None)),
+        );
         assert_eq!(s.expect.canonical, Response::Accepted);
         assert_eq!(s.next.partitions.partition(&key(7)).unwrap().log.len(), 1);
     }
 
     #[test]
     fn commit_data_must_match_the_content_type() {
-        let s = step(&hosting_hub(), &send_input(send_request(application(1), key(0), Some(commit_data(key(1))))));
+        let s = step(
+            &hosting_hub(),
+            &send_input(send_request(
+                application(1),
+                key(0),
+                Some(commit_data(key(1))),
+            )),
+        );
         assert_eq!(s.expect.canonical, Response::Error(ErrorCode::Malformed));
         assert!(s.expect.errata.contains(&errata::SELECT_COMMIT_ONLY));
     }
@@ -146,15 +221,37 @@ mod tests {
     fn a_group_info_without_a_tree_needs_one_the_hub_knows() {
         let mut data = commit_data(key(1));
         data.group_info = Some(group_info_message(9, false));
-        let s = step(&hosting_hub(), &send_input(send_request(commit(1, vec![]), key(0), Some(data.clone()))));
-        assert_eq!(s.expect.canonical, Response::Error(ErrorCode::RatchetTreeRequired));
+        let s = step(
+            &hosting_hub(),
+            &send_input(send_request(commit(1, vec![]), key(0), Some(data.clone()))),
+        );
+        assert_eq!(
+            s.expect.canonical,
+            Response::Error(ErrorCode::RatchetTreeRequired)
+        );
         let mut with_tree = commit_data(key(1));
         with_tree.group_info = Some(group_info_message(9, true));
-        let first = step(&hosting_hub(), &send_input(send_request(commit(1, vec![]), key(0), Some(with_tree))));
+        let first = step(
+            &hosting_hub(),
+            &send_input(send_request(commit(1, vec![]), key(0), Some(with_tree))),
+        );
         data.next_partition_key = key(2);
-        let again = step(&first.next, &send_input(send_request(commit(2, vec![]), key(1), Some(data))));
-        assert_eq!(again.expect.canonical, Response::Accepted, "the tree was given before: inferred");
-        assert_eq!(again.expect.also, vec![(ErrorCode::RatchetTreeRequired, errata::RATCHET_TREE_REQUIRED_SIGNAL)]);
+        let again = step(
+            &first.next,
+            &send_input(send_request(commit(2, vec![]), key(1), Some(data))),
+        );
+        assert_eq!(
+            again.expect.canonical,
+            Response::Accepted,
+            "the tree was given before: inferred"
+        );
+        assert_eq!(
+            again.expect.also,
+            vec![(
+                ErrorCode::RatchetTreeRequired,
+                errata::RATCHET_TREE_REQUIRED_SIGNAL
+            )]
+        );
     }
 
     #[test]
@@ -164,15 +261,32 @@ mod tests {
             welcome: welcome(vec![b"r1".as_slice().into(), b"r2".as_slice().into()]),
             service_providers: vec![follower_id(1)],
         });
-        let s = step(&hosting_hub(), &send_input(send_request(commit(1, vec![]), key(0), Some(data))));
+        let s = step(
+            &hosting_hub(),
+            &send_input(send_request(commit(1, vec![]), key(0), Some(data))),
+        );
         assert_eq!(s.expect.canonical, Response::Error(ErrorCode::Malformed));
         assert!(s.outbound.is_empty());
     }
 
     #[test]
     fn a_commit_with_a_welcome_asks_before_it_pushes() {
-        let s = step(&hosting_hub(), &Op::Commit { from: 0, key: 0, next: 1, ban: false, add: false, welcome: Some(1), tag: 3 }.input());
+        let s = step(
+            &hosting_hub(),
+            &Op::Commit {
+                from: 0,
+                key: 0,
+                next: 1,
+                ban: false,
+                add: false,
+                welcome: Some(1),
+                tag: 3,
+            }
+            .input(),
+        );
         assert_eq!(s.expect.canonical, Response::Accepted);
-        assert!(matches!(&s.outbound[..], [Outbound::WelcomeInit { to, .. }] if *to == follower_id(1)));
+        assert!(
+            matches!(&s.outbound[..], [Outbound::WelcomeInit { to, .. }] if *to == follower_id(1))
+        );
     }
 }

@@ -37,25 +37,52 @@ pub(crate) fn fan_out(state: &mut State, data: &WelcomeData) -> Vec<Outbound> {
     per_provider
         .into_iter()
         .map(|(to, key_package_refs)| {
-            state.welcomes.waiting.entry(to.clone()).or_default().push_back(data.welcome.clone());
-            Outbound::WelcomeInit { to, request: WelcomeInitRequest { key_package_refs } }
+            state
+                .welcomes
+                .waiting
+                .entry(to.clone())
+                .or_default()
+                .push_back(data.welcome.clone());
+            Outbound::WelcomeInit {
+                to,
+                request: WelcomeInitRequest { key_package_refs },
+            }
         })
         .collect()
 }
 
 /// A provider's answer to the oldest WelcomeInit it has not answered: push on yes only.
 pub(crate) fn answered(state: &mut State, provider: &ServiceProviderId, accepted: bool) -> Outcome {
-    let requirements = [req::WELCOME_PUSH_IF_ACCEPTED, req::SEND_PUSHES_WELCOME, req::FLOW_CREATE_FAN_OUT_WELCOME];
+    let requirements = [
+        req::WELCOME_PUSH_IF_ACCEPTED,
+        req::SEND_PUSHES_WELCOME,
+        req::FLOW_CREATE_FAN_OUT_WELCOME,
+    ];
     let why = [errata::WELCOME_PUSH, errata::WELCOME_REFUSED];
-    let welcome = state.welcomes.waiting.get_mut(provider).and_then(VecDeque::pop_front);
-    if state.welcomes.waiting.get(provider).is_some_and(VecDeque::is_empty) {
+    let welcome = state
+        .welcomes
+        .waiting
+        .get_mut(provider)
+        .and_then(VecDeque::pop_front);
+    if state
+        .welcomes
+        .waiting
+        .get(provider)
+        .is_some_and(VecDeque::is_empty)
+    {
         state.welcomes.waiting.remove(provider);
     }
     let outbound = match welcome {
-        Some(welcome) if accepted => vec![Outbound::WelcomePush { to: provider.clone(), welcome }],
+        Some(welcome) if accepted => vec![Outbound::WelcomePush {
+            to: provider.clone(),
+            welcome,
+        }],
         _ => Vec::new(),
     };
-    Outcome { expect: Expectation::accepted(&requirements, &why), outbound }
+    Outcome {
+        expect: Expectation::accepted(&requirements, &why),
+        outbound,
+    }
 }
 
 #[cfg(test)]
@@ -75,10 +102,23 @@ mod tests {
     #[test]
     fn refs_are_grouped_per_provider_in_secrets_order_and_the_hub_is_skipped() {
         let mut state = hub_state();
-        let calls = fan_out(&mut state, &data(&[(1, b"x"), (9, b"h"), (0, b"y"), (1, b"z")]));
+        let calls = fan_out(
+            &mut state,
+            &data(&[(1, b"x"), (9, b"h"), (0, b"y"), (1, b"z")]),
+        );
         let expected = vec![
-            Outbound::WelcomeInit { to: follower_id(1), request: WelcomeInitRequest { key_package_refs: vec![b"x".as_slice().into(), b"z".as_slice().into()] } },
-            Outbound::WelcomeInit { to: follower_id(0), request: WelcomeInitRequest { key_package_refs: vec![b"y".as_slice().into()] } },
+            Outbound::WelcomeInit {
+                to: follower_id(1),
+                request: WelcomeInitRequest {
+                    key_package_refs: vec![b"x".as_slice().into(), b"z".as_slice().into()],
+                },
+            },
+            Outbound::WelcomeInit {
+                to: follower_id(0),
+                request: WelcomeInitRequest {
+                    key_package_refs: vec![b"y".as_slice().into()],
+                },
+            },
         ];
         assert_eq!(calls, expected);
     }
@@ -89,11 +129,35 @@ mod tests {
         let d = data(&[(0, b"x")]);
         fan_out(&mut state, &d);
         fan_out(&mut state, &d);
-        let no = step(&state, &crate::ds::Input::WelcomeInitAnswered { provider: follower_id(0), accepted: false });
+        let no = step(
+            &state,
+            &crate::ds::Input::WelcomeInitAnswered {
+                provider: follower_id(0),
+                accepted: false,
+            },
+        );
         assert!(no.outbound.is_empty());
-        let yes = step(&no.next, &crate::ds::Input::WelcomeInitAnswered { provider: follower_id(0), accepted: true });
-        assert_eq!(yes.outbound, vec![Outbound::WelcomePush { to: follower_id(0), welcome: d.welcome.clone() }]);
-        let stray = step(&yes.next, &crate::ds::Input::WelcomeInitAnswered { provider: follower_id(0), accepted: true });
+        let yes = step(
+            &no.next,
+            &crate::ds::Input::WelcomeInitAnswered {
+                provider: follower_id(0),
+                accepted: true,
+            },
+        );
+        assert_eq!(
+            yes.outbound,
+            vec![Outbound::WelcomePush {
+                to: follower_id(0),
+                welcome: d.welcome.clone()
+            }]
+        );
+        let stray = step(
+            &yes.next,
+            &crate::ds::Input::WelcomeInitAnswered {
+                provider: follower_id(0),
+                accepted: true,
+            },
+        );
         assert!(stray.outbound.is_empty(), "nothing waits any more");
     }
 }

@@ -8,8 +8,8 @@
 
 use super::samples::Samples;
 use super::{Verdict, DRAFT};
-use crate::codec::*;
 use crate::codec::reader::Fault;
+use crate::codec::*;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -119,7 +119,13 @@ struct Draft {
 }
 
 fn draft(what: &str, comment: &str, hex: Vec<u8>) -> Draft {
-    Draft { what: what.into(), comment: comment.into(), hex, extra_flags: vec![], errata: vec![] }
+    Draft {
+        what: what.into(),
+        comment: comment.into(),
+        hex,
+        extra_flags: vec![],
+        errata: vec![],
+    }
 }
 
 impl Draft {
@@ -143,12 +149,22 @@ struct Spec<T> {
 /// Faults tried on every valid value, by kind; a kind stops at the first site it cannot reach.
 fn fault_kinds() -> Vec<(&'static str, fn(usize) -> Fault)> {
     vec![
-        ("non-minimal-varint", |site| Fault::NonMinimalVarint { site }),
-        ("reserved-varint-prefix", |site| Fault::ReservedVarintPrefix { site }),
+        ("non-minimal-varint", |site| Fault::NonMinimalVarint {
+            site,
+        }),
+        ("reserved-varint-prefix", |site| {
+            Fault::ReservedVarintPrefix { site }
+        }),
         ("huge-length", |site| Fault::HugeLength { site }),
         ("bad-optional-tag", |site| Fault::BadOptionalTag { site }),
-        ("partition-key-15-bytes", |site| Fault::PartitionKeyLength { site, length: 15 }),
-        ("partition-key-17-bytes", |site| Fault::PartitionKeyLength { site, length: 17 }),
+        ("partition-key-15-bytes", |site| Fault::PartitionKeyLength {
+            site,
+            length: 15,
+        }),
+        ("partition-key-17-bytes", |site| Fault::PartitionKeyLength {
+            site,
+            length: 17,
+        }),
     ]
 }
 
@@ -168,7 +184,11 @@ fn drafts_for<T: Wire>(spec: Spec<T>) -> Vec<Draft> {
         out.push(valid);
         let mut trailing = bytes.clone();
         trailing.push(0);
-        out.push(draft(&format!("{what}/trailing-byte"), &format!("{comment}, then one extra byte 00"), trailing));
+        out.push(draft(
+            &format!("{what}/trailing-byte"),
+            &format!("{comment}, then one extra byte 00"),
+            trailing,
+        ));
         let mut cuts = vec![bytes.len() - 1, bytes.len() / 2, 1];
         cuts.dedup();
         for cut in cuts {
@@ -189,7 +209,10 @@ fn drafts_for<T: Wire>(spec: Spec<T>) -> Vec<Draft> {
                 }
                 let mut case = draft(
                     &format!("{what}/{kind}-{site}"),
-                    &format!("{comment}, with {} at site {site} in write order", kind.replace('-', " ")),
+                    &format!(
+                        "{comment}, with {} at site {site} in write order",
+                        kind.replace('-', " ")
+                    ),
                     w.out,
                 );
                 if kind.starts_with("partition-key") {
@@ -209,35 +232,69 @@ fn errata_of<T: Wire>(value: &T) -> Vec<&'static str> {
     if json.contains("partition_key") {
         errata.push(PARTITION_KEY_ENCODING);
     }
-    if matches!(T::NAME, "send-request" | "message" | "epoch" | "hinted-epoch" | "receive-response") {
+    if matches!(
+        T::NAME,
+        "send-request" | "message" | "epoch" | "hinted-epoch" | "receive-response"
+    ) {
         errata.push(SELECT_COMMIT_ONLY);
     }
     errata
 }
 
 /// Computes a case's expectation from its bytes: the one place results come from.
-fn expect(structure: &Structure, hex: &[u8]) -> (Verdict, Option<serde_json::Value>, Option<ExpectedError>, Option<&'static str>) {
+fn expect(
+    structure: &Structure,
+    hex: &[u8],
+) -> (
+    Verdict,
+    Option<serde_json::Value>,
+    Option<ExpectedError>,
+    Option<&'static str>,
+) {
     match (structure.decode)(hex) {
         Ok(json) => (Verdict::Valid, Some(json), None, None),
         Err(e) => {
-            let flag = if hex.is_empty() { "EmptyInput" } else { flag_of(&e.reason) };
-            let error = ExpectedError { offset: e.offset, message: e.to_string() };
+            let flag = if hex.is_empty() {
+                "EmptyInput"
+            } else {
+                flag_of(&e.reason)
+            };
+            let error = ExpectedError {
+                offset: e.offset,
+                message: e.to_string(),
+            };
             (Verdict::Invalid, None, Some(error), Some(flag))
         }
     }
 }
 
 fn file_for<T: Wire>(spec: Spec<T>) -> Result<CodecVectorFile, String> {
-    let structure = find_structure(T::NAME).ok_or_else(|| format!("{} is not registered", T::NAME))?;
+    let structure =
+        find_structure(T::NAME).ok_or_else(|| format!("{} is not registered", T::NAME))?;
     let mut tests = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
     for d in drafts_for(spec) {
         let (result, decoded, error, flag) = expect(&structure, &d.hex);
-        let tc_id = format!("{}/{}/{}", T::NAME, if result == Verdict::Valid { "valid" } else { "invalid" }, d.what);
-        let mut flags: Vec<String> = flag.into_iter().chain(d.extra_flags).map(String::from).collect();
+        let tc_id = format!(
+            "{}/{}/{}",
+            T::NAME,
+            if result == Verdict::Valid {
+                "valid"
+            } else {
+                "invalid"
+            },
+            d.what
+        );
+        let mut flags: Vec<String> = flag
+            .into_iter()
+            .chain(d.extra_flags)
+            .map(String::from)
+            .collect();
         flags.dedup();
         if result == Verdict::Valid && d.what.contains('/') {
-            return Err(format!("{tc_id}: meant to be invalid but decodes; the codec is not strict here"));
+            return Err(format!(
+                "{tc_id}: meant to be invalid but decodes; the codec is not strict here"
+            ));
         }
         if !seen.insert(tc_id.clone()) {
             return Err(format!("{tc_id}: duplicate id"));
@@ -253,11 +310,22 @@ fn file_for<T: Wire>(spec: Spec<T>) -> Result<CodecVectorFile, String> {
             errata: d.errata.into_iter().map(String::from).collect(),
         });
     }
-    let used: std::collections::BTreeSet<&str> = tests.iter().flat_map(|t| t.flags.iter().map(String::as_str)).collect();
+    let used: std::collections::BTreeSet<&str> = tests
+        .iter()
+        .flat_map(|t| t.flags.iter().map(String::as_str))
+        .collect();
     let notes = FLAG_NOTES
         .iter()
         .filter(|(flag, _, _)| used.contains(flag))
-        .map(|(flag, bug, text)| (flag.to_string(), FlagNote { bug_type: bug.to_string(), description: text.to_string() }))
+        .map(|(flag, bug, text)| {
+            (
+                flag.to_string(),
+                FlagNote {
+                    bug_type: bug.to_string(),
+                    description: text.to_string(),
+                },
+            )
+        })
         .collect();
     Ok(CodecVectorFile {
         schema: SCHEMA_FILE.into(),
@@ -285,7 +353,10 @@ pub fn generate() -> Result<Vec<CodecVectorFile>, String> {
         version: 1,
         cipher_suite: 1,
     };
-    let error = DsError { code: ErrorCode::KeyPackageExhausted, message: "no KeyPackage left".into() };
+    let error = DsError {
+        code: ErrorCode::KeyPackageExhausted,
+        message: "no KeyPackage left".into(),
+    };
     let welcome_data = WelcomeData {
         welcome: s.welcome.clone(),
         service_providers: vec![provider("b.example")],
@@ -295,17 +366,44 @@ pub fn generate() -> Result<Vec<CodecVectorFile>, String> {
         group_info: Some(s.group_info.clone()),
         welcome_data: Some(welcome_data),
     };
-    let bare_commit_data = CommitData { next_partition_key: key(2), group_info: None, welcome_data: None };
+    let bare_commit_data = CommitData {
+        next_partition_key: key(2),
+        group_info: None,
+        welcome_data: None,
+    };
     let commit_message = Message {
         message: s.public_commit.clone(),
-        commit: Some(MessageCommitData { next_partition_key: key(2).masked(), group_info: Some(s.group_info.clone()) }),
+        commit: Some(MessageCommitData {
+            next_partition_key: key(2).masked(),
+            group_info: Some(s.group_info.clone()),
+        }),
     };
-    let app_message = Message { message: s.private_message.clone(), commit: None };
-    let epoch = Epoch { messages: vec![app_message.clone(), commit_message.clone()] };
-    let hinted = HintedEpoch { masked_partition_key: key(3).masked(), epoch: Epoch { messages: vec![app_message.clone()] } };
-    let tree = RatchetTree { hex: s.ratchet_tree.clone() };
-    let commit_send = SendRequest { message: s.public_commit.clone(), partition_key: key(1), commit_data: Some(full_commit_data.clone()) };
-    let app_send = SendRequest { message: s.private_message.clone(), partition_key: key(1), commit_data: None };
+    let app_message = Message {
+        message: s.private_message.clone(),
+        commit: None,
+    };
+    let epoch = Epoch {
+        messages: vec![app_message.clone(), commit_message.clone()],
+    };
+    let hinted = HintedEpoch {
+        masked_partition_key: key(3).masked(),
+        epoch: Epoch {
+            messages: vec![app_message.clone()],
+        },
+    };
+    let tree = RatchetTree {
+        hex: s.ratchet_tree.clone(),
+    };
+    let commit_send = SendRequest {
+        message: s.public_commit.clone(),
+        partition_key: key(1),
+        commit_data: Some(full_commit_data.clone()),
+    };
+    let app_send = SendRequest {
+        message: s.private_message.clone(),
+        partition_key: key(1),
+        commit_data: None,
+    };
 
     Ok(vec![
         file_for(Spec {
@@ -504,7 +602,11 @@ pub fn verify(file: &CodecVectorFile) -> Vec<String> {
         return vec![format!("unknown structure {:?}", file.structure)];
     };
     if file.number_of_tests != file.tests.len() {
-        problems.push(format!("numberOfTests is {} but there are {} tests", file.number_of_tests, file.tests.len()));
+        problems.push(format!(
+            "numberOfTests is {} but there are {} tests",
+            file.number_of_tests,
+            file.tests.len()
+        ));
     }
     let mut ids = std::collections::BTreeSet::new();
     for t in &file.tests {
@@ -525,17 +627,28 @@ pub fn verify(file: &CodecVectorFile) -> Vec<String> {
         }
         let (result, decoded, error, flag) = expect(&structure, t.hex.as_slice());
         if result != t.result {
-            problems.push(format!("{id}: result says {:?} but the bytes are {:?}", t.result, result));
+            problems.push(format!(
+                "{id}: result says {:?} but the bytes are {:?}",
+                t.result, result
+            ));
         }
         if decoded != t.decoded {
-            problems.push(format!("{id}: decoded JSON differs from what the bytes decode to"));
+            problems.push(format!(
+                "{id}: decoded JSON differs from what the bytes decode to"
+            ));
         }
         if error != t.error {
-            problems.push(format!("{id}: error differs: recorded {:?}, computed {:?}", t.error, error));
+            problems.push(format!(
+                "{id}: error differs: recorded {:?}, computed {:?}",
+                t.error, error
+            ));
         }
         if let Some(flag) = flag {
             if !t.flags.iter().any(|f| f == flag) {
-                problems.push(format!("{id}: flags {:?} lack {flag}, the rule the bytes break", t.flags));
+                problems.push(format!(
+                    "{id}: flags {:?} lack {flag}, the rule the bytes break",
+                    t.flags
+                ));
             }
         }
         if t.result != Verdict::Valid && t.flags.is_empty() {

@@ -9,7 +9,9 @@ pub mod trace;
 pub const DRAFT: &str = "draft-mcmillion-mimi-delivery-service-latest";
 
 /// `valid` | `invalid` | `acceptable`, as in Wycheproof.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     Valid,

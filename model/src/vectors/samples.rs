@@ -33,7 +33,8 @@ impl Samples {
         let file: SampleFile = serde_json::from_str(include_str!("mls_samples.json"))
             .expect("mls_samples.json is valid JSON of hex strings");
         let parse = |b: &Bytes| {
-            MlsMessage::from_bytes(b.as_slice()).expect("every MLS sample decodes (tested against openmls)")
+            MlsMessage::from_bytes(b.as_slice())
+                .expect("every MLS sample decodes (tested against openmls)")
         };
         Samples {
             welcome: parse(&file.welcome),
