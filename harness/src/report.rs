@@ -187,8 +187,8 @@ pub fn html(summary: &Summary) -> String {
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>mimi-ds-check report</title>\n<style>\
 body{{font-family:system-ui,sans-serif;margin:2em;color:#222}}h2{{margin-top:1.6em}}\
 .cell{{display:inline-block;width:1.1em;height:1.1em;margin:1px;border-radius:2px}}\
-table{{border-collapse:collapse;width:100%}}td,th{{border-bottom:1px solid #ddd;padding:.3em .5em;text-align:left;vertical-align:top}}\
-.v{{color:#fff;padding:.1em .4em;border-radius:3px;font-size:.85em}}pre{{background:#f6f6f6;padding:.5em;overflow-x:auto;font-size:.8em}}\
+table{{border-collapse:collapse;width:100%;table-layout:fixed}}col.case{{width:26%}}col.verdict{{width:8%}}col.reqs{{width:22%}}td,th{{border-bottom:1px solid #ddd;padding:.3em .5em;text-align:left;vertical-align:top}}\
+.v{{color:#fff;padding:.1em .4em;border-radius:3px;font-size:.85em}}pre{{background:#f6f6f6;padding:.5em;font-size:.8em;white-space:pre-wrap;word-break:break-all}}code{{word-break:break-all}}\
 details summary{{cursor:pointer}}</style></head><body>\n<h1>mimi-ds-check report</h1>\n<p>{}</p>\n",
         escape(&summary.line())
     );
@@ -203,12 +203,33 @@ details summary{{cursor:pointer}}</style></head><body>\n<h1>mimi-ds-check report
         );
     }
     h.push_str("</p>\n");
+    let not_passed: Vec<&CaseResult> = summary
+        .results
+        .iter()
+        .filter(|r| r.verdict != Verdict::Pass)
+        .collect();
+    if !not_passed.is_empty() {
+        h.push_str("<h2>Not passed</h2>\n<ul>\n");
+        for c in not_passed {
+            let ids: Vec<&str> = c.violated.iter().map(|i| i.0).collect();
+            let _ = writeln!(
+                h,
+                "<li><span class=\"v\" style=\"background:{}\">{}</span> <a href=\"#{}\"><code>{}</code></a> <small>{}</small></li>",
+                colour(c.verdict),
+                c.verdict.name(),
+                escape(&c.id),
+                escape(&c.id),
+                escape(&ids.join(", "))
+            );
+        }
+        h.push_str("</ul>\n");
+    }
     for (section, cases) in by_section(summary) {
         let _ = writeln!(h, "<h2 id=\"{0}\">{0}</h2>\n<div>", escape(section));
         for c in &cases {
             let _ = write!(h, "<a href=\"#{0}\" title=\"{0}: {1}\"><span class=\"cell\" style=\"background:{2}\"></span></a>", escape(&c.id), c.verdict.name(), colour(c.verdict));
         }
-        h.push_str("</div>\n<table><tr><th>case</th><th>verdict</th><th>requirements</th><th>details</th></tr>\n");
+        h.push_str("</div>\n<table><colgroup><col class=\"case\"><col class=\"verdict\"><col class=\"reqs\"><col></colgroup><tr><th>case</th><th>verdict</th><th>requirements</th><th>details</th></tr>\n");
         for c in &cases {
             let ids: Vec<&str> = c.requirements.iter().map(|i| i.0).collect();
             let _ = write!(

@@ -540,11 +540,15 @@ pub(crate) fn mismatch(expect: &Expectation, observed: &Response) -> Violation {
     if matches!(observed, Response::Error(ErrorCode::PolicyRejected)) && !expect.is_error() {
         // A policy refusal the state of the named fork does not justify.
         because.push("no rule of the fork the message names refuses it (bans, mutes and limits are per fork and per local user)".into());
-        requirements.extend([
+        for extra in [
             req::POLICY_PER_FORK,
             req::POLICY_ONLY_UNAMBIGUOUS,
             req::POLICY_NEGATIVE_ONLY,
-        ]);
+        ] {
+            if !requirements.contains(&extra) {
+                requirements.push(extra);
+            }
+        }
     }
     if !expect.also.is_empty() {
         let also: Vec<String> = expect
