@@ -25,6 +25,10 @@ pub struct Capabilities {
     pub actions: Vec<String>,
     /// Whether `GET /mimi-ds-test/v1/idle` waits until no call is in progress.
     pub idle: bool,
+    /// Whether KeyPackage requests may (and will) come through the OHTTP gateway of
+    /// BINDING.md §5; without it they are sent directly, as in test mode.
+    #[serde(default)]
+    pub ohttp: bool,
 }
 
 /// Every control action, by the `input` tag of its JSON.
@@ -48,6 +52,7 @@ impl Capabilities {
             roles: vec!["hub".into(), "follower".into(), "rsp".into()],
             actions: ACTIONS.iter().map(|a| a.to_string()).collect(),
             idle: true,
+            ohttp: true,
         }
     }
 }

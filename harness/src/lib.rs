@@ -8,6 +8,7 @@ pub mod commands;
 pub mod control;
 pub mod generate;
 pub mod mutants;
+pub mod oblivious;
 pub mod peers;
 pub mod reference;
 pub mod report;

@@ -6,10 +6,11 @@
 use crate::binding::{self, CONTROL_PREFIX, MEDIA_TYPE, PROVIDER_HEADER};
 use crate::control::{self, Capabilities, Reset};
 use crate::mutants::{Before, Mutant};
+use crate::oblivious::{self, Gateway};
 use axum::body::Bytes as Body;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response as HttpResponse};
-use mimi_ds_model::codec::{ServiceProviderId, WelcomeInitResponse, Wire};
+use mimi_ds_model::codec::{ErrorCode, ServiceProviderId, WelcomeInitResponse, Wire};
 use mimi_ds_model::ds::{apply_in_place, Endpoint, Input, Outbound, Response, State};
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
@@ -29,6 +30,8 @@ pub struct Config {
 
 struct Shared {
     config: Config,
+    /// OHTTP gateway for KeyPackage requests (BINDING.md §5).
+    gateway: Gateway,
     state: Mutex<State>,
     peers: Mutex<BTreeMap<ServiceProviderId, String>>,
     client: reqwest::Client,
@@ -59,7 +62,9 @@ impl Drop for Server {
 pub async fn start(config: Config, listen: SocketAddr) -> std::io::Result<Server> {
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
+    let gateway = Gateway::new().map_err(std::io::Error::other)?;
     let shared = Arc::new(Shared {
+        gateway,
         state: Mutex::new(State::new(config.me.clone())),
         client: reqwest::Client::builder()
             .timeout(config.call_timeout)
@@ -89,6 +94,18 @@ async fn handle(
     if let Some(action) = uri.path().strip_prefix(CONTROL_PREFIX) {
         return handle_control(&shared, &method, action, &body).await;
     }
+    if uri.path() == oblivious::KEYS_PATH && method == Method::GET {
+        let keys = shared.gateway.keys().to_vec();
+        return (
+            StatusCode::OK,
+            [(axum::http::header::CONTENT_TYPE, oblivious::KEYS_TYPE)],
+            keys,
+        )
+            .into_response();
+    }
+    if uri.path() == oblivious::GATEWAY_PATH && method == Method::POST {
+        return handle_oblivious(&shared, &body).await;
+    }
     let Some(endpoint) = binding::endpoint_of_path(uri.path()) else {
         return (
             StatusCode::NOT_FOUND,
@@ -107,28 +124,63 @@ async fn handle(
         .get(PROVIDER_HEADER)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| ServiceProviderId::new(v).ok());
+    match federation(&shared, endpoint, caller, &body).await {
+        Some((status, bytes)) => {
+            let status = StatusCode::from_u16(status).expect("binding statuses are valid");
+            (
+                status,
+                [(axum::http::header::CONTENT_TYPE, MEDIA_TYPE)],
+                bytes,
+            )
+                .into_response()
+        }
+        None => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+/// One federation request, direct or from inside OHTTP: the status and body of the answer,
+/// or `None` for the 500 the `server-error-on-malformed` mutant gives.
+async fn federation(
+    shared: &Shared,
+    endpoint: Endpoint,
+    caller: Option<ServiceProviderId>,
+    body: &[u8],
+) -> Option<(u16, Vec<u8>)> {
     let response = match (caller, binding::needs_provider(endpoint)) {
-        (None, true) => Response::Error(mimi_ds_model::codec::ErrorCode::UnauthorizedProvider),
+        (None, true) => Response::Error(ErrorCode::UnauthorizedProvider),
         (caller, _) => {
             // KeyPackage requests come through OHTTP and name no caller.
             let from = caller.unwrap_or_else(|| shared.config.me.clone());
-            let input = decode(&shared, endpoint, &from, &body);
+            let input = decode(shared, endpoint, &from, body);
             if matches!(input, Input::Malformed { .. })
                 && shared.config.mutant == Some(Mutant::ServerErrorOnMalformed)
             {
-                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+                return None;
             }
             shared.process(input).await
         }
     };
-    let (status, bytes) = binding::encode_response(endpoint, &response);
-    let status = StatusCode::from_u16(status).expect("binding statuses are valid");
-    (
-        status,
-        [(axum::http::header::CONTENT_TYPE, MEDIA_TYPE)],
-        bytes,
-    )
-        .into_response()
+    Some(binding::encode_response(endpoint, &response))
+}
+
+/// The OHTTP gateway: open, answer the inner KeyPackage request, seal.
+async fn handle_oblivious(shared: &Shared, body: &[u8]) -> HttpResponse {
+    let (endpoint, inner, sealer) = match shared.gateway.open(body) {
+        Ok(opened) => opened,
+        Err(why) => return (StatusCode::BAD_REQUEST, why).into_response(),
+    };
+    let (status, bytes) = federation(shared, endpoint, None, &inner)
+        .await
+        .unwrap_or((500, Vec::new()));
+    match oblivious::seal_response(sealer, status, &bytes) {
+        Ok(sealed) => (
+            StatusCode::OK,
+            [(axum::http::header::CONTENT_TYPE, oblivious::RESPONSE_TYPE)],
+            sealed,
+        )
+            .into_response(),
+        Err(why) => (StatusCode::INTERNAL_SERVER_ERROR, why).into_response(),
+    }
 }
 
 fn decode(shared: &Shared, endpoint: Endpoint, from: &ServiceProviderId, body: &[u8]) -> Input {

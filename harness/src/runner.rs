@@ -4,6 +4,7 @@
 
 use crate::binding::{self, CONTROL_PREFIX, MEDIA_TYPE, PROVIDER_HEADER};
 use crate::control::{self, Capabilities, Reset};
+use crate::oblivious;
 use crate::peers::Peers;
 use crate::wire::{Exchange, WireLog};
 use mimi_ds_model::codec::ServiceProviderId;
@@ -161,6 +162,8 @@ pub struct Target {
     base: String,
     client: reqwest::Client,
     pub capabilities: Capabilities,
+    /// The gateway's key configuration, when the target takes KeyPackage requests over OHTTP.
+    ohttp_keys: Option<Vec<u8>>,
     log: WireLog,
 }
 
@@ -184,10 +187,15 @@ impl Target {
             .json::<Capabilities>()
             .await
             .map_err(|e| format!("{url}: capabilities are not the JSON of BINDING.md: {e}"))?;
+        let ohttp_keys = match capabilities.ohttp {
+            true => Some(fetch_ohttp_keys(&client, &base).await?),
+            false => None,
+        };
         Ok(Target {
             base,
             client,
             capabilities,
+            ohttp_keys,
             log,
         })
     }
@@ -198,16 +206,13 @@ impl Target {
         from: &str,
         provider: Option<&str>,
         body: Vec<u8>,
-        json: bool,
+        content_type: &str,
     ) -> Result<(u16, Vec<u8>), Trouble> {
         let mut request = self
             .client
             .post(format!("{}{path}", self.base))
             .body(body.clone());
-        request = request.header(
-            reqwest::header::CONTENT_TYPE,
-            if json { "application/json" } else { MEDIA_TYPE },
-        );
+        request = request.header(reqwest::header::CONTENT_TYPE, content_type);
         if let Some(p) = provider {
             request = request.header(PROVIDER_HEADER, p);
         }
@@ -250,7 +255,7 @@ impl Target {
                 "control",
                 None,
                 body,
-                true,
+                JSON,
             )
             .await?
         {
@@ -267,7 +272,7 @@ impl Target {
                 "control",
                 None,
                 body,
-                true,
+                JSON,
             )
             .await?;
         if !(200..300).contains(&status) {
@@ -286,19 +291,56 @@ impl Target {
         from: Option<&ServiceProviderId>,
         body: Vec<u8>,
     ) -> Result<Response, Trouble> {
-        let caller = from
-            .map(|f| f.as_str().to_owned())
-            .unwrap_or_else(|| "ohttp-client".into());
-        let (status, bytes) = self
+        let (status, bytes) = match (&self.ohttp_keys, from) {
+            (Some(keys), None) => self.oblivious(keys, endpoint, body).await?,
+            _ => {
+                let caller = from.map(|f| f.as_str()).unwrap_or("anonymous");
+                self.post(
+                    &binding::path(endpoint),
+                    caller,
+                    from.map(|f| f.as_str()),
+                    body,
+                    MEDIA_TYPE,
+                )
+                .await?
+            }
+        };
+        binding::decode_response(endpoint, status, &bytes).map_err(|e| Trouble::Binding(e.0))
+    }
+
+    /// A KeyPackage request as requester and relay: sealed to the gateway's keys, posted to
+    /// the gateway, the answer opened. The wire log gets the sealed exchange and the inner one.
+    async fn oblivious(
+        &self,
+        keys: &[u8],
+        endpoint: Endpoint,
+        body: Vec<u8>,
+    ) -> Result<(u16, Vec<u8>), Trouble> {
+        let (sealed, opener) =
+            oblivious::seal_request(keys, endpoint, &body).map_err(Trouble::Binding)?;
+        let (status, answer) = self
             .post(
-                &binding::path(endpoint),
-                &caller,
-                from.map(|f| f.as_str()),
-                body,
-                false,
+                oblivious::GATEWAY_PATH,
+                "ohttp-relay",
+                None,
+                sealed,
+                oblivious::REQUEST_TYPE,
             )
             .await?;
-        binding::decode_response(endpoint, status, &bytes).map_err(|e| Trouble::Binding(e.0))
+        if status != 200 {
+            return Err(Trouble::Binding(format!(
+                "the OHTTP gateway answered {status}"
+            )));
+        }
+        let (inner_status, inner_body) =
+            oblivious::open_response(opener, &answer).map_err(Trouble::Binding)?;
+        self.log.record(Exchange::inside_ohttp(
+            &binding::path(endpoint),
+            &body,
+            inner_status,
+            &inner_body,
+        ));
+        Ok((inner_status, inner_body))
     }
 
     /// The loopback floor: the median round trip of `n` bare capability requests, the least
@@ -328,6 +370,29 @@ impl Target {
             tokio::time::sleep(fallback).await;
         }
     }
+}
+
+const JSON: &str = "application/json";
+
+async fn fetch_ohttp_keys(client: &reqwest::Client, base: &str) -> Result<Vec<u8>, String> {
+    let url = format!("{base}{}", oblivious::KEYS_PATH);
+    let fail =
+        |e: String| format!("the target offers ohttp but {url} gave no key configuration: {e}");
+    let answer = client
+        .get(&url)
+        .send()
+        .await
+        .map_err(|e| fail(e.to_string()))?;
+    if !answer.status().is_success() {
+        return Err(fail(format!("status {}", answer.status())));
+    }
+    let keys = answer
+        .bytes()
+        .await
+        .map_err(|e| fail(e.to_string()))?
+        .to_vec();
+    ohttp::ClientRequest::from_encoded_config_list(&keys).map_err(|e| fail(e.to_string()))?;
+    Ok(keys)
 }
 
 /// Why a case cannot run on this target, if it cannot.

@@ -218,7 +218,11 @@ async fn run_async(
         progress(i, &result);
         results.push(result);
     }
-    let exchanges = results.iter().map(|r| r.wire.len()).sum();
+    let exchanges = results
+        .iter()
+        .flat_map(|r| &r.wire)
+        .filter(|e| e.direction != "inside-ohttp")
+        .count();
     let target_name = match (&options.target, options.mutant) {
         (Some(url), _) => url.clone(),
         (None, Some(m)) => format!(

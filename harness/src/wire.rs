@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex};
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Exchange {
-    /// `to-target` (the runner calls the target) or `from-target` (the target calls a peer).
+    /// `to-target` (the runner calls the target), `from-target` (the target calls a peer) or
+    /// `inside-ohttp` (the request a `to-target` OHTTP exchange carried; not a call of its own).
     pub direction: &'static str,
     /// Who called: a provider id, or `control` for test-control calls.
     pub from: String,
@@ -49,6 +50,20 @@ impl Exchange {
             status,
             response,
             error,
+        }
+    }
+
+    /// The request and answer an OHTTP exchange carried, for reading the log.
+    pub fn inside_ohttp(path: &str, request: &[u8], status: u16, response: &[u8]) -> Self {
+        Exchange {
+            direction: "inside-ohttp",
+            from: "ohttp-client".to_owned(),
+            to: "target".to_owned(),
+            path: path.to_owned(),
+            request: show(request),
+            status,
+            response: show(response),
+            error: None,
         }
     }
 
