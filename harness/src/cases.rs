@@ -2,37 +2,20 @@
 //! the model's own types so an input replays exactly as the vector records it.
 
 use crate::runner::{Case, CaseStep};
+use crate::vector_files::read_trace_files;
 use crate::{CliError, CliResult};
 use mimi_ds_model::codec::ServiceProviderId;
 use mimi_ds_model::ds::Input;
-use mimi_ds_model::vectors::trace::{self, TraceTest, TraceVectorFile};
+use mimi_ds_model::vectors::trace::TraceTest;
 use std::path::Path;
 
-pub const TRACE_DIR: &str = "trace";
-
 pub fn load(dir: &Path) -> CliResult<Vec<Case>> {
-    let trace_dir = dir.join(TRACE_DIR);
-    let entries = std::fs::read_dir(&trace_dir).map_err(|e| {
-        CliError(format!(
-            "no trace vectors at {}: {e} (give --vectors DIR)",
-            trace_dir.display()
-        ))
-    })?;
-    let mut paths: Vec<_> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "json") && !p.ends_with(trace::SCHEMA_FILE))
-        .collect();
-    paths.sort();
     let mut cases = Vec::new();
-    for path in paths {
-        let name = path.display().to_string();
-        let text =
-            std::fs::read_to_string(&path).map_err(|e| CliError(format!("reading {name}: {e}")))?;
-        let file: TraceVectorFile = serde_json::from_str(&text)
-            .map_err(|e| CliError(format!("{name}: not a trace vector file: {e}")))?;
+    for (path, file) in read_trace_files(dir)? {
         for test in &file.tests {
-            cases
-                .push(case_of(test).map_err(|e| CliError(format!("{name}: {}: {e}", test.tc_id)))?);
+            let case = case_of(test)
+                .map_err(|e| CliError(format!("{}: {}: {e}", path.display(), test.tc_id)))?;
+            cases.push(case);
         }
     }
     Ok(cases)

@@ -64,17 +64,22 @@ impl Gateway {
     }
 }
 
+/// A binary HTTP message (known-length form) carrying `body` as `application/mimi-ds`.
+fn with_body(mut message: bhttp::Message, body: &[u8]) -> Result<Vec<u8>, String> {
+    message.put_header("content-type", binding::MEDIA_TYPE);
+    message.write_content(body);
+    let mut encoded = Vec::new();
+    message
+        .write_bhttp(bhttp::Mode::KnownLength, &mut encoded)
+        .map_err(|e| format!("binary HTTP: {e}"))?;
+    Ok(encoded)
+}
+
 /// Seals the gateway's answer: a binary HTTP response inside the OHTTP response.
 pub fn seal_response(sealer: ServerResponse, status: u16, body: &[u8]) -> Result<Vec<u8>, String> {
     let status =
         bhttp::StatusCode::try_from(status).map_err(|e| format!("status {status}: {e}"))?;
-    let mut message = bhttp::Message::response(status);
-    message.put_header("content-type", binding::MEDIA_TYPE);
-    message.write_content(body);
-    let mut inner = Vec::new();
-    message
-        .write_bhttp(bhttp::Mode::KnownLength, &mut inner)
-        .map_err(|e| format!("binary HTTP: {e}"))?;
+    let inner = with_body(bhttp::Message::response(status), body)?;
     sealer
         .encapsulate(&inner)
         .map_err(|e| format!("cannot encapsulate: {e}"))
@@ -88,18 +93,13 @@ pub fn seal_request(
 ) -> Result<(Vec<u8>, ClientResponse), String> {
     let client = ClientRequest::from_encoded_config_list(keys)
         .map_err(|e| format!("the gateway's key configuration: {e}"))?;
-    let mut message = bhttp::Message::request(
+    let request = bhttp::Message::request(
         b"POST".to_vec(),
         b"https".to_vec(),
         AUTHORITY.to_vec(),
         binding::path(endpoint).into_bytes(),
     );
-    message.put_header("content-type", binding::MEDIA_TYPE);
-    message.write_content(body);
-    let mut inner = Vec::new();
-    message
-        .write_bhttp(bhttp::Mode::KnownLength, &mut inner)
-        .map_err(|e| format!("binary HTTP: {e}"))?;
+    let inner = with_body(request, body)?;
     client
         .encapsulate(&inner)
         .map_err(|e| format!("cannot encapsulate: {e}"))

@@ -33,20 +33,11 @@ pub fn write_all(dir: &Path, summary: &Summary) -> CliResult {
     Ok(())
 }
 
-const VERDICTS: [Verdict; 6] = [
-    Verdict::Pass,
-    Verdict::Fail,
-    Verdict::NonStrict,
-    Verdict::Informational,
-    Verdict::Indeterminate,
-    Verdict::Skipped,
-];
-
 pub fn json(summary: &Summary) -> String {
     let report = JsonReport {
         tool: concat!("mimi-ds-check ", env!("CARGO_PKG_VERSION")),
         target: &summary.target,
-        summary: VERDICTS
+        summary: Verdict::ALL
             .iter()
             .map(|v| (v.name(), summary.count(*v)))
             .collect(),
@@ -193,7 +184,7 @@ details summary{{cursor:pointer}}</style></head><body>\n<h1>mimi-ds-check report
         escape(&summary.line())
     );
     h.push_str("<p>");
-    for v in VERDICTS {
+    for v in Verdict::ALL {
         let _ = write!(
             h,
             "<span class=\"v\" style=\"background:{}\">{} {}</span> ",

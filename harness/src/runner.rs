@@ -78,17 +78,9 @@ fn mentioned(input: &Input) -> Vec<ServiceProviderId> {
     if let Some(data) = commit_data.and_then(|c| c.welcome_data.as_ref()) {
         ids.extend(data.service_providers.iter().cloned());
     }
-    match input {
-        Input::Send { from, .. }
-        | Input::ExternalJoin { from, .. }
-        | Input::Receive { from, .. }
-        | Input::GroupInfo { from, .. }
-        | Input::WelcomeInit { from, .. }
-        | Input::WelcomePush { from, .. }
-        | Input::Push { from, .. } => ids.push(from.clone()),
-        Input::WelcomeInitAnswered { provider, .. } => ids.push(provider.clone()),
-        Input::FollowGroup { hub, .. } => ids.push(hub.clone()),
-        _ => {}
+    ids.extend(input.sender().cloned());
+    if let Input::FollowGroup { hub, .. } = input {
+        ids.push(hub.clone());
     }
     ids
 }
@@ -111,6 +103,16 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// In the order reports list them.
+    pub const ALL: [Verdict; 6] = [
+        Verdict::Pass,
+        Verdict::Fail,
+        Verdict::NonStrict,
+        Verdict::Informational,
+        Verdict::Indeterminate,
+        Verdict::Skipped,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             Verdict::Pass => "pass",

@@ -107,15 +107,7 @@ impl Summary {
 
     /// One line: counts per verdict.
     pub fn line(&self) -> String {
-        let verdicts = [
-            Verdict::Pass,
-            Verdict::Fail,
-            Verdict::NonStrict,
-            Verdict::Informational,
-            Verdict::Indeterminate,
-            Verdict::Skipped,
-        ];
-        let parts: Vec<String> = verdicts
+        let parts: Vec<String> = Verdict::ALL
             .iter()
             .map(|v| format!("{} {}", self.count(*v), v.name()))
             .collect();

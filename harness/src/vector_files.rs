@@ -6,7 +6,7 @@
 use crate::{CliError, CliResult};
 use mimi_ds_model::vectors::codec::{self, CodecVectorFile};
 use mimi_ds_model::vectors::trace::{self, CoverageRow, TraceVectorFile};
-use serde::Serialize;
+use serde::{de::DeserializeOwned, Serialize};
 use std::path::{Path, PathBuf};
 
 const CODEC_DIR: &str = "codec";
@@ -80,62 +80,22 @@ pub struct Verification {
 }
 
 pub fn verify(dir: &Path) -> CliResult<Verification> {
-    let codec_dir = dir.join(CODEC_DIR);
-    if !codec_dir.is_dir() {
-        return Err(CliError(format!(
-            "no vector directory at {} (give the vectors directory)",
-            codec_dir.display()
-        )));
-    }
     let mut found = Verification {
         files: 0,
         tests: 0,
         problems: Vec::new(),
     };
-    let schema_path = codec_dir.join(codec::SCHEMA_FILE);
-    match std::fs::read_to_string(&schema_path) {
-        Ok(text) if text == canonical_json(&codec::schema()) => {}
-        Ok(_) => found.problems.push(format!(
-            "{}: differs from the schema of the current format",
-            schema_path.display()
-        )),
-        Err(e) => found
-            .problems
-            .push(format!("{}: {e}", schema_path.display())),
-    }
-    let mut seen = Vec::new();
-    for path in json_files(&codec_dir)? {
-        if path == schema_path {
-            continue;
-        }
-        let name = path.display().to_string();
-        let text =
-            std::fs::read_to_string(&path).map_err(|e| CliError(format!("reading {name}: {e}")))?;
-        let file: CodecVectorFile = match serde_json::from_str(&text) {
-            Ok(f) => f,
-            Err(e) => {
-                found
-                    .problems
-                    .push(format!("{name}: not a codec vector file: {e}"));
-                continue;
-            }
-        };
-        found.files += 1;
-        found.tests += file.tests.len();
-        if text != canonical_json(&file) {
-            found.problems.push(format!(
-                "{name}: not in canonical formatting (regenerate, or format as two-space JSON)"
-            ));
-        }
-        found.problems.extend(
-            codec::verify(&file)
-                .into_iter()
-                .map(|p| format!("{name}: {p}")),
-        );
-        seen.push(file.structure);
-    }
+    let codec_dir = dir.join(CODEC_DIR);
+    let codec_files = verify_dir(
+        &codec_dir,
+        codec::SCHEMA_FILE,
+        &codec::schema(),
+        "codec",
+        &mut found,
+        |file: &CodecVectorFile| (file.tests.len(), codec::verify(file)),
+    )?;
     for s in mimi_ds_model::codec::structures() {
-        if !seen.iter().any(|n| n == s.name) {
+        if !codec_files.iter().any(|(_, f)| f.structure == s.name) {
             found.problems.push(format!(
                 "{}: no codec vector file for {}",
                 codec_dir.display(),
@@ -143,16 +103,45 @@ pub fn verify(dir: &Path) -> CliResult<Verification> {
             ));
         }
     }
-    verify_traces(dir, &mut found)?;
+    let trace_dir = dir.join(TRACE_DIR);
+    let trace_files = verify_dir(
+        &trace_dir,
+        trace::SCHEMA_FILE,
+        &trace::schema(),
+        "trace",
+        &mut found,
+        |file: &TraceVectorFile| (file.tests.len(), trace::verify(file)),
+    )?;
+    if trace_files.is_empty() {
+        found
+            .problems
+            .push(format!("{}: no trace vector files", trace_dir.display()));
+    }
+    for (path, file) in &trace_files {
+        if path.file_stem().is_some_and(|stem| *stem != *file.section) {
+            found.problems.push(format!(
+                "{}: holds section {:?}; the file is named after its section",
+                path.display(),
+                file.section
+            ));
+        }
+    }
     Ok(found)
 }
 
-/// Checks the schema, the formatting and every vector of `trace/`.
-fn verify_traces(dir: &Path, found: &mut Verification) -> CliResult {
-    let trace_dir = dir.join(TRACE_DIR);
-    let schema_path = trace_dir.join(trace::SCHEMA_FILE);
+/// Checks one directory of vector files of one kind: its schema file, then every file's
+/// parse, canonical formatting and `check` (test count, problems). Returns the parsed files.
+fn verify_dir<F: DeserializeOwned + Serialize>(
+    dir: &Path,
+    schema_file: &str,
+    schema: &serde_json::Value,
+    kind: &str,
+    found: &mut Verification,
+    check: impl Fn(&F) -> (usize, Vec<String>),
+) -> CliResult<Vec<(PathBuf, F)>> {
+    let schema_path = dir.join(schema_file);
     match std::fs::read_to_string(&schema_path) {
-        Ok(text) if text == canonical_json(&trace::schema()) => {}
+        Ok(text) if text == canonical_json(schema) => {}
         Ok(_) => found.problems.push(format!(
             "{}: differs from the schema of the current format",
             schema_path.display()
@@ -161,59 +150,51 @@ fn verify_traces(dir: &Path, found: &mut Verification) -> CliResult {
             .problems
             .push(format!("{}: {e}", schema_path.display())),
     }
-    let files = read_trace_files(dir)?;
-    if files.is_empty() {
-        found
-            .problems
-            .push(format!("{}: no trace vector files", trace_dir.display()));
-    }
-    for (path, text, file) in files {
+    let mut parsed = Vec::new();
+    for (path, text, file) in read_vector_files::<F>(dir, schema_file)? {
         let name = path.display().to_string();
         let file = match file {
             Ok(f) => f,
             Err(e) => {
                 found
                     .problems
-                    .push(format!("{name}: not a trace vector file: {e}"));
+                    .push(format!("{name}: not a {kind} vector file: {e}"));
                 continue;
             }
         };
+        let (tests, problems) = check(&file);
         found.files += 1;
-        found.tests += file.tests.len();
+        found.tests += tests;
         if text != canonical_json(&file) {
             found.problems.push(format!(
                 "{name}: not in canonical formatting (regenerate, or format as two-space JSON)"
             ));
         }
-        if path.file_stem().is_some_and(|stem| *stem != *file.section) {
-            found.problems.push(format!(
-                "{name}: holds section {:?}; the file is named after its section",
-                file.section
-            ));
-        }
-        found.problems.extend(
-            trace::verify(&file)
-                .into_iter()
-                .map(|p| format!("{name}: {p}")),
-        );
+        found
+            .problems
+            .extend(problems.into_iter().map(|p| format!("{name}: {p}")));
+        parsed.push((path, file));
     }
-    Ok(())
+    Ok(parsed)
 }
 
-type TraceFileRead = (PathBuf, String, Result<TraceVectorFile, serde_json::Error>);
+/// A vector file: where it is, its text, and its parse.
+pub type VectorFileRead<F> = (PathBuf, String, Result<F, serde_json::Error>);
 
-/// Every trace vector file under `dir/trace`, with its text and its parse.
-fn read_trace_files(dir: &Path) -> CliResult<Vec<TraceFileRead>> {
-    let trace_dir = dir.join(TRACE_DIR);
-    if !trace_dir.is_dir() {
+/// Every vector file in `dir` but the schema, in name order.
+pub fn read_vector_files<F: DeserializeOwned>(
+    dir: &Path,
+    schema_file: &str,
+) -> CliResult<Vec<VectorFileRead<F>>> {
+    if !dir.is_dir() {
         return Err(CliError(format!(
-            "no trace vector directory at {}",
-            trace_dir.display()
+            "no vector directory at {} (give the vectors directory)",
+            dir.display()
         )));
     }
     let mut out = Vec::new();
-    for path in json_files(&trace_dir)? {
-        if path.file_name().is_some_and(|n| n == trace::SCHEMA_FILE) {
+    for path in json_files(dir)? {
+        if path.file_name().is_some_and(|n| n == schema_file) {
             continue;
         }
         let text = std::fs::read_to_string(&path)
@@ -224,16 +205,20 @@ fn read_trace_files(dir: &Path) -> CliResult<Vec<TraceFileRead>> {
     Ok(out)
 }
 
+/// Every trace vector file under `dir/trace`, parsed; the first unreadable one is an error.
+pub fn read_trace_files(dir: &Path) -> CliResult<Vec<(PathBuf, TraceVectorFile)>> {
+    read_vector_files::<TraceVectorFile>(&dir.join(TRACE_DIR), trace::SCHEMA_FILE)?
+        .into_iter()
+        .map(|(path, _, file)| {
+            file.map(|f| (path.clone(), f))
+                .map_err(|e| CliError(format!("{}: not a trace vector file: {e}", path.display())))
+        })
+        .collect()
+}
+
 /// Per requirement, the count of trace vectors of each result (see `vectors/README.md`).
 pub fn coverage(dir: &Path) -> CliResult<Vec<CoverageRow>> {
-    let mut files = Vec::new();
-    for (path, _, file) in read_trace_files(dir)? {
-        files.push(
-            file.map_err(|e| {
-                CliError(format!("{}: not a trace vector file: {e}", path.display()))
-            })?,
-        );
-    }
+    let files: Vec<TraceVectorFile> = read_trace_files(dir)?.into_iter().map(|(_, f)| f).collect();
     Ok(trace::coverage(&files))
 }
 

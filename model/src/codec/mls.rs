@@ -141,7 +141,8 @@ pub fn read_ratchet_tree(r: &mut Reader<'_>) -> Result<usize, DecodeError> {
 }
 
 impl MlsView {
-    fn empty(version: u16, wire_format: WireFormat) -> Self {
+    /// A view with only the header fields set; the walk fills in what the format carries.
+    pub fn empty(version: u16, wire_format: WireFormat) -> Self {
         MlsView {
             version,
             wire_format,

@@ -94,23 +94,7 @@ mod tests {
 
     #[test]
     fn an_external_commit_goes_to_the_most_recent_partition_and_moves_it() {
-        let mut state = hosting_hub();
-        for (next, tag) in [(1, 1), (2, 2)] {
-            state = step(
-                &state,
-                &Op::Commit {
-                    from: 0,
-                    key: 0,
-                    next,
-                    ban: false,
-                    add: false,
-                    welcome: None,
-                    tag,
-                }
-                .input(),
-            )
-            .next;
-        }
+        let state = forked_hub();
         let joined = step(
             &state,
             &Op::ExternalJoin {

@@ -66,27 +66,6 @@ mod tests {
     use crate::ds::scenario::*;
     use crate::ds::{step, Input, Response};
 
-    fn forked() -> State {
-        let mut state = hosting_hub();
-        for (next, tag) in [(1, 1), (2, 2)] {
-            state = step(
-                &state,
-                &Op::Commit {
-                    from: 0,
-                    key: 0,
-                    next,
-                    ban: false,
-                    add: false,
-                    welcome: None,
-                    tag,
-                }
-                .input(),
-            )
-            .next;
-        }
-        state
-    }
-
     #[test]
     fn only_a_branch_of_a_fork_can_be_terminated() {
         let mut state = hosting_hub();
@@ -116,14 +95,14 @@ mod tests {
             "no fork yet"
         );
         let s = step(
-            &forked(),
+            &forked_hub(),
             &Input::TerminateBranch {
                 partition_key: key(1),
             },
         );
         assert_eq!(s.expect.canonical, Response::Accepted);
         let unknown = step(
-            &forked(),
+            &forked_hub(),
             &Input::TerminateBranch {
                 partition_key: key(9),
             },
@@ -137,7 +116,7 @@ mod tests {
     #[test]
     fn a_terminated_branch_refuses_sends_but_still_reads() {
         let mut state = step(
-            &forked(),
+            &forked_hub(),
             &Op::App {
                 from: 0,
                 key: 1,
@@ -182,7 +161,7 @@ mod tests {
 
     #[test]
     fn the_most_recent_partition_skips_terminated_branches() {
-        let mut state = forked();
+        let mut state = forked_hub();
         let group = &state.partitions.groups[&group_id()];
         assert_eq!(most_recent_partition(group), key(2));
         state = step(

@@ -189,6 +189,25 @@ pub enum Input {
     },
 }
 
+impl Input {
+    /// The provider that sends this input over the federation (or, for an answer to a
+    /// WelcomeInit, gives it); `None` for control actions, KeyPackage requests (anonymous
+    /// through OHTTP) and undecodable bodies.
+    pub fn sender(&self) -> Option<&ServiceProviderId> {
+        match self {
+            Input::Send { from, .. }
+            | Input::Receive { from, .. }
+            | Input::ExternalJoin { from, .. }
+            | Input::GroupInfo { from, .. }
+            | Input::WelcomeInit { from, .. }
+            | Input::WelcomePush { from, .. }
+            | Input::Push { from, .. } => Some(from),
+            Input::WelcomeInitAnswered { provider, .. } => Some(provider),
+            _ => None,
+        }
+    }
+}
+
 /// What a DS answers to one input. Errors compare by code: the message is for people.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "response", content = "body")]

@@ -40,6 +40,25 @@ pub fn hub_state() -> State {
     State::new(hub_id())
 }
 
+/// A hub hosting `GROUP` whose creation partition `key(0)` forked: two commits in it
+/// announce `key(1)` and `key(2)`.
+pub fn forked_hub() -> State {
+    let mut state = hosting_hub();
+    for (next, tag) in [(1, 1), (2, 2)] {
+        let commit = Op::Commit {
+            from: 0,
+            key: 0,
+            next,
+            ban: false,
+            add: false,
+            welcome: None,
+            tag,
+        };
+        state = super::step(&state, &commit.input()).next;
+    }
+    state
+}
+
 /// A hub hosting `GROUP` with creation partition `key(0)`.
 pub fn hosting_hub() -> State {
     let mut state = hub_state();
@@ -57,23 +76,7 @@ pub fn hosting_hub() -> State {
 fn message(wire_format: WireFormat, tag: &[u8]) -> MlsMessage {
     MlsMessage {
         bytes: Bytes(tag.to_vec()),
-        view: MlsView {
-            version: 1,
-            wire_format,
-            group_id: None,
-            epoch: None,
-            content_type: None,
-            sender_type: None,
-            sender_index: None,
-            cipher_suite: None,
-            new_members: None,
-            tree_hash: None,
-            has_ratchet_tree: None,
-            key_package_ref: None,
-            proposals: Vec::new(),
-            last_resort: false,
-            identity: None,
-        },
+        view: MlsView::empty(1, wire_format),
     }
 }
 

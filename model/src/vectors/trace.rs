@@ -246,18 +246,11 @@ fn kebab<T: Serialize>(value: &T) -> String {
 
 /// Who sends an input, as the harness plays it.
 pub fn actor(input: &Input) -> String {
-    match input {
-        Input::Send { from, .. }
-        | Input::Receive { from, .. }
-        | Input::ExternalJoin { from, .. }
-        | Input::GroupInfo { from, .. }
-        | Input::WelcomeInit { from, .. }
-        | Input::WelcomePush { from, .. }
-        | Input::Push { from, .. } => from.to_string(),
-        Input::WelcomeInitAnswered { provider, .. } => provider.to_string(),
-        Input::KeyPackage { .. } | Input::KeyPackageBundle { .. } => OHTTP.into(),
-        Input::Malformed { .. } => "any".into(),
-        _ => CONTROL.into(),
+    match (input.sender(), input) {
+        (Some(from), _) => from.to_string(),
+        (None, Input::KeyPackage { .. } | Input::KeyPackageBundle { .. }) => OHTTP.into(),
+        (None, Input::Malformed { .. }) => "any".into(),
+        (None, _) => CONTROL.into(),
     }
 }
 
