@@ -88,3 +88,46 @@ fn a_reference_in_another_process_gets_the_same_verdicts() {
     };
     assert_eq!(verdicts(&remote), verdicts(&local));
 }
+
+#[test]
+fn random_traces_pass_the_reference_and_shrink_a_mutant_to_a_replayable_counterexample() {
+    let clean = suite::explore(&Options::default(), 60, 16, 11).expect("explores");
+    assert!(
+        clean.counterexample.is_none(),
+        "the reference fails a random trace"
+    );
+    assert_eq!(clean.runs, 60);
+
+    let broken = Options {
+        mutant: Some(mimi_ds_harness::mutants::Mutant::CounterOffByOne),
+        ..Options::default()
+    };
+    let found = suite::explore(&broken, 60, 16, 11).expect("explores");
+    let (test, result) = found
+        .counterexample
+        .expect("the mutant fails some random trace");
+    assert_eq!(result.verdict, Verdict::Fail);
+    assert!(
+        result
+            .violated
+            .iter()
+            .any(|r| r.0 == "receive/skip-counter"),
+        "{:?}",
+        result.violated
+    );
+    // Create the group, send one message (with the WelcomeInit answers it may need), read.
+    assert!(
+        test.steps.len() <= 5,
+        "shrunk to {} inputs",
+        test.steps.len()
+    );
+    let case = cases::case_of(&test).unwrap();
+    let replayed = suite::run(std::slice::from_ref(&case), &broken, &|_, _| {}).unwrap();
+    assert_eq!(
+        replayed.results[0].verdict,
+        Verdict::Fail,
+        "the counterexample replays"
+    );
+    let clean_replay = suite::run(&[case], &Options::default(), &|_, _| {}).unwrap();
+    assert_eq!(clean_replay.results[0].verdict, Verdict::Pass);
+}

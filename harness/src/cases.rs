@@ -21,7 +21,7 @@ pub fn load(dir: &Path) -> CliResult<Vec<Case>> {
     Ok(cases)
 }
 
-fn case_of(test: &TraceTest) -> Result<Case, String> {
+pub fn case_of(test: &TraceTest) -> Result<Case, String> {
     let steps = test
         .steps
         .iter()

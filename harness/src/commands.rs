@@ -4,8 +4,9 @@ use crate::mutants::{self, Mutant, MUTANTS};
 use crate::reference::{self, Config};
 use crate::runner::{role_name, Case, CaseResult, Role, Verdict};
 use crate::suite::{self, Options, Summary};
-use crate::{cases, report, CliError, CliResult};
+use crate::{cases, explore, report, vector_files, CliError, CliResult};
 use mimi_ds_model::codec::ServiceProviderId;
+use mimi_ds_model::vectors::trace;
 use std::io::IsTerminal;
 use std::path::Path;
 use std::time::Duration;
@@ -108,6 +109,45 @@ fn failing(summary: &Summary, strict: bool) -> usize {
         } else {
             0
         }
+}
+
+pub fn explore(
+    options: &Options,
+    traces: u32,
+    max_ops: usize,
+    seed: u64,
+    report_dir: Option<&Path>,
+) -> CliResult {
+    if traces == 0 || max_ops == 0 {
+        return Err(CliError("--explore and --max-ops need at least 1".into()));
+    }
+    let found = suite::explore(options, traces, max_ops, seed)?;
+    let Some((test, result)) = found.counterexample else {
+        println!(
+            "{traces} random traces (seed {seed}, up to {max_ops} operations) passed; {} runs",
+            found.runs
+        );
+        return Ok(());
+    };
+    println!("{}", describe(&result));
+    println!(
+        "a random trace failed; shrunk to {} inputs after {} runs (seed {seed})",
+        test.steps.len(),
+        found.runs
+    );
+    match report_dir {
+        Some(dir) => {
+            let vectors = dir.join("counterexample");
+            let file = trace::file(explore::SECTION, vec![test]);
+            vector_files::write_trace_file(&vectors, &file)?;
+            println!(
+                "replay it with: mimi-ds-check run --vectors {}",
+                vectors.display()
+            );
+        }
+        None => println!("give --report-dir to keep it as a replayable vector"),
+    }
+    Err(CliError(format!("{} failed", result.id)))
 }
 
 pub fn serve(role: Role, listen: std::net::SocketAddr, mutant: Option<Mutant>) -> CliResult {

@@ -6,6 +6,7 @@ pub mod cases;
 pub mod codec_cli;
 pub mod commands;
 pub mod control;
+pub mod explore;
 pub mod generate;
 pub mod mutants;
 pub mod oblivious;

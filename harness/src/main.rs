@@ -92,6 +92,16 @@ struct RunArgs {
     /// With no --target: plant this bug in the in-process reference DS.
     #[arg(long)]
     mutant: Option<String>,
+    /// Instead of the vectors, run this many random traces (shrinking any failure to the
+    /// smallest, written to --report-dir as a replayable vector).
+    #[arg(long)]
+    explore: Option<u32>,
+    /// Seed of the random traces (the same seed gives the same traces).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Most operations in one random trace.
+    #[arg(long, default_value_t = 24)]
+    max_ops: usize,
     /// Seconds to wait for any one answer.
     #[arg(long, default_value_t = 5.0)]
     timeout: f64,
@@ -191,13 +201,22 @@ fn run(cli: Cli) -> CliResult {
                 timeout: commands::seconds("--timeout", args.timeout)?,
                 ..Default::default()
             };
-            commands::run(
-                &args.vectors,
-                &options,
-                args.strict,
-                args.dry_run,
-                args.report_dir.as_deref(),
-            )
+            match args.explore {
+                Some(traces) => commands::explore(
+                    &options,
+                    traces,
+                    args.max_ops,
+                    args.seed,
+                    args.report_dir.as_deref(),
+                ),
+                None => commands::run(
+                    &args.vectors,
+                    &options,
+                    args.strict,
+                    args.dry_run,
+                    args.report_dir.as_deref(),
+                ),
+            }
         }
         Command::Serve {
             role,

@@ -158,24 +158,25 @@ pub fn run(
     options: &Options,
     progress: &dyn Fn(usize, &CaseResult),
 ) -> CliResult<Summary> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    runtime()?.block_on(run_async(cases, options, progress))
+}
+
+fn runtime() -> CliResult<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| CliError(format!("starting the async runtime: {e}")))?;
-    runtime.block_on(run_async(cases, options, progress))
+        .map_err(|e| CliError(format!("starting the async runtime: {e}")))
 }
 
-async fn run_async(
-    cases: &[Case],
+/// The target of `options`: the given URL, or a reference DS started here (kept alive by the
+/// returned server).
+async fn connect(
     options: &Options,
-    progress: &dyn Fn(usize, &CaseResult),
-) -> CliResult<Summary> {
-    let log = WireLog::default();
-    // Keeps the in-process reference alive for the run.
-    let mut _reference = None;
-    let url = match &options.target {
-        Some(url) => url.clone(),
+    log: &WireLog,
+) -> CliResult<(Option<reference::Server>, Target)> {
+    let (server, url) = match &options.target {
+        Some(url) => (None, url.clone()),
         None => {
             let config = Config {
                 me: ServiceProviderId::new("hub.example").expect("valid domain"),
@@ -186,13 +187,43 @@ async fn run_async(
                 .await
                 .map_err(|e| CliError(format!("starting the reference DS: {e}")))?;
             let url = server.url();
-            _reference = Some(server);
-            url
+            (Some(server), url)
         }
     };
     let target = Target::connect(&url, options.timeout, log.clone())
         .await
         .map_err(CliError)?;
+    Ok((server, target))
+}
+
+/// Random traces against the target of `options` (see `explore`).
+pub fn explore(
+    options: &Options,
+    traces: u32,
+    max_ops: usize,
+    seed: u64,
+) -> CliResult<crate::explore::Exploration> {
+    let runtime = runtime()?;
+    let log = WireLog::default();
+    let (_server, target) = runtime.block_on(connect(options, &log))?;
+    let peers = runtime
+        .block_on(Peers::start(crate::explore::peers(), &log))
+        .map_err(|e| CliError(format!("starting the peers: {e}")))?;
+    let settings = Settings {
+        settle: options.settle,
+    };
+    crate::explore::explore(
+        &runtime, &target, &peers, &log, &settings, traces, max_ops, seed,
+    )
+}
+
+async fn run_async(
+    cases: &[Case],
+    options: &Options,
+    progress: &dyn Fn(usize, &CaseResult),
+) -> CliResult<Summary> {
+    let log = WireLog::default();
+    let (_server, target) = connect(options, &log).await?;
     let mut ids: Vec<ServiceProviderId> = cases.iter().flat_map(|c| c.peers()).collect();
     ids.sort();
     ids.dedup();

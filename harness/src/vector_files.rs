@@ -72,6 +72,21 @@ pub fn generate(out: &Path) -> CliResult<Generated> {
     })
 }
 
+/// Writes one trace vector file, with its schema, under `dir/trace/` (a directory `run
+/// --vectors dir` replays).
+pub fn write_trace_file(dir: &Path, file: &TraceVectorFile) -> CliResult {
+    let trace_dir = dir.join(TRACE_DIR);
+    create_dir(&trace_dir)?;
+    write(
+        &trace_dir.join(format!("{}.json", file.section)),
+        &canonical_json(file),
+    )?;
+    write(
+        &trace_dir.join(trace::SCHEMA_FILE),
+        &canonical_json(&trace::schema()),
+    )
+}
+
 /// What `verify` found: files and cases checked, and one line per problem.
 pub struct Verification {
     pub files: usize,
