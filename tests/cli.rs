@@ -247,3 +247,111 @@ fn an_unreachable_target_is_one_line() {
     assert_one_clear_line(&out);
     assert!(text(&out.stderr).contains("cannot reach the target"));
 }
+
+/// A target that answers `capabilities` properly and everything else as `rest` says:
+/// `None` never answers (a hung server), `Some(bytes)` answers 200 with those bytes.
+fn hostile_target(rest: Option<&'static [u8]>) -> String {
+    use std::io::{BufRead, BufReader, Read};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut head = String::new();
+                let mut length = 0;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
+                    head.push_str(&line);
+                }
+                let mut body = vec![0; length];
+                let _ = reader.read_exact(&mut body);
+                let capabilities = br#"{"roles":["hub","follower","rsp"],"actions":["create_group","upload_key_packages","issue_token","revoke_token","mute","rate_limit","terminate_branch","follow_group","self_remove","local_send","local_receive"],"idle":false}"#;
+                let answer: &[u8] = if head.contains("/capabilities") {
+                    capabilities
+                } else {
+                    match rest {
+                        Some(bytes) => bytes,
+                        None => {
+                            std::thread::sleep(std::time::Duration::from_secs(60));
+                            return;
+                        }
+                    }
+                };
+                let mut stream = stream;
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    answer.len()
+                );
+                let _ = stream.write_all(answer);
+            });
+        }
+    });
+    url
+}
+
+#[test]
+fn a_hung_target_gives_up_quickly_and_never_passes() {
+    let url = hostile_target(None);
+    let started = std::time::Instant::now();
+    let out = check(
+        &[
+            "run",
+            "--target",
+            &url,
+            "--timeout",
+            "0.3",
+            "--only",
+            "receive/*",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.lines().last().unwrap().contains("indeterminate"),
+        "{err}"
+    );
+    assert!(
+        err.contains("stopped answering"),
+        "the rest are not run: {err}"
+    );
+    assert!(!err.contains("panicked"));
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(60),
+        "gave up in {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn a_target_answering_garbage_fails_with_the_reason() {
+    let url = hostile_target(Some(b"\xff\x00garbage"));
+    let out = check(
+        &[
+            "run",
+            "--target",
+            &url,
+            "--timeout",
+            "2",
+            "--only",
+            "receive/*",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.lines().last().unwrap().contains("failed"), "{err}");
+    assert!(
+        err.contains("not a Response JSON") || err.contains("not a"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"));
+}

@@ -151,6 +151,29 @@ pub struct CaseResult {
     pub millis: f64,
 }
 
+impl CaseResult {
+    /// A result for `case` with nothing observed yet.
+    pub fn new(case: &Case, verdict: Verdict) -> Self {
+        CaseResult {
+            id: case.id.clone(),
+            section: case.section().to_owned(),
+            comment: case.comment.clone(),
+            role: case.role,
+            requirements: case.requirements.clone(),
+            errata: case.errata.clone(),
+            verdict,
+            violated: Vec::new(),
+            violated_errata: Vec::new(),
+            step: None,
+            expected: None,
+            observed: None,
+            because: Vec::new(),
+            wire: Vec::new(),
+            millis: 0.0,
+        }
+    }
+}
+
 /// Why a step could not be observed.
 enum Trouble {
     /// No answer, or the connection failed: indeterminate.
@@ -352,8 +375,10 @@ impl Target {
         let mut times = Vec::with_capacity(n);
         for _ in 0..n {
             let started = Instant::now();
-            if self.client.get(&url).send().await.is_ok() {
-                times.push(started.elapsed());
+            // A target that stops answering gets no more samples (each would wait a timeout).
+            match self.client.get(&url).send().await {
+                Ok(_) => times.push(started.elapsed()),
+                Err(_) => break,
             }
         }
         times.sort();
@@ -429,23 +454,7 @@ pub async fn run_case(
 ) -> CaseResult {
     let started = Instant::now();
     log.take();
-    let mut result = CaseResult {
-        id: case.id.clone(),
-        section: case.section().to_owned(),
-        comment: case.comment.clone(),
-        role: case.role,
-        requirements: case.requirements.clone(),
-        errata: case.errata.clone(),
-        verdict: Verdict::Pass,
-        violated: Vec::new(),
-        violated_errata: Vec::new(),
-        step: None,
-        expected: None,
-        observed: None,
-        because: Vec::new(),
-        wire: Vec::new(),
-        millis: 0.0,
-    };
+    let mut result = CaseResult::new(case, Verdict::Pass);
     if let Some(why) = missing_capability(case, &target.capabilities) {
         result.verdict = Verdict::Skipped;
         result.because.push(why);

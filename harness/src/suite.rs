@@ -34,6 +34,10 @@ pub fn check(target: Option<&str>) -> CliResult<Summary> {
     run(&cases, &options, &|_, _| {})
 }
 
+/// Consecutive indeterminate cases after which a target counts as gone: the rest are not
+/// run, so a hung server costs a few timeouts, not one per case.
+const GIVE_UP_AFTER: usize = 5;
+
 /// Round trips measured for the loopback floor.
 const FLOOR_SAMPLES: usize = 200;
 
@@ -86,7 +90,40 @@ impl Summary {
 
     /// Nothing failed (and, when strict, no SHOULD was missed).
     pub fn passed(&self, strict: bool) -> bool {
-        self.count(Verdict::Fail) == 0 && (!strict || self.count(Verdict::NonStrict) == 0)
+        self.problem(strict).is_none()
+    }
+
+    /// Why this run is not a pass: a failure (with `strict`, a SHOULD not met), a case that
+    /// could not be observed, or nothing checked at all. `None` for a pass.
+    pub fn problem(&self, strict: bool) -> Option<String> {
+        let failed = self.count(Verdict::Fail)
+            + if strict {
+                self.count(Verdict::NonStrict)
+            } else {
+                0
+            };
+        let indeterminate = self.count(Verdict::Indeterminate);
+        let checked = self.count(Verdict::Pass)
+            + self.count(Verdict::Fail)
+            + self.count(Verdict::NonStrict)
+            + self.count(Verdict::Informational);
+        if failed > 0 {
+            let strict_note = if strict {
+                " (strict: non-strict counts)"
+            } else {
+                ""
+            };
+            Some(format!("{failed} cases failed{strict_note}"))
+        } else if indeterminate > 0 {
+            Some(format!("{indeterminate} cases indeterminate (timeouts or transport errors): nothing can be concluded from them"))
+        } else if checked == 0 {
+            Some(format!(
+                "no case could be checked: all {} were skipped for capabilities the target lacks",
+                self.results.len()
+            ))
+        } else {
+            None
+        }
     }
 
     /// The benchmark line: wall time, exchanges per second, and how the run compares with
@@ -236,8 +273,22 @@ async fn run_async(
     let floor = target.round_trip_floor(FLOOR_SAMPLES).await;
     let started = Instant::now();
     let mut results = Vec::with_capacity(cases.len());
+    let mut unanswered = 0;
     for (i, case) in cases.iter().enumerate() {
-        let result = run_case(case, &target, &peers, &log, &settings).await;
+        let result = if unanswered >= GIVE_UP_AFTER {
+            let mut not_run = CaseResult::new(case, Verdict::Indeterminate);
+            not_run.because.push(format!(
+                "not run: the target stopped answering ({GIVE_UP_AFTER} cases in a row could not be observed)"
+            ));
+            not_run
+        } else {
+            run_case(case, &target, &peers, &log, &settings).await
+        };
+        unanswered = if result.verdict == Verdict::Indeterminate {
+            unanswered + 1
+        } else {
+            0
+        };
         progress(i, &result);
         results.push(result);
     }
