@@ -78,6 +78,7 @@ fn a_reference_in_another_process_gets_the_same_verdicts() {
         .to_owned();
     let remote = suite::check(Some(&url));
     server.kill().unwrap();
+    server.wait().unwrap();
     let remote = remote.expect("the suite runs against the served reference");
     let local = suite::check(None).expect("the suite runs in process");
     let verdicts = |s: &suite::Summary| {

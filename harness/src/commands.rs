@@ -172,7 +172,7 @@ pub fn serve(role: Role, listen: std::net::SocketAddr, mutant: Option<Mutant>) -
 /// Whether a run caught `mutant`: a failing case names one of the requirements the mutant
 /// breaks (or, for a bug against a rule only our errata state, that erratum). Returns the
 /// catching case.
-pub fn caught_by<'a>(summary: &'a Summary, mutant: Mutant) -> Option<&'a CaseResult> {
+pub fn caught_by(summary: &Summary, mutant: Mutant) -> Option<&CaseResult> {
     let info = mutants::info(mutant);
     summary
         .results

@@ -7,9 +7,7 @@
 
 use crate::generate::mls::Handshakes;
 use crate::generate::stories::{self, History, FOLLOWER_B, FOLLOWER_C, OUTSIDER};
-use crate::peers::Peers;
-use crate::runner::{run_case, CaseResult, Settings, Target, Verdict};
-use crate::wire::WireLog;
+use crate::runner::{run_case, CaseResult, Rig, Verdict};
 use crate::{cases, CliError, CliResult};
 use mimi_ds_model::codec::{GroupInfoRequest, ReceiveRequest};
 use mimi_ds_model::ds::Input;
@@ -147,10 +145,7 @@ pub struct Exploration {
 /// Runs `traces` random traces of up to `max_ops` operations, from `seed`.
 pub fn explore(
     runtime: &tokio::runtime::Runtime,
-    target: &Target,
-    peers: &Peers,
-    log: &WireLog,
-    settings: &Settings,
+    rig: &Rig,
     traces: u32,
     max_ops: usize,
     seed: u64,
@@ -183,7 +178,7 @@ pub fn explore(
         ))
         .map_err(TestCaseError::fail)?;
         let case = cases::case_of(&test).map_err(TestCaseError::fail)?;
-        let result = runtime.block_on(run_case(&case, target, peers, log, settings));
+        let result = runtime.block_on(run_case(&case, rig));
         match result.verdict {
             Verdict::Fail | Verdict::NonStrict => Err(TestCaseError::fail(
                 result.because.first().cloned().unwrap_or_default(),
@@ -202,7 +197,7 @@ pub fn explore(
             ))
             .map_err(CliError)?;
             let case = cases::case_of(&test).map_err(CliError)?;
-            let result = runtime.block_on(run_case(&case, target, peers, log, settings));
+            let result = runtime.block_on(run_case(&case, rig));
             Some((test, result))
         }
         Err(TestError::Abort(why)) => return Err(CliError(format!("exploring aborted: {why}"))),

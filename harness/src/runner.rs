@@ -445,13 +445,22 @@ pub struct Settings {
 }
 
 /// Runs one case: reset, replay, judge.
-pub async fn run_case(
-    case: &Case,
-    target: &Target,
-    peers: &Peers,
-    log: &WireLog,
-    settings: &Settings,
-) -> CaseResult {
+/// Everything a case runs against: the target, the peers the runner plays, the wire log
+/// they share, and the knobs.
+pub struct Rig {
+    pub target: Target,
+    pub peers: Peers,
+    pub log: WireLog,
+    pub settings: Settings,
+}
+
+pub async fn run_case(case: &Case, rig: &Rig) -> CaseResult {
+    let Rig {
+        target,
+        peers,
+        log,
+        settings,
+    } = rig;
     let started = Instant::now();
     log.take();
     let mut result = CaseResult::new(case, Verdict::Pass);

@@ -5,7 +5,7 @@
 use crate::mutants::Mutant;
 use crate::peers::Peers;
 use crate::reference::{self, Config};
-use crate::runner::{role_name, run_case, Case, CaseResult, Role, Settings, Target, Verdict};
+use crate::runner::{role_name, run_case, Case, CaseResult, Rig, Role, Settings, Target, Verdict};
 use crate::wire::WireLog;
 use crate::{CliError, CliResult};
 use mimi_ds_model::codec::ServiceProviderId;
@@ -241,17 +241,32 @@ pub fn explore(
     seed: u64,
 ) -> CliResult<crate::explore::Exploration> {
     let runtime = runtime()?;
+    let (_server, rig) = runtime.block_on(rig(options, crate::explore::peers()))?;
+    crate::explore::explore(&runtime, &rig, traces, max_ops, seed)
+}
+
+/// Connects to the target of `options` and starts the peers `ids`.
+async fn rig(
+    options: &Options,
+    ids: Vec<ServiceProviderId>,
+) -> CliResult<(Option<reference::Server>, Rig)> {
     let log = WireLog::default();
-    let (_server, target) = runtime.block_on(connect(options, &log))?;
-    let peers = runtime
-        .block_on(Peers::start(crate::explore::peers(), &log))
+    let (server, target) = connect(options, &log).await?;
+    let peers = Peers::start(ids, &log)
+        .await
         .map_err(|e| CliError(format!("starting the peers: {e}")))?;
     let settings = Settings {
         settle: options.settle,
     };
-    crate::explore::explore(
-        &runtime, &target, &peers, &log, &settings, traces, max_ops, seed,
-    )
+    Ok((
+        server,
+        Rig {
+            target,
+            peers,
+            log,
+            settings,
+        },
+    ))
 }
 
 async fn run_async(
@@ -259,18 +274,11 @@ async fn run_async(
     options: &Options,
     progress: &dyn Fn(usize, &CaseResult),
 ) -> CliResult<Summary> {
-    let log = WireLog::default();
-    let (_server, target) = connect(options, &log).await?;
     let mut ids: Vec<ServiceProviderId> = cases.iter().flat_map(|c| c.peers()).collect();
     ids.sort();
     ids.dedup();
-    let peers = Peers::start(ids, &log)
-        .await
-        .map_err(|e| CliError(format!("starting the peers: {e}")))?;
-    let settings = Settings {
-        settle: options.settle,
-    };
-    let floor = target.round_trip_floor(FLOOR_SAMPLES).await;
+    let (_server, rig) = rig(options, ids).await?;
+    let floor = rig.target.round_trip_floor(FLOOR_SAMPLES).await;
     let started = Instant::now();
     let mut results = Vec::with_capacity(cases.len());
     let mut unanswered = 0;
@@ -282,7 +290,7 @@ async fn run_async(
             ));
             not_run
         } else {
-            run_case(case, &target, &peers, &log, &settings).await
+            run_case(case, &rig).await
         };
         unanswered = if result.verdict == Verdict::Indeterminate {
             unanswered + 1

@@ -458,6 +458,16 @@ errata! {
     }
 }
 
+/// Reading an id back resolves it in the record: an unknown erratum is an error.
+impl<'de> serde::Deserialize<'de> for ErratumId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <String as serde::Deserialize>::deserialize(deserializer)?;
+        find(&text)
+            .map(|e| e.id)
+            .ok_or_else(|| serde::de::Error::custom(format!("no erratum {text:?} in the record")))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -552,15 +562,5 @@ mod tests {
                 .as_array()
                 .is_some_and(|ids| ids.iter().all(|id| id.is_string())));
         }
-    }
-}
-
-/// Reading an id back resolves it in the record: an unknown erratum is an error.
-impl<'de> serde::Deserialize<'de> for ErratumId {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = <String as serde::Deserialize>::deserialize(deserializer)?;
-        find(&text)
-            .map(|e| e.id)
-            .ok_or_else(|| serde::de::Error::custom(format!("no erratum {text:?} in the record")))
     }
 }

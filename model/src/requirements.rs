@@ -789,6 +789,17 @@ requirements! {
     }
 }
 
+/// Reading an id back (vectors, reports) resolves it in the catalogue: an id that is not
+/// there is an error, so no recorded file can name a requirement that does not exist.
+impl<'de> serde::Deserialize<'de> for ReqId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        find(&text).map(|r| r.id).ok_or_else(|| {
+            serde::de::Error::custom(format!("no requirement {text:?} in the catalogue"))
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -977,16 +988,5 @@ mod tests {
         let client_only = serde_json::to_value(find(POLICY_CLIENTS_REPORT.0).unwrap()).unwrap();
         assert_eq!(client_only["testable"], false);
         assert!(client_only["why_not"].is_string());
-    }
-}
-
-/// Reading an id back (vectors, reports) resolves it in the catalogue: an id that is not
-/// there is an error, so no recorded file can name a requirement that does not exist.
-impl<'de> serde::Deserialize<'de> for ReqId {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        find(&text).map(|r| r.id).ok_or_else(|| {
-            serde::de::Error::custom(format!("no requirement {text:?} in the catalogue"))
-        })
     }
 }
