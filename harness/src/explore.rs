@@ -6,10 +6,10 @@
 //! left. That one is returned as a trace vector, replayable with `run --vectors`.
 
 use crate::generate::mls::Handshakes;
-use crate::generate::stories::{self, History, FOLLOWER_B, FOLLOWER_C, OUTSIDER};
+use crate::generate::stories::{self, Event, Fork, FOLLOWER_B, FOLLOWER_C, OUTSIDER};
 use crate::runner::{run_case, CaseResult, Rig, Verdict};
 use crate::{cases, CliError, CliResult};
-use mimi_ds_model::codec::{GroupInfoRequest, ReceiveRequest};
+use mimi_ds_model::codec::{GroupInfoRequest, PartitionKey, ReceiveRequest};
 use mimi_ds_model::ds::Input;
 use mimi_ds_model::vectors::trace::{self, Role, TraceCase, TraceTest};
 use proptest::prelude::*;
@@ -25,6 +25,66 @@ pub fn peers() -> Vec<mimi_ds_model::codec::ServiceProviderId> {
         .into_iter()
         .map(stories::provider)
         .collect()
+}
+
+/// The real MLS messages random traces are drawn from: one group's events and the partition
+/// keys they use and announce.
+struct Material {
+    name: &'static str,
+    creation: PartitionKey,
+    events: Vec<Event>,
+    keys: Vec<PartitionKey>,
+}
+
+impl Material {
+    /// A linear history: founding, chat and commits from both followers over four epochs.
+    fn linear() -> Material {
+        let history = stories::linear(Handshakes::Clear);
+        Material {
+            name: "linear",
+            creation: history.creation,
+            events: history.events,
+            keys: history.keys,
+        }
+    }
+
+    /// A forked history: bob bans mallory while carol commits in the same epoch; then each
+    /// branch chats and adds mallory (refused only in bob's branch).
+    fn forked() -> Material {
+        let mut fork = stories::fork(Handshakes::Clear, Some(b"mallory"));
+        let chat_bob = Fork::chat_in_branch(&mut fork.bob, "in bob's branch");
+        let chat_carol = Fork::chat_in_branch(&mut fork.carol, "in carol's branch");
+        let add_bob = Fork::add_in_branch(&mut fork.bob, "mallory");
+        let add_carol = Fork::add_in_branch(&mut fork.carol, "mallory");
+        let events = vec![
+            fork.founding_event,
+            fork.bob_commit,
+            fork.carol_commit,
+            chat_bob,
+            chat_carol,
+            add_bob,
+            add_carol,
+        ];
+        let mut keys = vec![fork.creation];
+        for event in &events {
+            let announced = event
+                .request
+                .commit_data
+                .as_ref()
+                .map(|c| c.next_partition_key);
+            for key in std::iter::once(event.request.partition_key).chain(announced) {
+                if !keys.contains(&key) {
+                    keys.push(key);
+                }
+            }
+        }
+        Material {
+            name: "forked",
+            creation: fork.creation,
+            events,
+            keys,
+        }
+    }
 }
 
 /// One step of a random trace, by index into the history.
@@ -55,7 +115,7 @@ fn op(events: usize, keys: usize) -> impl Strategy<Value = Op> {
 
 /// The trace a sequence of operations makes: create the group, then each operation, with
 /// affirmative WelcomeInit answers after a send that carries a Welcome.
-fn trace_case(history: &History, ops: &[Op], id: String) -> TraceCase {
+fn trace_case(history: &Material, ops: &[Op], id: String) -> TraceCase {
     let mut steps = vec![Input::CreateGroup {
         group_id: stories::GROUP.into(),
         partition_key: history.creation,
@@ -122,8 +182,9 @@ fn trace_case(history: &History, ops: &[Op], id: String) -> TraceCase {
     TraceCase {
         id,
         comment: format!(
-            "a random trace of {} operations over a real MLS group history",
-            ops.len()
+            "a random trace of {} operations over a real MLS group ({} history)",
+            ops.len(),
+            history.name
         ),
         target: trace::Target {
             role: Role::Hub,
@@ -142,7 +203,8 @@ pub struct Exploration {
     pub counterexample: Option<(TraceTest, CaseResult)>,
 }
 
-/// Runs `traces` random traces of up to `max_ops` operations, from `seed`.
+/// Runs `traces` random traces of up to `max_ops` operations, from `seed`: half over a
+/// linear history, half over a forked one.
 pub fn explore(
     runtime: &tokio::runtime::Runtime,
     rig: &Rig,
@@ -150,8 +212,39 @@ pub fn explore(
     max_ops: usize,
     seed: u64,
 ) -> CliResult<Exploration> {
-    let history = stories::linear(Handshakes::Clear);
-    let strategy = prop::collection::vec(op(history.events.len(), history.keys.len()), 1..=max_ops);
+    let mut runs = 0;
+    for (material, share) in [
+        (Material::linear(), traces.div_ceil(2)),
+        (Material::forked(), traces / 2),
+    ] {
+        if share == 0 {
+            continue;
+        }
+        let found = explore_one(runtime, rig, &material, share, max_ops, seed)?;
+        runs += found.runs;
+        if found.counterexample.is_some() {
+            return Ok(Exploration {
+                runs,
+                counterexample: found.counterexample,
+            });
+        }
+    }
+    Ok(Exploration {
+        runs,
+        counterexample: None,
+    })
+}
+
+fn explore_one(
+    runtime: &tokio::runtime::Runtime,
+    rig: &Rig,
+    material: &Material,
+    traces: u32,
+    max_ops: usize,
+    seed: u64,
+) -> CliResult<Exploration> {
+    let strategy =
+        prop::collection::vec(op(material.events.len(), material.keys.len()), 1..=max_ops);
     let config = Config {
         cases: traces,
         failure_persistence: None,
@@ -165,18 +258,15 @@ pub fn explore(
         TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes),
     );
     let runs = RefCell::new(0usize);
+    let id = |what: String| format!("{SECTION}/{}/seed-{seed}/{what}", material.name);
     let outcome = runner.run(&strategy, |ops| {
         let n = {
             let mut r = runs.borrow_mut();
             *r += 1;
             *r
         };
-        let test = trace::build(&trace_case(
-            &history,
-            &ops,
-            format!("{SECTION}/seed-{seed}/trace-{n}"),
-        ))
-        .map_err(TestCaseError::fail)?;
+        let test = trace::build(&trace_case(material, &ops, id(format!("trace-{n}"))))
+            .map_err(TestCaseError::fail)?;
         let case = cases::case_of(&test).map_err(TestCaseError::fail)?;
         let result = runtime.block_on(run_case(&case, rig));
         match result.verdict {
@@ -190,12 +280,8 @@ pub fn explore(
         Ok(()) => None,
         Err(TestError::Fail(_, minimal)) => {
             // proptest ends on the minimal input; run it once more so the result is its own.
-            let test = trace::build(&trace_case(
-                &history,
-                &minimal,
-                format!("{SECTION}/seed-{seed}/minimal"),
-            ))
-            .map_err(CliError)?;
+            let test = trace::build(&trace_case(material, &minimal, id("minimal".into())))
+                .map_err(CliError)?;
             let case = cases::case_of(&test).map_err(CliError)?;
             let result = runtime.block_on(run_case(&case, rig));
             Some((test, result))
