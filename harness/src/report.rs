@@ -81,7 +81,7 @@ fn explanation(r: &CaseResult) -> String {
         let _ = writeln!(text, "violates {}", ids.join(", "));
     }
     if let Some(step) = r.step {
-        let _ = writeln!(text, "at input {step}");
+        let _ = writeln!(text, "at step {step}");
     }
     if let Some(e) = &r.expected {
         let _ = writeln!(text, "expected: {e}");

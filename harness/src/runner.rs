@@ -139,7 +139,7 @@ pub struct CaseResult {
     pub violated: Vec<ReqId>,
     /// The errata decisions the broken expectation rests on.
     pub violated_errata: Vec<ErratumId>,
-    /// Index of the input where the verdict was decided.
+    /// Which input decided the verdict, counting from 1 as the vector's steps are read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub step: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -474,7 +474,7 @@ pub async fn run_case(case: &Case, rig: &Rig) -> CaseResult {
         result.verdict = failure.verdict;
         result.violated = failure.violated;
         result.violated_errata = failure.violated_errata;
-        result.step = Some(failure.step);
+        result.step = Some(failure.step + 1);
         result.expected = failure.expected;
         result.observed = failure.observed;
         result.because = failure.because;
