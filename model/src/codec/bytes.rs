@@ -99,3 +99,17 @@ impl schemars::JsonSchema for Bytes {
         })
     }
 }
+
+impl schemars::JsonSchema for PartitionKey {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "PartitionKey".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^[0-9a-f]{32}$",
+            "description": "a 16-byte partition key as lowercase hex"
+        })
+    }
+}

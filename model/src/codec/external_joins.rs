@@ -8,7 +8,7 @@ use super::sending::CommitData;
 use super::{read_mls_of, Wire};
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExternalJoinRequest {
     /// A PublicMessage (the external commit).
@@ -32,7 +32,7 @@ impl Wire for ExternalJoinRequest {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GroupInfoRequest {
     pub group_id: Bytes,
@@ -54,7 +54,7 @@ impl Wire for GroupInfoRequest {
 
 /// `RatchetTree` (RFC 9420 §12.4.3.3): kept as its exact bytes (length prefix included),
 /// checked structurally when decoded.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RatchetTree {
     pub hex: Bytes,
@@ -70,7 +70,7 @@ impl RatchetTree {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GroupInfoResponse {
     pub group_info: MlsMessage,

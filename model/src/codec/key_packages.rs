@@ -8,7 +8,7 @@ use super::reader::{DecodeError, Reader, Reason, Writer};
 use super::{read_mls_of, read_version, Wire};
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KeyPackageRequest {
     pub user_id: Bytes,
@@ -39,7 +39,7 @@ impl Wire for KeyPackageRequest {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KeyPackageResponse {
     /// An MLSMessage whose wire format is `key_package`.
@@ -61,7 +61,7 @@ impl Wire for KeyPackageResponse {
 }
 
 /// Several KeyPackageRequests in one OHTTP transaction (errata `errata/key-package-bundle`).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KeyPackageBundleRequest {
     pub requests: Vec<KeyPackageRequest>,
@@ -82,7 +82,7 @@ impl Wire for KeyPackageBundleRequest {
 }
 
 /// One answer of a bundle, in request order: `uint8 status` (0 key package, 1 error).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum KeyPackageResult {
     KeyPackage(MlsMessage),
@@ -125,7 +125,7 @@ impl Wire for KeyPackageResult {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KeyPackageBundleResponse {
     pub results: Vec<KeyPackageResult>,

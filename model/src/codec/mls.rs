@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256, Sha384, Sha512};
 
 /// `WireFormat` (RFC 9420 §6).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum WireFormat {
     PublicMessage,
@@ -23,7 +23,7 @@ pub enum WireFormat {
 }
 
 /// `ContentType` (RFC 9420 §6).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ContentType {
     Application,
@@ -32,7 +32,7 @@ pub enum ContentType {
 }
 
 /// `SenderType` (RFC 9420 §6).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SenderType {
     Member,
@@ -42,7 +42,7 @@ pub enum SenderType {
 }
 
 /// A proposal as a DS sees it in a PublicMessage (by value, or by reference in a commit).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case", tag = "type")]
 pub enum ProposalView {
     /// An Add: the added KeyPackage's reference and its credential identity (basic
@@ -70,7 +70,7 @@ pub enum ProposalView {
 
 /// The DS view of one MLSMessage. The fields a wire format does not carry are `None` and are
 /// left out of JSON, so `decode mls-message` prints exactly the keys that format has.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MlsView {
     pub version: u16,
     pub wire_format: WireFormat,
@@ -623,6 +623,23 @@ impl Serialize for MlsMessage {
             view: &self.view,
         }
         .serialize(s)
+    }
+}
+
+/// In JSON an MLSMessage is its `hex`; the DS view beside it is informative and not read.
+impl schemars::JsonSchema for MlsMessage {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "MlsMessage".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let hex = generator.subschema_for::<Bytes>();
+        schemars::json_schema!({
+            "type": "object",
+            "required": ["hex"],
+            "properties": { "hex": hex },
+            "description": "an MLSMessage: its bytes as hex, with its DS view (wire_format, group_id, ...) for people"
+        })
     }
 }
 

@@ -8,7 +8,7 @@ use super::sending::{commit_data_matches, read_partition_key};
 use super::{read_mls_among, read_mls_of, Wire};
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReceiveRequest {
     pub partition_key: PartitionKey,
@@ -34,7 +34,7 @@ impl Wire for ReceiveRequest {
 
 /// What follows a commit in a `Message` (the draft's `select`, commit only per errata
 /// `errata/select-commit-only`).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MessageCommitData {
     /// `MaskedPartitionKey` = SHA-256(next partition key) (errata
@@ -43,7 +43,7 @@ pub struct MessageCommitData {
     pub group_info: Option<MlsMessage>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Message {
     /// A PublicMessage or PrivateMessage.
@@ -87,7 +87,9 @@ impl Wire for Message {
     }
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(deny_unknown_fields)]
 pub struct Epoch {
     /// In sequencing order.
@@ -112,7 +114,7 @@ impl Wire for Epoch {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HintedEpoch {
     pub masked_partition_key: Bytes,
@@ -139,7 +141,9 @@ impl Wire for HintedEpoch {
     }
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(deny_unknown_fields)]
 pub struct ReceiveResponse {
     pub epoch: Epoch,

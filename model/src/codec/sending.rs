@@ -9,8 +9,14 @@ use serde::{Deserialize, Serialize};
 
 /// `opaque ServiceProviderId<V>`: the provider's domain name, lowercase ASCII letters, digits,
 /// `-` and `.` (errata `errata/service-provider-id`).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(try_from = "String", into = "String")]
+#[schemars(
+    with = "String",
+    description = "a provider's lowercase ASCII domain name"
+)]
 pub struct ServiceProviderId(String);
 
 impl ServiceProviderId {
@@ -90,7 +96,7 @@ pub(crate) fn read_partition_key(
     Ok(PartitionKey(key))
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WelcomeData {
     /// An MLSMessage whose wire format is `welcome`.
@@ -119,7 +125,7 @@ impl WelcomeData {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CommitData {
     pub next_partition_key: PartitionKey,
@@ -150,7 +156,7 @@ impl Wire for CommitData {
 
 /// `SendRequest`. `commit_data` is present exactly when the message is a commit
 /// (errata `errata/select-commit-only`).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SendRequest {
     /// A PublicMessage or PrivateMessage.

@@ -7,7 +7,7 @@ use super::reader::{DecodeError, Reader, Reason, Writer};
 use super::Wire;
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WelcomeInitRequest {
     /// `KeyPackageRef key_package_refs<V>`, each `opaque<V>`.
@@ -35,7 +35,7 @@ impl Wire for WelcomeInitRequest {
 }
 
 /// `struct { uint8 accepted; } WelcomeInitResponse` — 1 accepts, 0 refuses.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WelcomeInitResponse {
     pub accepted: bool,

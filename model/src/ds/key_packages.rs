@@ -33,7 +33,7 @@ pub struct StoredKeyPackage {
 }
 
 /// Whom a bearer token lets a requester fetch KeyPackages of.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TokenScope {
     User(Bytes),

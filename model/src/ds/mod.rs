@@ -72,7 +72,7 @@ impl State {
 }
 
 /// The federation endpoints of errata `errata/transport`, for bodies that do not decode.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Endpoint {
     KeyPackage,
@@ -87,7 +87,7 @@ pub enum Endpoint {
 }
 
 /// Whom a bearer token was issued to, and the token.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Token {
     pub scope: TokenScope,
     pub token: Bytes,
@@ -95,7 +95,7 @@ pub struct Token {
 
 /// One thing that happens to a DS: a federation request (with the calling provider), an
 /// answer to one of its own outbound calls, or a local control action.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case", tag = "input")]
 pub enum Input {
     // Federation requests.
@@ -209,7 +209,7 @@ impl Input {
 }
 
 /// What a DS answers to one input. Errors compare by code: the message is for people.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case", tag = "response", content = "body")]
 pub enum Response {
     /// Success with an empty body (send, external join, pushes, control actions).
@@ -223,7 +223,7 @@ pub enum Response {
 }
 
 /// A call this DS makes to another provider.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case", tag = "call")]
 pub enum Outbound {
     WelcomeInit {
@@ -307,7 +307,7 @@ impl Outbound {
 }
 
 /// How far an observed response may differ from the canonical one.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case", tag = "rule")]
 pub enum Rule {
     /// Only the canonical response.

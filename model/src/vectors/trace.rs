@@ -92,6 +92,7 @@ pub struct TraceStep {
     pub actor: String,
     /// The model's `Input`, tagged by `input`; an embedded MLSMessage is read from its `hex`
     /// alone (the other keys are its DS view, for people).
+    #[schemars(with = "Input")]
     pub input: serde_json::Value,
     /// The request body as it goes on the wire (none for control actions). For
     /// `welcome_init_answered` it is the actor's WelcomeInitResponse; for `malformed` the
@@ -115,11 +116,13 @@ pub struct WireBody {
 #[serde(deny_unknown_fields)]
 pub struct StepExpectation {
     /// The canonical response: the model's `Response`, tagged by `response`.
+    #[schemars(with = "Response")]
     pub response: serde_json::Value,
     /// Its body on the wire: empty for `accepted`, a DsError with an empty message for errors.
     pub body: Bytes,
     /// How far a response may differ from the canonical one: `exact`, `hints` (the epoch
     /// is fixed, hints judged by relation), `key_package_choice`, `inferred_tree_allowed`.
+    #[schemars(with = "crate::ds::Rule")]
     pub rule: serde_json::Value,
     /// Other acceptable answers: an error code, justified by an erratum, state unchanged.
     pub also: Vec<Alternative>,
@@ -138,6 +141,7 @@ pub struct Alternative {
 #[serde(deny_unknown_fields)]
 pub struct OutboundCall {
     /// The model's `Outbound`, tagged by `call`.
+    #[schemars(with = "Outbound")]
     pub call: serde_json::Value,
     pub endpoint: String,
     pub body: Bytes,
