@@ -67,6 +67,27 @@ fn every_trace_file_validates_against_the_schema() {
         !validator.is_valid(&broken),
         "the schema rejects a file without its keys"
     );
+    // The steps' contents are typed too: an MLSMessage without its hex, or an input of an
+    // unknown kind, does not validate.
+    let file: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("send.json")).expect("send vectors"),
+    )
+    .expect("JSON");
+    let mut no_hex = file.clone();
+    let step = no_hex["tests"][0]["steps"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|s| s["input"]["input"] == "local_send")
+        .expect("a local send step");
+    step["input"]["request"]["message"]
+        .as_object_mut()
+        .unwrap()
+        .remove("hex");
+    assert!(!validator.is_valid(&no_hex), "an MLSMessage needs its hex");
+    let mut unknown = file;
+    unknown["tests"][0]["steps"][0]["input"]["input"] = "teleport".into();
+    assert!(!validator.is_valid(&unknown), "an input names a known kind");
 }
 
 #[test]
