@@ -147,6 +147,7 @@ pub fn serve(role: Role, listen: std::net::SocketAddr, mutant: Option<Mutant>) -
         me: ServiceProviderId::new(me).expect("valid domain"),
         mutant,
         call_timeout: Duration::from_secs(5),
+        idle: true,
     };
     let runtime = tokio::runtime::Runtime::new()
         .map_err(|e| CliError(format!("starting the async runtime: {e}")))?;

@@ -102,6 +102,10 @@ struct RunArgs {
     /// Most operations in one random trace.
     #[arg(long, default_value_t = 24)]
     max_ops: usize,
+    /// For targets without the idle capability: seconds to wait for the calls an input
+    /// should cause (WelcomeInit, Welcome, forwarding) before judging them.
+    #[arg(long, default_value_t = 0.5)]
+    settle: f64,
     /// Seconds to wait for any one answer.
     #[arg(long, default_value_t = 5.0)]
     timeout: f64,
@@ -199,6 +203,7 @@ fn run(cli: Cli) -> CliResult {
                 role: args.role.map(Role::from),
                 only: args.only,
                 timeout: commands::seconds("--timeout", args.timeout)?,
+                settle: commands::seconds("--settle", args.settle)?,
                 ..Default::default()
             };
             match args.explore {

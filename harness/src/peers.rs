@@ -157,6 +157,14 @@ impl Peers {
         self.0.iter().map(|(id, p)| (id.clone(), p.url())).collect()
     }
 
+    /// How many calls wait to be taken, over all peers.
+    pub fn received(&self) -> usize {
+        self.0
+            .values()
+            .map(|p| p.state.script.lock().expect("peer lock").received.len())
+            .sum()
+    }
+
     pub fn take_all(&self) -> Vec<Received> {
         self.0.values().flat_map(|p| p.take()).collect()
     }

@@ -26,6 +26,9 @@ pub struct Config {
     pub mutant: Option<Mutant>,
     /// Per outbound call.
     pub call_timeout: Duration,
+    /// Whether to offer the `idle` capability (off, it behaves like a target that cannot
+    /// say when its calls are done: the runner then watches for them).
+    pub idle: bool,
 }
 
 struct Shared {
@@ -208,7 +211,11 @@ async fn handle_control(
     let bad = |why: String| (StatusCode::BAD_REQUEST, why).into_response();
     match (method, action) {
         (&Method::GET, "capabilities") => {
-            json(serde_json::to_value(Capabilities::reference()).expect("serializes"))
+            let capabilities = Capabilities {
+                idle: shared.config.idle,
+                ..Capabilities::reference()
+            };
+            json(serde_json::to_value(capabilities).expect("serializes"))
         }
         (&Method::GET, "idle") => {
             // This request counts itself as busy.

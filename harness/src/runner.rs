@@ -8,7 +8,9 @@ use crate::oblivious;
 use crate::peers::Peers;
 use crate::wire::{Exchange, WireLog};
 use mimi_ds_model::codec::ServiceProviderId;
-use mimi_ds_model::ds::{check, step, Endpoint, Input, Observed, Outbound, Response, State};
+use mimi_ds_model::ds::{
+    apply_in_place, check, step, Endpoint, Input, Observed, Outbound, Response, State,
+};
 use mimi_ds_model::errata::{self, ErratumId};
 use mimi_ds_model::requirements::{self as req, Level, ReqId};
 use serde::Serialize;
@@ -385,19 +387,31 @@ impl Target {
         times.get(times.len() / 2).copied().unwrap_or_default()
     }
 
-    /// Waits until the target has made every call the last input causes.
-    async fn settle(&self, fallback: Duration) {
+    /// Waits until the target has made every call the last input causes: with `idle`, by
+    /// asking; without, by watching the peers until the `expected` calls arrived (or `patience`
+    /// ran out), plus a short grace for calls nobody expected.
+    async fn settle(&self, peers: &Peers, expected: usize, patience: Duration) {
         if self.capabilities.idle {
             let _ = self
                 .client
                 .get(format!("{}{CONTROL_PREFIX}idle", self.base))
                 .send()
                 .await;
-        } else {
-            tokio::time::sleep(fallback).await;
+            return;
         }
+        if expected == 0 {
+            return;
+        }
+        let started = Instant::now();
+        while peers.received() < expected && started.elapsed() < patience {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        tokio::time::sleep(GRACE).await;
     }
 }
+
+/// How long a target without `idle` gets for calls beyond the expected ones.
+const GRACE: Duration = Duration::from_millis(10);
 
 const JSON: &str = "application/json";
 
@@ -587,7 +601,8 @@ async fn replay(
             Ok(None) => step(&state, &first.input).expect.canonical,
             Err(t) => return Err(Failure::trouble(index, t)),
         };
-        target.settle(settings.settle).await;
+        let expected = expected_calls(&state, &inputs[index..window_end]);
+        target.settle(peers, expected, settings.settle).await;
         let mut calls = Vec::new();
         for received in peers.take_all() {
             match received {
@@ -620,6 +635,15 @@ async fn replay(
         index = window_end;
     }
     Ok(())
+}
+
+/// How many calls the model expects the target to make for a window of inputs.
+fn expected_calls(state: &State, window: &[&Input]) -> usize {
+    let mut state = state.clone();
+    window
+        .iter()
+        .map(|input| apply_in_place(&mut state, input).1.len())
+        .sum()
 }
 
 /// Sends one input to the target; `None` for inputs that are not requests (answers the

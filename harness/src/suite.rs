@@ -66,7 +66,7 @@ impl Default for Options {
             role: None,
             only: None,
             timeout: Duration::from_secs(5),
-            settle: Duration::from_millis(200),
+            settle: Duration::from_millis(500),
         }
     }
 }
@@ -219,6 +219,7 @@ async fn connect(
                 me: ServiceProviderId::new("hub.example").expect("valid domain"),
                 mutant: options.mutant,
                 call_timeout: options.timeout,
+                idle: true,
             };
             let server = reference::start(config, SocketAddr::from(([127, 0, 0, 1], 0)))
                 .await

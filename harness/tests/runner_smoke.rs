@@ -208,3 +208,42 @@ fn zero_selected_cases_is_an_error() {
     let err = suite::select(cases(), &options).unwrap_err();
     assert!(err.0.contains("no case selected"), "{}", err.0);
 }
+
+#[test]
+fn a_target_without_idle_is_watched_for_its_calls() {
+    use mimi_ds_harness::reference::{self, Config};
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let config = |mutant| Config {
+        me: provider("hub.example"),
+        mutant,
+        call_timeout: std::time::Duration::from_secs(5),
+        idle: false,
+    };
+    for (mutant, expected) in [
+        (None, Verdict::Pass),
+        (Some(Mutant::WelcomeWithoutAffirmative), Verdict::Fail),
+    ] {
+        let server = runtime
+            .block_on(reference::start(
+                config(mutant),
+                "127.0.0.1:0".parse().unwrap(),
+            ))
+            .unwrap();
+        let options = Options {
+            target: Some(server.url()),
+            ..Options::default()
+        };
+        let summary = suite::run(&cases(), &options, &|_, _| {}).expect("the suite runs");
+        assert_eq!(
+            verdict_of(&summary, "welcome/refused"),
+            expected,
+            "{mutant:?}"
+        );
+        assert_eq!(
+            verdict_of(&summary, "welcome/accepted"),
+            Verdict::Pass,
+            "{mutant:?}"
+        );
+        drop(server);
+    }
+}
