@@ -35,36 +35,24 @@ pub struct Generated {
 }
 
 pub fn generate(out: &Path) -> CliResult<Generated> {
-    let dir = out.join(CODEC_DIR);
-    create_dir(&dir)?;
-    let files = codec::generate()?;
-    let mut codec_tests = 0;
-    for file in &files {
-        codec_tests += file.number_of_tests;
-        write(
-            &dir.join(format!("{}.json", file.structure)),
-            &canonical_json(file),
-        )?;
-    }
-    write(
-        &dir.join(codec::SCHEMA_FILE),
-        &canonical_json(&codec::schema()),
+    let codec_files = codec::generate()?;
+    write_dir(
+        &out.join(CODEC_DIR),
+        &codec_files,
+        |f| &f.structure,
+        codec::SCHEMA_FILE,
+        &codec::schema(),
     )?;
-    let dir = out.join(TRACE_DIR);
-    create_dir(&dir)?;
     let files = crate::generate::trace_files()?;
-    let mut trace_tests = 0;
-    for file in &files {
-        trace_tests += file.number_of_tests;
-        write(
-            &dir.join(format!("{}.json", file.section)),
-            &canonical_json(file),
-        )?;
-    }
-    write(
-        &dir.join(trace::SCHEMA_FILE),
-        &canonical_json(&trace::schema()),
+    write_dir(
+        &out.join(TRACE_DIR),
+        &files,
+        |f| &f.section,
+        trace::SCHEMA_FILE,
+        &trace::schema(),
     )?;
+    let codec_tests = codec_files.iter().map(|f| f.number_of_tests).sum();
+    let trace_tests = files.iter().map(|f| f.number_of_tests).sum();
     Ok(Generated {
         codec_tests,
         trace_tests,
@@ -75,16 +63,31 @@ pub fn generate(out: &Path) -> CliResult<Generated> {
 /// Writes one trace vector file, with its schema, under `dir/trace/` (a directory `run
 /// --vectors dir` replays).
 pub fn write_trace_file(dir: &Path, file: &TraceVectorFile) -> CliResult {
-    let trace_dir = dir.join(TRACE_DIR);
-    create_dir(&trace_dir)?;
-    write(
-        &trace_dir.join(format!("{}.json", file.section)),
-        &canonical_json(file),
-    )?;
-    write(
-        &trace_dir.join(trace::SCHEMA_FILE),
-        &canonical_json(&trace::schema()),
+    write_dir(
+        &dir.join(TRACE_DIR),
+        std::slice::from_ref(file),
+        |f| &f.section,
+        trace::SCHEMA_FILE,
+        &trace::schema(),
     )
+}
+
+/// Writes vector files of one kind into `dir`, each as `<name>.json`, and their schema.
+fn write_dir<F: Serialize>(
+    dir: &Path,
+    files: &[F],
+    name: impl Fn(&F) -> &String,
+    schema_file: &str,
+    schema: &serde_json::Value,
+) -> CliResult {
+    create_dir(dir)?;
+    for file in files {
+        write(
+            &dir.join(format!("{}.json", name(file))),
+            &canonical_json(file),
+        )?;
+    }
+    write(&dir.join(schema_file), &canonical_json(schema))
 }
 
 /// What `verify` found: files and cases checked, and one line per problem.
