@@ -200,23 +200,80 @@ pub fn encode_response(endpoint: Endpoint, response: &Response) -> (u16, Vec<u8>
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BindingError(pub String);
 
-/// Reads a target's answer: 2xx bodies by endpoint, others as a DsError.
+/// A target's answer as the model reads it, with what it did otherwise than BINDING.md says
+/// but the binding accepts: graded informationally (`errata/transport`'s alternative).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub response: Response,
+    pub notes: Vec<String>,
+}
+
+/// Reads a target's answer (BINDING.md §2): a 2xx body by endpoint, a 4xx as a DsError; a
+/// 5xx or any other status breaks the binding. Another 2xx or 4xx status than the binding's,
+/// or another media type (`content_type`; `None` when there is no header to check, as inside
+/// OHTTP), is noted, not failed.
 pub fn decode_response(
     endpoint: Endpoint,
     status: u16,
+    content_type: Option<&str>,
     body: &[u8],
-) -> Result<Response, BindingError> {
+) -> Result<Answer, BindingError> {
+    let mut notes = Vec::new();
+    if let Some(given) = content_type.filter(|_| !body.is_empty()) {
+        let essence = given.split(';').next().unwrap_or("").trim();
+        if !essence.eq_ignore_ascii_case(MEDIA_TYPE) {
+            notes.push(format!(
+                "{} answered with media type {given:?}, not {MEDIA_TYPE}",
+                name(endpoint)
+            ));
+        }
+    }
+    let response = match status {
+        200..=299 => decode_success(endpoint, status, body)?,
+        400..=499 => {
+            let error = DsError::from_bytes(body).map_err(|e| {
+                BindingError(format!(
+                    "{} answered {status} with a body that is not a DsError: {e}",
+                    name(endpoint)
+                ))
+            })?;
+            Response::Error(error.code)
+        }
+        500..=599 => {
+            return Err(BindingError(format!(
+                "{} answered {status}: a server error is never an answer the binding allows (a refusal is a DsError under a 4xx status)",
+                name(endpoint)
+            )))
+        }
+        _ => {
+            return Err(BindingError(format!(
+                "{} answered {status}, which is neither a success nor a 4xx refusal",
+                name(endpoint)
+            )))
+        }
+    };
+    let expected_status = match &response {
+        Response::Error(code) => error_status(*code),
+        _ => success_status(endpoint),
+    };
+    if status != expected_status {
+        notes.push(format!(
+            "{} answered {} under status {status}, where the binding gives {expected_status}",
+            name(endpoint),
+            response.summary()
+        ));
+    }
+    Ok(Answer { response, notes })
+}
+
+/// The body of a 2xx answer, by endpoint.
+fn decode_success(endpoint: Endpoint, status: u16, body: &[u8]) -> Result<Response, BindingError> {
     let bad = |what: &str, e: mimi_ds_model::codec::DecodeError| {
         BindingError(format!(
             "{} answered {status} with a body that is not {what}: {e}",
             name(endpoint)
         ))
     };
-    if !(200..300).contains(&status) {
-        return DsError::from_bytes(body)
-            .map(|e| Response::Error(e.code))
-            .map_err(|e| bad("a DsError", e));
-    }
     let empty = |body: &[u8]| {
         if body.is_empty() {
             Ok(Response::Accepted)

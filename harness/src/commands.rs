@@ -89,7 +89,7 @@ pub fn run(
     }
     let summary = suite::run(&selected, options, &progress(selected.len()))?;
     if let Some(dir) = report_dir {
-        report::write_all(dir, &summary)?;
+        report::write_all(dir, &summary, strict)?;
     }
     println!("{}", summary.line());
     println!("{}", summary.timing_line());

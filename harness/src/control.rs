@@ -29,7 +29,13 @@ pub struct Capabilities {
     /// BINDING.md §5; without it they are sent directly, as in test mode.
     #[serde(default)]
     pub ohttp: bool,
+    /// The optional conventions of our errata the target enforces: [`BAN_EXTENSION`].
+    #[serde(default)]
+    pub conventions: Vec<String>,
 }
+
+/// The ban convention of `errata/ban-list-extension`: a target that enforces it says so.
+pub const BAN_EXTENSION: &str = "ban-extension";
 
 /// Every control action, by the `input` tag of its JSON.
 pub const ACTIONS: &[&str] = &[
@@ -53,7 +59,12 @@ impl Capabilities {
             actions: ACTIONS.iter().map(|a| a.to_string()).collect(),
             idle: true,
             ohttp: true,
+            conventions: vec![BAN_EXTENSION.into()],
         }
+    }
+
+    pub fn has_convention(&self, name: &str) -> bool {
+        self.conventions.iter().any(|c| c == name)
     }
 }
 

@@ -19,7 +19,8 @@ struct JsonReport<'a> {
     cases: &'a [CaseResult],
 }
 
-pub fn write_all(dir: &Path, summary: &Summary) -> CliResult {
+/// Writes the three reports; `strict` makes SHOULDs not met JUnit failures.
+pub fn write_all(dir: &Path, summary: &Summary, strict: bool) -> CliResult {
     std::fs::create_dir_all(dir)
         .map_err(|e| CliError(format!("creating {}: {e}", dir.display())))?;
     let write = |name: &str, text: String| {
@@ -28,7 +29,7 @@ pub fn write_all(dir: &Path, summary: &Summary) -> CliResult {
             .map_err(|e| CliError(format!("writing {}: {e}", path.display())))
     };
     write("report.json", json(summary))?;
-    write("junit.xml", junit(summary))?;
+    write("junit.xml", junit(summary, strict))?;
     write("index.html", html(summary))?;
     Ok(())
 }
@@ -95,27 +96,54 @@ fn explanation(r: &CaseResult) -> String {
     text
 }
 
-pub fn junit(summary: &Summary) -> String {
+/// How a verdict shows in JUnit: fail (and, under `--strict`, non-strict) as `<failure>`,
+/// indeterminate as `<error>`, skipped as `<skipped>`; pass and informational as passing
+/// testcases, informational with its note in `<system-out>`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum JunitKind {
+    Passed,
+    Failure,
+    Error,
+    Skipped,
+}
+
+fn junit_kind(verdict: Verdict, strict: bool) -> JunitKind {
+    match verdict {
+        Verdict::Fail => JunitKind::Failure,
+        Verdict::NonStrict if strict => JunitKind::Failure,
+        Verdict::Indeterminate => JunitKind::Error,
+        Verdict::Skipped => JunitKind::Skipped,
+        Verdict::Pass | Verdict::NonStrict | Verdict::Informational => JunitKind::Passed,
+    }
+}
+
+pub fn junit(summary: &Summary, strict: bool) -> String {
+    let count = |cases: &[&CaseResult], kind: JunitKind| {
+        cases
+            .iter()
+            .filter(|c| junit_kind(c.verdict, strict) == kind)
+            .count()
+    };
+    let all: Vec<&CaseResult> = summary.results.iter().collect();
     let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         x,
-        "<testsuites name=\"mimi-ds-check\" tests=\"{}\" failures=\"{}\" skipped=\"{}\">",
-        summary.results.len(),
-        summary.count(Verdict::Fail),
-        summary.count(Verdict::Skipped)
+        "<testsuites name=\"mimi-ds-check\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\">",
+        all.len(),
+        count(&all, JunitKind::Failure),
+        count(&all, JunitKind::Error),
+        count(&all, JunitKind::Skipped)
     );
     for (section, cases) in by_section(summary) {
-        let failures = cases.iter().filter(|c| c.verdict == Verdict::Fail).count();
-        let skipped = cases
-            .iter()
-            .filter(|c| c.verdict == Verdict::Skipped)
-            .count();
         let seconds: f64 = cases.iter().map(|c| c.millis / 1000.0).sum();
         let _ = writeln!(
             x,
-            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" skipped=\"{skipped}\" time=\"{seconds:.3}\">",
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{seconds:.3}\">",
             escape(section),
-            cases.len()
+            cases.len(),
+            count(&cases, JunitKind::Failure),
+            count(&cases, JunitKind::Error),
+            count(&cases, JunitKind::Skipped)
         );
         for c in cases {
             let ids: Vec<&str> = c.requirements.iter().map(|i| i.0).collect();
@@ -126,31 +154,30 @@ pub fn junit(summary: &Summary) -> String {
                 escape(&c.id),
                 c.millis / 1000.0
             );
-            match c.verdict {
-                Verdict::Pass => {}
-                Verdict::Fail => {
-                    let _ = write!(
-                        x,
-                        "<failure message=\"{}\">{}</failure>",
-                        escape(c.because.first().map_or("", |s| s)),
-                        escape(&explanation(c))
-                    );
+            let message = escape(c.because.first().map_or("", |s| s));
+            let element = match junit_kind(c.verdict, strict) {
+                JunitKind::Failure => Some("failure"),
+                JunitKind::Error => Some("error"),
+                JunitKind::Skipped => {
+                    let _ = write!(x, "<skipped message=\"{message}\"/>");
+                    None
                 }
-                Verdict::Skipped => {
-                    let _ = write!(
-                        x,
-                        "<skipped message=\"{}\"/>",
-                        escape(c.because.first().map_or("", |s| s))
-                    );
-                }
-                other => {
-                    let _ = write!(
-                        x,
-                        "<system-out>{}: {}</system-out>",
-                        other.name(),
-                        escape(&explanation(c))
-                    );
-                }
+                JunitKind::Passed => None,
+            };
+            if let Some(element) = element {
+                let _ = write!(
+                    x,
+                    "<{element} message=\"{}: {message}\">{}</{element}>",
+                    c.verdict.name(),
+                    escape(&explanation(c))
+                );
+            } else if matches!(c.verdict, Verdict::NonStrict | Verdict::Informational) {
+                let _ = write!(
+                    x,
+                    "<system-out>{}: {}</system-out>",
+                    c.verdict.name(),
+                    escape(&explanation(c))
+                );
             }
             let _ = writeln!(x, "<properties><property name=\"requirements\" value=\"{}\"/></properties></testcase>", escape(&ids.join(" ")));
         }

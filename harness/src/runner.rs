@@ -2,14 +2,15 @@
 //! and judges each observation with the model (`ds::check`), so every verdict names the
 //! requirements it rests on and carries the model's because-chain and the full wire log.
 
-use crate::binding::{self, CONTROL_PREFIX, MEDIA_TYPE, PROVIDER_HEADER};
+use crate::binding::{self, Answer, CONTROL_PREFIX, MEDIA_TYPE, PROVIDER_HEADER};
 use crate::control::{self, Capabilities, Reset};
 use crate::oblivious;
 use crate::peers::Peers;
 use crate::wire::{Exchange, WireLog};
 use mimi_ds_model::codec::ServiceProviderId;
 use mimi_ds_model::ds::{
-    apply_in_place, check, step, Endpoint, Input, Observed, Outbound, Response, State,
+    apply_in_place, check, check_calls, check_unprompted, Endpoint, Input, Observed, Outbound,
+    Response, State, Violation,
 };
 use mimi_ds_model::errata::{self, ErratumId};
 use mimi_ds_model::requirements::{self as req, Level, ReqId};
@@ -234,7 +235,7 @@ impl Target {
         provider: Option<&str>,
         body: Vec<u8>,
         content_type: &str,
-    ) -> Result<(u16, Vec<u8>), Trouble> {
+    ) -> Result<Posted, Trouble> {
         let mut request = self
             .client
             .post(format!("{}{path}", self.base))
@@ -246,20 +247,28 @@ impl Target {
         let answer = async {
             let answer = request.send().await?;
             let status = answer.status().as_u16();
-            Ok::<_, reqwest::Error>((status, answer.bytes().await?.to_vec()))
+            let content_type = answer
+                .headers()
+                .get(reqwest::header::CONTENT_TYPE)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+            Ok::<_, reqwest::Error>(Posted {
+                status,
+                content_type,
+                body: answer.bytes().await?.to_vec(),
+            })
         }
         .await;
         let to = "target";
         match answer {
-            Ok((status, bytes)) => {
+            Ok(posted) => {
                 self.log.record(Exchange::outbound(
                     from,
                     to,
                     path,
                     &body,
-                    Ok((status, &bytes)),
+                    Ok((posted.status, &posted.body)),
                 ));
-                Ok((status, bytes))
+                Ok(posted)
             }
             Err(e) => {
                 let why = if e.is_timeout() {
@@ -286,14 +295,20 @@ impl Target {
             )
             .await?
         {
-            (200..=299, _) => Ok(()),
-            (status, _) => Err(Trouble::Transport(format!("reset answered {status}"))),
+            Posted {
+                status: 200..=299, ..
+            } => Ok(()),
+            Posted { status, .. } => Err(Trouble::Transport(format!("reset answered {status}"))),
         }
     }
 
     async fn control(&self, input: &Input) -> Result<Response, Trouble> {
         let body = serde_json::to_vec(input).expect("inputs serialize");
-        let (status, bytes) = self
+        let Posted {
+            status,
+            body: bytes,
+            ..
+        } = self
             .post(
                 &format!("{CONTROL_PREFIX}control"),
                 "control",
@@ -317,22 +332,34 @@ impl Target {
         endpoint: Endpoint,
         from: Option<&ServiceProviderId>,
         body: Vec<u8>,
-    ) -> Result<Response, Trouble> {
-        let (status, bytes) = match (&self.ohttp_keys, from) {
+    ) -> Result<Answer, Trouble> {
+        let posted = match (&self.ohttp_keys, from) {
             (Some(keys), None) => self.oblivious(keys, endpoint, body).await?,
             _ => {
                 let caller = from.map(|f| f.as_str()).unwrap_or("anonymous");
-                self.post(
-                    &binding::path(endpoint),
-                    caller,
-                    from.map(|f| f.as_str()),
-                    body,
-                    MEDIA_TYPE,
-                )
-                .await?
+                let posted = self
+                    .post(
+                        &binding::path(endpoint),
+                        caller,
+                        from.map(|f| f.as_str()),
+                        body,
+                        MEDIA_TYPE,
+                    )
+                    .await?;
+                Posted {
+                    // A missing header is checked as an empty media type.
+                    content_type: Some(posted.content_type.unwrap_or_default()),
+                    ..posted
+                }
             }
         };
-        binding::decode_response(endpoint, status, &bytes).map_err(|e| Trouble::Binding(e.0))
+        binding::decode_response(
+            endpoint,
+            posted.status,
+            posted.content_type.as_deref(),
+            &posted.body,
+        )
+        .map_err(|e| Trouble::Binding(e.0))
     }
 
     /// A KeyPackage request as requester and relay: sealed to the gateway's keys, posted to
@@ -342,10 +369,14 @@ impl Target {
         keys: &[u8],
         endpoint: Endpoint,
         body: Vec<u8>,
-    ) -> Result<(u16, Vec<u8>), Trouble> {
+    ) -> Result<Posted, Trouble> {
         let (sealed, opener) =
             oblivious::seal_request(keys, endpoint, &body).map_err(Trouble::Binding)?;
-        let (status, answer) = self
+        let Posted {
+            status,
+            body: answer,
+            ..
+        } = self
             .post(
                 oblivious::GATEWAY_PATH,
                 "ohttp-relay",
@@ -367,7 +398,12 @@ impl Target {
             inner_status,
             &inner_body,
         ));
-        Ok((inner_status, inner_body))
+        // The inner response's headers stay inside OHTTP: its media type is not checked.
+        Ok(Posted {
+            status: inner_status,
+            content_type: None,
+            body: inner_body,
+        })
     }
 
     /// The loopback floor: the median round trip of `n` bare capability requests, the least
@@ -388,26 +424,40 @@ impl Target {
     }
 
     /// Waits until the target has made every call the last input causes: with `idle`, by
-    /// asking; without, by watching the peers until the `expected` calls arrived (or `patience`
-    /// ran out), plus a short grace for calls nobody expected.
-    async fn settle(&self, peers: &Peers, expected: usize, patience: Duration) {
+    /// asking (an idle call that fails leaves the calls unknown: indeterminate); without, by
+    /// watching the peers until the `expected` calls arrived (or `patience` ran out), then
+    /// always a short grace for calls nobody expected, such as pushes.
+    async fn settle(
+        &self,
+        peers: &Peers,
+        expected: usize,
+        patience: Duration,
+    ) -> Result<(), Trouble> {
         if self.capabilities.idle {
-            let _ = self
-                .client
-                .get(format!("{}{CONTROL_PREFIX}idle", self.base))
-                .send()
-                .await;
-            return;
-        }
-        if expected == 0 {
-            return;
+            let url = format!("{}{CONTROL_PREFIX}idle", self.base);
+            return match self.client.get(&url).send().await {
+                Ok(answer) if answer.status().is_success() => Ok(()),
+                Ok(answer) => Err(Trouble::Transport(format!(
+                    "idle answered {}: the calls the target still makes are unknown",
+                    answer.status()
+                ))),
+                Err(e) => Err(Trouble::Transport(format!("idle: {e}"))),
+            };
         }
         let started = Instant::now();
         while peers.received() < expected && started.elapsed() < patience {
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
         tokio::time::sleep(GRACE).await;
+        Ok(())
     }
+}
+
+/// One answer of the target over HTTP.
+struct Posted {
+    status: u16,
+    content_type: Option<String>,
+    body: Vec<u8>,
 }
 
 /// How long a target without `idle` gets for calls beyond the expected ones.
@@ -444,11 +494,26 @@ pub fn missing_capability(case: &Case, capabilities: &Capabilities) -> Option<St
             role_name(case.role)
         ));
     }
-    case.steps
+    let missing_action = case
+        .steps
         .iter()
         .filter_map(|s| control::action_name(&s.input))
         .find(|a| !capabilities.actions.iter().any(|c| c == a))
-        .map(|a| format!("the target does not offer the control action {a}"))
+        .map(|a| format!("the target does not offer the control action {a}"));
+    missing_action.or_else(|| {
+        let needs_bans = !capabilities.has_convention(control::BAN_EXTENSION)
+            && refuses_by_ban(case);
+        needs_bans.then(|| format!("the case needs the optional {} convention (errata/ban-list-extension), which the target does not advertise", control::BAN_EXTENSION))
+    })
+}
+
+/// Whether the model, enforcing the ban convention, refuses some step of `case` for a ban.
+fn refuses_by_ban(case: &Case) -> bool {
+    let mut state = State::new(case.target.clone());
+    case.steps.iter().any(|step| {
+        let (expect, _) = apply_in_place(&mut state, &step.input);
+        expect.is_error() && expect.errata.contains(&errata::BAN_LIST_EXTENSION)
+    })
 }
 
 /// Knobs of one run.
@@ -484,14 +549,23 @@ pub async fn run_case(case: &Case, rig: &Rig) -> CaseResult {
         return result;
     }
     let outcome = replay(case, target, peers, settings).await;
-    if let Err(failure) = outcome {
-        result.verdict = failure.verdict;
-        result.violated = failure.violated;
-        result.violated_errata = failure.violated_errata;
-        result.step = Some(failure.step + 1);
-        result.expected = failure.expected;
-        result.observed = failure.observed;
-        result.because = failure.because;
+    match outcome {
+        Ok(notes) if !notes.is_empty() => {
+            // The binding's alternative readings: recorded, never failed.
+            result.verdict = Verdict::Informational;
+            result.violated_errata = vec![errata::TRANSPORT];
+            result.because = notes;
+        }
+        Ok(_) => {}
+        Err(failure) => {
+            result.verdict = failure.verdict;
+            result.violated = failure.violated;
+            result.violated_errata = failure.violated_errata;
+            result.step = Some(failure.step + 1);
+            result.expected = failure.expected;
+            result.observed = failure.observed;
+            result.because = failure.because;
+        }
     }
     result.wire = log.take();
     result.millis = started.elapsed().as_secs_f64() * 1000.0;
@@ -558,12 +632,37 @@ pub fn grade(violated: &[ReqId]) -> Verdict {
     }
 }
 
+impl Failure {
+    /// The verdict of a violation of the model at step `step`.
+    fn violation(step: usize, v: Violation) -> Self {
+        Failure {
+            verdict: grade(&v.requirements),
+            violated: v.requirements,
+            violated_errata: v.errata,
+            step,
+            expected: Some(v.expected),
+            observed: Some(v.observed),
+            because: v.because,
+        }
+    }
+}
+
+/// The model's view of the target at the start of a case: who it is and which optional
+/// conventions it enforces.
+fn initial_state(case: &Case, capabilities: &Capabilities) -> State {
+    let mut state = State::new(case.target.clone());
+    state.ban_extension = capabilities.has_convention(control::BAN_EXTENSION);
+    state
+}
+
+/// Replays `case` and judges each observation; on success, the notes of answers the
+/// binding accepts only as its alternative reading (graded informational).
 async fn replay(
     case: &Case,
     target: &Target,
     peers: &Peers,
     settings: &Settings,
-) -> Result<(), Failure> {
+) -> Result<Vec<String>, Failure> {
     let reset = Reset {
         me: case.target.clone(),
         peers: peers.urls(),
@@ -586,7 +685,8 @@ async fn replay(
     for (id, peer) in &peers.0 {
         peer.script(answers(id));
     }
-    let mut state = State::new(case.target.clone());
+    let mut state = initial_state(case, &target.capabilities);
+    let mut notes = Vec::new();
     let inputs: Vec<&Input> = case.steps.iter().map(|s| &s.input).collect();
     let mut index = 0;
     while index < inputs.len() {
@@ -595,46 +695,59 @@ async fn replay(
         let window_end = (index + 1..inputs.len())
             .find(|&i| !matches!(inputs[i], Input::WelcomeInitAnswered { .. }))
             .unwrap_or(inputs.len());
-        let first = &case.steps[index];
-        let response = match perform(first, target).await {
-            Ok(Some(r)) => r,
-            Ok(None) => step(&state, &first.input).expect.canonical,
+        let response = match perform(&case.steps[index], target).await {
+            Ok(Some(answer)) => {
+                notes.extend(answer.notes);
+                Some(answer.response)
+            }
+            Ok(None) => None,
             Err(t) => return Err(Failure::trouble(index, t)),
         };
-        let expected = expected_calls(&state, &inputs[index..window_end]);
-        target.settle(peers, expected, settings.settle).await;
-        let mut calls = Vec::new();
-        for received in peers.take_all() {
-            match received {
-                Ok(call) => calls.push(call),
-                Err(why) => return Err(Failure::trouble(index, Trouble::Binding(why))),
-            }
-        }
         let window = &inputs[index..window_end];
+        let expected = expected_calls(&state, window);
+        target
+            .settle(peers, expected, settings.settle)
+            .await
+            .map_err(|t| Failure::trouble(index, t))?;
+        let calls = collect(peers).map_err(|t| Failure::trouble(index, t))?;
         let mut attributed = attribute(window, calls);
         for (offset, input) in window.iter().copied().enumerate() {
-            let response = if offset == 0 {
-                response.clone()
-            } else {
-                step(&state, input).expect.canonical
+            let outbound = std::mem::take(&mut attributed[offset]);
+            let judged = match (offset, &response) {
+                (0, Some(response)) => check(
+                    &state,
+                    input,
+                    &Observed {
+                        response: response.clone(),
+                        outbound,
+                    },
+                ),
+                // Not a request to the target (a provider's answer to its call): only the
+                // calls it made are judged, nothing is taken as its answer.
+                _ => check_calls(&state, input, &outbound),
             };
-            let observed = Observed {
-                response,
-                outbound: std::mem::take(&mut attributed[offset]),
-            };
-            state = check(&state, input, &observed).map_err(|v| Failure {
-                verdict: grade(&v.requirements),
-                violated: v.requirements.clone(),
-                violated_errata: v.errata.clone(),
-                step: index + offset,
-                expected: Some(v.expected.clone()),
-                observed: Some(v.observed.clone()),
-                because: v.because.clone(),
-            })?;
+            state = judged.map_err(|v| Failure::violation(index + offset, v))?;
         }
         index = window_end;
     }
-    Ok(())
+    // Calls made after the last input (late pushes above all) are judged too.
+    let last = inputs.len().saturating_sub(1);
+    target
+        .settle(peers, 0, settings.settle)
+        .await
+        .map_err(|t| Failure::trouble(last, t))?;
+    let late = collect(peers).map_err(|t| Failure::trouble(last, t))?;
+    check_unprompted(&state, &late).map_err(|v| Failure::violation(last, v))?;
+    Ok(notes)
+}
+
+/// The calls the peers received since the last collection, as the model names them.
+fn collect(peers: &Peers) -> Result<Vec<Outbound>, Trouble> {
+    peers
+        .take_all()
+        .into_iter()
+        .map(|received| received.map_err(Trouble::Binding))
+        .collect()
 }
 
 /// How many calls the model expects the target to make for a window of inputs.
@@ -648,13 +761,18 @@ fn expected_calls(state: &State, window: &[&Input]) -> usize {
 
 /// Sends one input to the target; `None` for inputs that are not requests (answers the
 /// runner's peers already gave).
-async fn perform(step: &CaseStep, target: &Target) -> Result<Option<Response>, Trouble> {
+async fn perform(step: &CaseStep, target: &Target) -> Result<Option<Answer>, Trouble> {
     let input = &step.input;
     if let Input::WelcomeInitAnswered { .. } = input {
         return Ok(None);
     }
     if control::action_name(input).is_some() {
-        return target.control(input).await.map(Some);
+        return target.control(input).await.map(|response| {
+            Some(Answer {
+                response,
+                notes: Vec::new(),
+            })
+        });
     }
     if let (Input::Malformed { endpoint }, Some((from, body))) = (input, &step.malformed) {
         return target
@@ -668,7 +786,9 @@ async fn perform(step: &CaseStep, target: &Target) -> Result<Option<Response>, T
 }
 
 /// Splits a window's calls over its inputs: Welcome pushes to a provider go to that
-/// provider's answer, in order; everything else to the request that opened the window.
+/// provider's answer, in order; pushes of messages to the last input, so they are judged
+/// against the state the whole window leaves (errata `errata/push-snapshot`); everything
+/// else to the request that opened the window.
 fn attribute(window: &[&Input], calls: Vec<Outbound>) -> Vec<Vec<Outbound>> {
     let mut out = vec![Vec::new(); window.len()];
     let mut used = vec![false; window.len()];
@@ -677,14 +797,16 @@ fn attribute(window: &[&Input], calls: Vec<Outbound>) -> Vec<Vec<Outbound>> {
             Outbound::WelcomePush { to, .. } => window.iter().enumerate().position(|(i, input)| {
                 !used[i] && matches!(input, Input::WelcomeInitAnswered { provider, .. } if provider == to)
             }),
+            Outbound::Push { .. } => Some(window.len() - 1),
             _ => None,
         };
-        match slot {
-            Some(i) => {
+        match (slot, &call) {
+            (Some(i), Outbound::Push { .. }) => out[i].push(call),
+            (Some(i), _) => {
                 used[i] = true;
                 out[i].push(call);
             }
-            None => out[0].push(call),
+            (None, _) => out[0].push(call),
         }
     }
     out

@@ -394,18 +394,18 @@ errata! {
     }
 
     TERMINATE_BRANCH_SCOPE = "errata/terminate-branch-scope" {
-        question: "\"it MAY decide to terminate one of the branches\" — which partitions count as branches?",
-        decision: "Only a partition announced by a commit in a forked partition (one holding two or more commits) can be terminated; the creation partition never. The control action answers `malformed` for any other known key and `unknown_partition` for an unknown one.",
-        reason: "Terminating outside a fork would be a hard-and-fast rule about partition keys, which the draft forbids (errata/no-hard-rules-vs-termination).",
-        alternative: None,
-        requirements: [req::FORK_TERMINATION_MAY, req::FORK_TERMINATION_DISCRETION, req::PARTITION_KEYS_NO_HARD_RULES],
+        question: "\"it MAY decide to terminate one of the branches\" and \"When or if to terminate a branch, is left to the discretion of the hub\" — which partitions may a hub terminate, and may it decline?",
+        decision: "A hub may terminate any partition it holds (the `terminate_branch` control action answers `accepted`, and sends to the partition are then refused with `branch_terminated`), or decline with any DsError, after which nothing changed. Both answers are accepted; the reference DS terminates whatever it is asked to. An unknown key answers `unknown_partition` (or is declined likewise).",
+        reason: "The draft leaves when and whether to terminate wholly to the hub, so no choice of which partition to block can be failed; what is testable is that a termination the hub accepted blocks sends and nothing else.",
+        alternative: Some("Terminating only branches of a detected fork (errata/fork-detection) and declining others, as an earlier reading of this suite demanded; accepted as a refusal."),
+        requirements: [req::FORK_TERMINATION_MAY, req::FORK_TERMINATION_DISCRETION, req::FORK_TERMINATION_BLOCKS_SENDS],
     }
 
     BAN_LIST_EXTENSION = "errata/ban-list-extension" {
         question: "\"a proposal was sent that updated the group metadata to ban a specific user\" — how does a DS read a ban?",
         decision: "From a private-use GroupContext extension, type 0xff00, whose data is `BannedIdentity bans<V>` with `opaque identity<V>` each (basic-credential identities). A GroupContextExtensions proposal by value in a PublicMessage commit replaces the whole list (no extension: nobody banned; unreadable: nobody banned). Proposals by reference and encrypted commits change nothing the DS can see.",
-        reason: "The draft names no metadata format; a private-use extension (RFC 9420 §17.3) is the least a test needs, and reading only what is in the clear keeps the DS from rejecting on criteria not unambiguously known.",
-        alternative: None,
+        reason: "The draft names no metadata format; a private-use extension (RFC 9420 §17.3) is the least a test needs, and reading only what is in the clear keeps the DS from rejecting on criteria not unambiguously known. The convention is optional, as enforcing any ban is (\"Examples of such rules might include\"): a target that enforces it advertises `ban-extension` among its capabilities' `conventions`; cases that need it are skipped for other targets, and the model judges those as enforcing no ban.",
+        alternative: Some("Enforcing no ban at all: a target that does not advertise the convention is judged as accepting Adds of any identity."),
         requirements: [req::POLICY_EXAMPLES, req::POLICY_BAN_PER_FORK, req::POLICY_ONLY_UNAMBIGUOUS],
     }
 
@@ -431,6 +431,30 @@ errata! {
         reason: "The hub is the only provider that sequences the group; anything else pushing its messages is not authorised to.",
         alternative: None,
         requirements: [req::RECEIVE_PUSH, req::FLOW_SELF_REMOVE_STOP_PUSHES],
+    }
+
+    PUSH_SNAPSHOT = "errata/push-snapshot" {
+        question: "\"The hub has complete discretion in which epochs it provides in `hints`, and when it pushes\" — a push answers no request, so against which state of the hub is it judged, when it may be made before the hub answers the request that caused it, after, or later still?",
+        decision: "A push is a snapshot: every partition it carries (errata/pushed-response-epoch) equals that partition's whole log as it stood at some moment the hub passed through before the push arrived — any prefix the log has had, since logs only grow — never holding a message the partition did not hold, never out of order. The runner judges a push against the hub's state after the last input it had sent when the push arrived, so a push made synchronously before answering and one made after answering, or late, both pass. A non-empty `epoch` (the alternative reading) must likewise be a run of consecutive messages of one partition.",
+        reason: "Logs are append-only, so every prefix of a partition is a state the hub was in; nothing observable tells which input a push was made for, and the draft makes its timing discretionary. Judging against the state before the causing input, as this suite once did, failed every hub that pushes what it has just sequenced.",
+        alternative: None,
+        requirements: [req::RECEIVE_PUSH, req::RECEIVE_HUB_DISCRETION, req::RECEIVE_HINTS_COMPLETE, req::RECEIVE_SEQUENCING_ORDER],
+    }
+
+    PUSH_RECIPIENTS = "errata/push-recipients" {
+        question: "\"The hub MAY proactively push `ReceiveResponse` structures to a following Service Provider\" — to which providers may a group's messages be pushed?",
+        decision: "Only to a provider with a reason to hold a member of the group: one that sent a request the hub accepted naming the group (a send or external join sequenced there), read one of the group's partitions by its key, or was named in the WelcomeData of a commit the hub sequenced. A push of a group's partitions to any other provider fails `partition-keys/access-control`.",
+        reason: "Messages of a partition are \"only provided to users who request to receive messages with the same partition key\"; a provider that never showed it holds a key or a member has no claim on them, and pushing them there leaks the group's traffic.",
+        alternative: None,
+        requirements: [req::RECEIVE_PUSH, req::PARTITION_ACCESS_CONTROL],
+    }
+
+    REFUSAL_ORDER = "errata/refusal-order" {
+        question: "When a request could be refused for several reasons at once (a send to a terminated branch that also adds a banned identity, or whose GroupInfo lacks a tree), which error code must the DS answer?",
+        decision: "Any one of the codes that apply. The model lists the first it finds as canonical and accepts each of the others; nothing is sequenced either way.",
+        reason: "The draft orders no checks, and the codes carry the same consequence for the sender: the message was not sequenced and must be fixed before it is resent.",
+        alternative: None,
+        requirements: [req::SEND_SEQUENCED_TO_PARTITION, req::POLICY_NEGATIVE_ONLY],
     }
 
     NO_KEY_PACKAGES_UPLOADED = "errata/no-key-packages-uploaded" {

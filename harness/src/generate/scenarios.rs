@@ -1504,10 +1504,12 @@ fn fork_termination() -> Vec<TraceCase> {
         &[req::FORKS_TOLERATED, req::PARTITION_ACCESS_CONTROL],
         steps(inputs),
     ));
-    let refusals: [(&str, &str, Vec<Input>); 3] = [
+    // Which partitions to terminate is the hub's discretion (errata/terminate-branch-scope):
+    // the reference terminates what it is asked to, and declining is accepted too.
+    let discretion: [(&str, &str, Vec<Input>); 3] = [
         (
             "no-fork-yet",
-            "terminating the only successor of an epoch that has one commit: not a fork",
+            "terminating the only successor of an epoch that has one commit (no fork): terminated, or declined",
             [
                 vec![create(fork.creation)],
                 answered(&fork.founding_event),
@@ -1528,7 +1530,7 @@ fn fork_termination() -> Vec<TraceCase> {
         ),
         (
             "unknown-partition",
-            "terminating a key the hub never saw",
+            "terminating a key the hub never saw: unknown_partition, or declined otherwise; never accepted",
             vec![
                 create(fork.creation),
                 Input::TerminateBranch {
@@ -1538,7 +1540,7 @@ fn fork_termination() -> Vec<TraceCase> {
         ),
         (
             "base-partition",
-            "terminating the epoch the fork starts from, which is no branch of it",
+            "terminating the epoch the fork starts from, which is no branch of it: terminated, or declined",
             {
                 let mut i = fork_setup(&fork);
                 i.push(Input::TerminateBranch {
@@ -1548,11 +1550,11 @@ fn fork_termination() -> Vec<TraceCase> {
             },
         ),
     ];
-    for (what, comment, inputs) in refusals {
+    for (what, comment, inputs) in discretion {
         out.push(hub_case(
-            format!("fork-termination/refused/{what}"),
+            format!("fork-termination/discretion/{what}"),
             comment.into(),
-            &[req::FORK_TERMINATION_MAY],
+            &[req::FORK_TERMINATION_MAY, req::FORK_TERMINATION_DISCRETION],
             steps(inputs),
         ));
     }

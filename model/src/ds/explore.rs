@@ -461,7 +461,8 @@ mod tests {
             Mutant::CounterOffByOne => 2,
             // The Add must go to a partition that exists, then the ban, then the Add.
             Mutant::BansAcrossForks => 3,
-            Mutant::SendsToTerminatedBranch => 4,
+            // A send makes the partition, the termination, the refused send.
+            Mutant::SendsToTerminatedBranch => 3,
         };
         for mutant in Mutant::ALL {
             let report = explore(&mutant, 6);

@@ -117,7 +117,7 @@ pub(crate) fn local_receive(
     request: &ReceiveRequest,
 ) -> Outcome {
     if state.partitions.groups.contains_key(group_id) {
-        return receiving::receive(state, request);
+        return Outcome::answer(receiving::respond(&state.partitions, request));
     }
     let reqs = [
         req::RECEIVE_FOLLOWER_REQUESTS,

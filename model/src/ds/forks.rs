@@ -1,25 +1,17 @@
 //! Draft §"Fork Termination": a fork is a partition holding two or more commits (errata
 //! `errata/fork-detection`); each announced key starts its own branch; the hub may
-//! terminate a branch, which blocks sends to that partition but not reads (errata
-//! `errata/branch-terminated-sends`, `errata/unknown-and-terminated-partition-reads`).
+//! terminate a partition at its discretion (`errata/terminate-branch-scope`), which blocks
+//! sends to it but not reads (errata `errata/branch-terminated-sends`,
+//! `errata/unknown-and-terminated-partition-reads`).
 //!
 //! This module owns termination and the "most recent partition" an external join goes to
 //! (errata `errata/external-join-most-recent-partition`).
 
 use super::partitions::Group;
-use super::{Expectation, Outcome, State};
+use super::{Expectation, Outcome, Response, State};
 use crate::codec::{ErrorCode, PartitionKey};
 use crate::errata;
 use crate::requirements as req;
-
-/// Whether `key` is a branch of a detected fork: announced by a commit in a partition that
-/// holds more than one commit.
-pub fn is_fork_branch(group: &Group, key: &PartitionKey) -> bool {
-    let parent = group.partitions.get(key).and_then(|p| p.parent);
-    parent
-        .and_then(|p| group.partitions.get(&p))
-        .is_some_and(|p| p.commits > 1)
-}
 
 /// The next key of the most recently sequenced commit whose partition is not terminated;
 /// the creation partition if there is none.
@@ -33,83 +25,80 @@ pub fn most_recent_partition(group: &Group) -> PartitionKey {
         .unwrap_or(group.creation)
 }
 
-/// Local control: terminate the branch `key` of a detected fork.
+/// Local control: terminate partition `key`. Whether and which partitions to terminate is
+/// the hub's discretion (errata `errata/terminate-branch-scope`): the canonical answer
+/// terminates any partition the hub holds, and declining with any error is accepted too.
 pub(crate) fn terminate(state: &mut State, key: PartitionKey) -> Outcome {
     let requirements = [req::FORK_TERMINATION_MAY, req::FORK_TERMINATION_DISCRETION];
     let why = [
-        errata::FORK_DETECTION,
         errata::NO_HARD_RULES_VS_TERMINATION,
         errata::TERMINATE_BRANCH_SCOPE,
     ];
-    let Some(group_id) = state.partitions.index.get(&key).cloned() else {
-        return Outcome::error(ErrorCode::UnknownPartition, &requirements, &why);
+    let declined = |expect: Expectation| {
+        let canonical = expect.canonical.clone();
+        ErrorCode::ALL
+            .into_iter()
+            .filter(|code| Response::Error(*code) != canonical)
+            .fold(expect, |e, code| {
+                e.or_error(code, errata::TERMINATE_BRANCH_SCOPE)
+            })
     };
-    let group = state
+    let Some(group_id) = state.partitions.index.get(&key).cloned() else {
+        return Outcome::answer(declined(Expectation::error(
+            ErrorCode::UnknownPartition,
+            &requirements,
+            &why,
+        )));
+    };
+    state
         .partitions
         .groups
         .get_mut(&group_id)
-        .expect("indexed group");
-    if !is_fork_branch(group, &key) {
-        return Outcome::error(ErrorCode::Malformed, &requirements, &why);
-    }
-    group
-        .partitions
-        .get_mut(&key)
+        .and_then(|g| g.partitions.get_mut(&key))
         .expect("indexed partition")
         .terminated = true;
-    Outcome::answer(Expectation::accepted(&requirements, &why))
+    Outcome::answer(declined(Expectation::accepted(&requirements, &why)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::ds::scenario::*;
-    use crate::ds::{step, Input, Response};
+    use crate::ds::{check, step, Input, Observed, Response};
 
     #[test]
-    fn only_a_branch_of_a_fork_can_be_terminated() {
-        let mut state = hosting_hub();
-        state = step(
-            &state,
-            &Op::Commit {
-                from: 0,
-                key: 0,
-                next: 1,
-                ban: false,
-                add: false,
-                welcome: None,
-                tag: 1,
-            }
-            .input(),
-        )
-        .next;
-        let early = step(
-            &state,
-            &Input::TerminateBranch {
-                partition_key: key(1),
-            },
+    fn any_partition_may_be_terminated_or_the_termination_declined() {
+        let state = hosting_hub();
+        let terminate = |k| Input::TerminateBranch {
+            partition_key: key(k),
+        };
+        let creation = step(&state, &terminate(0));
+        assert_eq!(creation.expect.canonical, Response::Accepted);
+        assert!(
+            creation
+                .next
+                .partitions
+                .partition(&key(0))
+                .unwrap()
+                .terminated
         );
-        assert_eq!(
-            early.expect.canonical,
-            Response::Error(ErrorCode::Malformed),
-            "no fork yet"
-        );
-        let s = step(
-            &forked_hub(),
-            &Input::TerminateBranch {
-                partition_key: key(1),
-            },
-        );
-        assert_eq!(s.expect.canonical, Response::Accepted);
-        let unknown = step(
-            &forked_hub(),
-            &Input::TerminateBranch {
-                partition_key: key(9),
-            },
-        );
+        let declined = Observed {
+            response: Response::Error(ErrorCode::PolicyRejected),
+            outbound: vec![],
+        };
+        assert_eq!(check(&state, &terminate(0), &declined), Ok(state.clone()));
+        let unknown = step(&forked_hub(), &terminate(9));
         assert_eq!(
             unknown.expect.canonical,
             Response::Error(ErrorCode::UnknownPartition)
+        );
+        let accepted = Observed {
+            response: Response::Accepted,
+            outbound: vec![],
+        };
+        assert!(
+            check(&state, &terminate(9), &accepted).is_err(),
+            "a key the hub never held cannot be terminated"
         );
     }
 

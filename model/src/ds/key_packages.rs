@@ -228,7 +228,7 @@ pub(crate) fn check_choice(
         _ => Err("not an answer to a KeyPackage request".into()),
     };
     outcome.map(|()| next).map_err(|why| {
-        let mut violation = super::mismatch(expect, observed);
+        let mut violation = super::mismatch(input, expect, observed);
         violation.because = vec![why];
         violation
     })

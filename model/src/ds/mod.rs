@@ -56,6 +56,9 @@ pub struct State {
     pub policy: LocalPolicy,
     /// Follower role: groups hosted elsewhere that local users take part in.
     pub follower: Follower,
+    /// Whether this DS enforces the optional ban convention (errata
+    /// `errata/ban-list-extension`); a target that does not advertise it enforces no ban.
+    pub ban_extension: bool,
 }
 
 impl State {
@@ -67,6 +70,7 @@ impl State {
             key_packages: KeyPackages::default(),
             policy: LocalPolicy::default(),
             follower: Follower::default(),
+            ban_extension: true,
         }
     }
 }
@@ -455,9 +459,25 @@ pub fn apply_in_place(state: &mut State, input: &Input) -> (Expectation, Vec<Out
 
 fn apply(state: &mut State, input: &Input) -> Outcome {
     match input {
-        Input::Send { request, .. } => sending::send(state, request),
-        Input::Receive { request, .. } => receiving::receive(state, request),
-        Input::ExternalJoin { request, .. } => external_joins::external_join(state, request),
+        Input::Send { from, request } => {
+            let outcome = sending::send(state, request);
+            if !outcome.expect.is_error() {
+                state
+                    .partitions
+                    .add_participant(&request.partition_key, from);
+            }
+            outcome
+        }
+        Input::Receive { from, request } => receiving::receive(state, from, request),
+        Input::ExternalJoin { from, request } => {
+            let outcome = external_joins::external_join(state, request);
+            if let (false, Some(group_id)) =
+                (outcome.expect.is_error(), &request.message.view.group_id)
+            {
+                state.partitions.add_group_participant(group_id, from);
+            }
+            outcome
+        }
         Input::GroupInfo { request, .. } => external_joins::group_info(state, request),
         Input::KeyPackage { request } => key_packages::request_one(state, request),
         Input::KeyPackageBundle { request } => key_packages::request_bundle(state, request),
@@ -490,18 +510,68 @@ fn apply(state: &mut State, input: &Input) -> Outcome {
 }
 
 /// Is `observed` an acceptable answer of a DS in `state` to `input`? On success, the state
-/// the DS is now in (which depends on the choices it made within the rules).
+/// the DS is now in (which depends on the choices it made within the rules). Pushes among
+/// the calls are judged against that state (errata `errata/push-snapshot`).
 pub fn check(state: &State, input: &Input, observed: &Observed) -> Result<State, Violation> {
+    judge(state, input, Some(&observed.response), &observed.outbound)
+}
+
+/// [`check`] for an input the target did not answer — an answer its own call got, such as a
+/// provider's WelcomeInit answer: only the calls it made are judged.
+pub fn check_calls(
+    state: &State,
+    input: &Input,
+    outbound: &[Outbound],
+) -> Result<State, Violation> {
+    judge(state, input, None, outbound)
+}
+
+/// Judges calls a DS made that no input caused (they came after the last one): only pushes
+/// may come unprompted, judged against `state` like any push.
+pub fn check_unprompted(state: &State, outbound: &[Outbound]) -> Result<(), Violation> {
+    let nothing = Expectation::accepted(&[], &[]);
+    let calls: Vec<&Outbound> = outbound
+        .iter()
+        .filter(|call| !matches!(call, Outbound::Push { .. }))
+        .collect();
+    judge_outbound(&nothing, &[], &calls)?;
+    for call in outbound {
+        if let Outbound::Push { to, response } = call {
+            receiving::check_push(&state.partitions, to, response)?;
+        }
+    }
+    Ok(())
+}
+
+fn judge(
+    state: &State,
+    input: &Input,
+    response: Option<&Response>,
+    outbound: &[Outbound],
+) -> Result<State, Violation> {
     let step = step(state, input);
     let expect = &step.expect;
-    let other_reading = matches!(&observed.response, Response::Error(code)
-        if observed.response != expect.canonical && expect.also.iter().any(|(c, _)| c == code));
-    if other_reading {
-        judge_outbound(state, expect, &[], &observed.outbound)?;
-        return Ok(state.clone());
+    let (pushes, calls): (Vec<&Outbound>, Vec<&Outbound>) = outbound
+        .iter()
+        .partition(|call| matches!(call, Outbound::Push { .. }));
+    let other_reading = matches!(response, Some(Response::Error(code))
+        if *response.unwrap() != expect.canonical && expect.also.iter().any(|(c, _)| c == code));
+    let next = if other_reading {
+        judge_outbound(expect, &[], &calls)?;
+        state.clone()
+    } else {
+        let chosen = match response {
+            Some(observed) => judge_response(state, input, expect, observed)?,
+            None => None,
+        };
+        judge_outbound(expect, &step.outbound, &calls)?;
+        chosen.unwrap_or(step.next)
+    };
+    for push in pushes {
+        if let Outbound::Push { to, response } = push {
+            receiving::check_push(&next.partitions, to, response)?;
+        }
     }
-    let next = judge_response(state, input, expect, &observed.response)?.unwrap_or(step.next);
-    judge_outbound(state, expect, &step.outbound, &observed.outbound)?;
     Ok(next)
 }
 
@@ -529,19 +599,19 @@ fn judge_response(
                 {
                     Ok(None)
                 }
-                _ => Err(mismatch(expect, observed)),
+                _ => Err(mismatch(input, expect, observed)),
             }
         }
         (Rule::KeyPackageChoice, _) => {
             key_packages::check_choice(state, input, expect, observed).map(Some)
         }
         _ if *observed == expect.canonical => Ok(None),
-        _ => Err(mismatch(expect, observed)),
+        _ => Err(mismatch(input, expect, observed)),
     }
 }
 
 /// The violation of an answer that is simply not among the acceptable ones.
-pub(crate) fn mismatch(expect: &Expectation, observed: &Response) -> Violation {
+pub(crate) fn mismatch(input: &Input, expect: &Expectation, observed: &Response) -> Violation {
     let mut because = Vec::new();
     match (&expect.canonical, observed) {
         (Response::Error(code), Response::Error(other)) => because.push(format!(
@@ -557,15 +627,11 @@ pub(crate) fn mismatch(expect: &Expectation, observed: &Response) -> Violation {
     }
     let mut requirements = expect.requirements.clone();
     if matches!(observed, Response::Error(ErrorCode::PolicyRejected)) && !expect.is_error() {
-        // A policy refusal the state of the named fork does not justify.
-        because.push("no rule of the fork the message names refuses it (bans, mutes and limits are per fork and per local user)".into());
-        for extra in [
-            req::POLICY_PER_FORK,
-            req::POLICY_ONLY_UNAMBIGUOUS,
-            req::POLICY_NEGATIVE_ONLY,
-        ] {
-            if !requirements.contains(&extra) {
-                requirements.push(extra);
+        let (reason, broken) = unjustified_policy_refusal(input);
+        because.push(reason.into());
+        for extra in broken {
+            if !requirements.contains(extra) {
+                requirements.push(*extra);
             }
         }
     }
@@ -586,21 +652,41 @@ pub(crate) fn mismatch(expect: &Expectation, observed: &Response) -> Violation {
     }
 }
 
-/// Compares the observed calls with the expected ones, per destination and in order;
-/// discretionary pushes are judged on their own.
+/// Which policy rule a refusal with `policy_rejected` that nothing justifies breaks: a
+/// federation send of a message that is no commit can only have been refused for its
+/// sender, a user the hub cannot authenticate; anything else for a rule of another fork.
+fn unjustified_policy_refusal(input: &Input) -> (&'static str, &'static [ReqId]) {
+    let commit = |request: &SendRequest| {
+        request.message.view.content_type == Some(crate::codec::ContentType::Commit)
+    };
+    match input {
+        Input::Send { request, .. } if !commit(request) => (
+            "the sender is a follower's user, whom the hub cannot authenticate: a hub may not mute or rate-limit users that are not local",
+            &[
+                req::POLICY_NO_REMOTE_RATE_LIMIT,
+                req::POLICY_ONLY_UNAMBIGUOUS,
+                req::POLICY_NEGATIVE_ONLY,
+            ],
+        ),
+        _ => (
+            "no rule of the fork the message names refuses it (bans, mutes and limits are per fork and per local user)",
+            &[
+                req::POLICY_PER_FORK,
+                req::POLICY_ONLY_UNAMBIGUOUS,
+                req::POLICY_NEGATIVE_ONLY,
+            ],
+        ),
+    }
+}
+
+/// Compares the observed calls (pushes aside) with the expected ones, per destination and
+/// in order.
 fn judge_outbound(
-    state: &State,
     expect: &Expectation,
     expected: &[Outbound],
-    observed: &[Outbound],
+    observed: &[&Outbound],
 ) -> Result<(), Violation> {
-    let mut rest: Vec<&Outbound> = Vec::new();
-    for call in observed {
-        match call {
-            Outbound::Push { response, .. } => receiving::check_push(&state.partitions, response)?,
-            other => rest.push(other),
-        }
-    }
+    let rest = observed.to_vec();
     fn by_destination(mut calls: Vec<&Outbound>) -> Vec<&Outbound> {
         calls.sort_by(|a, b| a.to().cmp(b.to()));
         calls

@@ -7,7 +7,9 @@
 //! `external_joins` choose the partition, `sequence` appends.
 
 use super::{Expectation, Outcome, State};
-use crate::codec::{Bytes, ErrorCode, Message, MessageCommitData, MlsMessage, PartitionKey};
+use crate::codec::{
+    Bytes, ErrorCode, Message, MessageCommitData, MlsMessage, PartitionKey, ServiceProviderId,
+};
 use crate::errata;
 use crate::requirements as req;
 use serde::{Deserialize, Serialize};
@@ -30,6 +32,9 @@ pub struct Group {
     pub commits: Vec<CommitRecord>,
     /// Tree hashes of GroupInfos that came with a ratchet tree: the trees this hub can infer.
     pub known_trees: BTreeSet<Bytes>,
+    /// Providers with a reason to hold a member, the only ones a push of the group's
+    /// messages may go to (errata `errata/push-recipients`).
+    pub participants: BTreeSet<ServiceProviderId>,
 }
 
 /// One sequenced commit: where it went and what it announced.
@@ -91,6 +96,20 @@ impl Partitions {
 
     pub fn partition(&self, key: &PartitionKey) -> Option<&Partition> {
         self.find(key).map(|(_, _, p)| p)
+    }
+
+    /// Records that `provider` has a reason to hold a member of the group owning `key`.
+    pub(crate) fn add_participant(&mut self, key: &PartitionKey, provider: &ServiceProviderId) {
+        if let Some(group_id) = self.index.get(key).cloned() {
+            self.add_group_participant(&group_id, provider);
+        }
+    }
+
+    /// Records that `provider` has a reason to hold a member of `group_id`.
+    pub(crate) fn add_group_participant(&mut self, group_id: &Bytes, provider: &ServiceProviderId) {
+        if let Some(group) = self.groups.get_mut(group_id) {
+            group.participants.insert(provider.clone());
+        }
     }
 
     /// The group a message to `key` of `group_id` lands in: the key's owner if the key is
@@ -172,6 +191,7 @@ pub(crate) fn create_group(state: &mut State, group_id: &Bytes, key: PartitionKe
         partitions: BTreeMap::new(),
         commits: Vec::new(),
         known_trees: BTreeSet::new(),
+        participants: BTreeSet::new(),
     };
     group
         .partitions

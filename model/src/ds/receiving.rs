@@ -13,6 +13,7 @@ use super::partitions::{Group, Partition, Partitions};
 use super::{short, Expectation, Outcome, Rule, State, Violation};
 use crate::codec::{
     Bytes, Epoch, ErrorCode, HintedEpoch, Message, PartitionKey, ReceiveRequest, ReceiveResponse,
+    ServiceProviderId,
 };
 use crate::errata::{self, ErratumId};
 use crate::requirements::{self as req, ReqId};
@@ -25,9 +26,18 @@ const EPOCH_REQUIREMENTS: &[ReqId] = &[
 ];
 const HINT_ERRATA: &[ErratumId] = &[errata::HINT_SELECTION, errata::HINTS_WITHIN_GROUP];
 
-/// A ReceiveRequest, from a follower or (as `LocalReceive`) a local user of the hub.
-pub(crate) fn receive(state: &mut State, request: &ReceiveRequest) -> Outcome {
-    Outcome::answer(respond(&state.partitions, request))
+/// A ReceiveRequest from a follower: reading a partition by its key shows the provider
+/// holds a member, so the group's pushes may go to it (errata `errata/push-recipients`).
+pub(crate) fn receive(
+    state: &mut State,
+    from: &ServiceProviderId,
+    request: &ReceiveRequest,
+) -> Outcome {
+    let outcome = Outcome::answer(respond(&state.partitions, request));
+    state
+        .partitions
+        .add_participant(&request.partition_key, from);
+    outcome
 }
 
 /// The acceptable answers to a ReceiveRequest; reading changes nothing.
@@ -159,25 +169,40 @@ pub fn check_response(
             because,
         ));
     }
-    check_hints(group, Some(key), &observed.hints, observed)
+    check_hints(group, Some(key), Completeness::Now, observed)
+}
+
+/// How a hinted epoch must relate to its partition's log.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Completeness {
+    /// An answer to a request: the whole log as it is now.
+    Now,
+    /// A push: the whole log as it stood at some moment, i.e. any prefix of it
+    /// (errata `errata/push-snapshot`).
+    Snapshot,
 }
 
 /// The hint relation, within `group`; `requested` is never hinted.
 fn check_hints(
     group: &Group,
     requested: Option<&PartitionKey>,
-    hints: &[HintedEpoch],
+    completeness: Completeness,
     observed: &ReceiveResponse,
 ) -> Result<(), Violation> {
+    let hints = &observed.hints;
     let by_mask: BTreeMap<&Bytes, (&PartitionKey, &Partition)> = group
         .partitions
         .iter()
         .map(|(k, p)| (&p.masked, (k, p)))
         .collect();
+    let mut errata = HINT_ERRATA.to_vec();
+    if completeness == Completeness::Snapshot {
+        errata.push(errata::PUSH_SNAPSHOT);
+    }
     let fail = |requirements: &[ReqId], because: Vec<String>| {
         Err(violation(
             requirements,
-            HINT_ERRATA,
+            &errata,
             "hints each naming another partition of the group once, complete".into(),
             observed,
             because,
@@ -222,12 +247,23 @@ fn check_hints(
                 )],
             );
         }
-        if hint.epoch.messages != partition.log {
-            let mut because = vec![format!(
-                "hint {n} is partition {}…, which holds {} message(s); a hint skips none, so it must hold all of them in order",
-                short(key),
-                partition.log.len()
-            )];
+        let complete = match completeness {
+            Completeness::Now => hint.epoch.messages == partition.log,
+            Completeness::Snapshot => partition.log.starts_with(&hint.epoch.messages),
+        };
+        if !complete {
+            let mut because = vec![match completeness {
+                Completeness::Now => format!(
+                    "hint {n} is partition {}…, which holds {} message(s); a hint skips none, so it must hold all of them in order",
+                    short(key),
+                    partition.log.len()
+                ),
+                Completeness::Snapshot => format!(
+                    "hint {n} of the push is partition {}…, which holds {} message(s); a pushed partition must be the whole log as it stood at some moment, i.e. its first messages in order",
+                    short(key),
+                    partition.log.len()
+                ),
+            }];
             because.push(first_difference(&partition.log, &hint.epoch.messages));
             return fail(
                 &[req::RECEIVE_HINTS_COMPLETE, req::RECEIVE_SEQUENCING_ORDER],
@@ -238,10 +274,17 @@ fn check_hints(
     Ok(())
 }
 
-/// A pushed ReceiveResponse (errata `errata/pushed-response-epoch`): every epoch travels as
-/// a complete hint of one group; a non-empty `epoch` is the acceptable other reading when it
-/// continues some partition of that group.
-pub fn check_push(partitions: &Partitions, pushed: &ReceiveResponse) -> Result<(), Violation> {
+/// A ReceiveResponse pushed to `to`, judged against the hub's state when it arrived
+/// (errata `errata/push-snapshot`): every epoch travels as a hint of one group, each the
+/// whole log of its partition at some moment (errata `errata/pushed-response-epoch`); a
+/// non-empty `epoch` is the acceptable other reading when it is a run of consecutive
+/// messages of one partition of that group. Only providers with a reason to hold a member
+/// of the group may receive it (errata `errata/push-recipients`).
+pub fn check_push(
+    partitions: &Partitions,
+    to: &ServiceProviderId,
+    pushed: &ReceiveResponse,
+) -> Result<(), Violation> {
     let group = pushed
         .hints
         .first()
@@ -265,27 +308,39 @@ pub fn check_push(partitions: &Partitions, pushed: &ReceiveResponse) -> Result<(
         }
         return Err(violation(
             &[req::RECEIVE_PUSH, req::PARTITION_ACCESS_CONTROL],
-            &[errata::PUSHED_RESPONSE_EPOCH],
+            &[errata::PUSHED_RESPONSE_EPOCH, errata::PUSH_SNAPSHOT],
             "a push of epochs this hub sequenced".into(),
             pushed,
             vec!["the pushed epochs belong to no partition this hub holds".into()],
         ));
     };
-    let continues = pushed.epoch.messages.is_empty()
+    if !group.participants.contains(to) {
+        return Err(violation(
+            &[req::PARTITION_ACCESS_CONTROL],
+            &[errata::PUSH_RECIPIENTS],
+            "pushes only to providers with a reason to hold a member".into(),
+            pushed,
+            vec![format!(
+                "{to} never sent, joined or read in this group and was named in none of its Welcomes, so it may not be given the group's messages"
+            )],
+        ));
+    }
+    let run = &pushed.epoch.messages;
+    let consecutive = run.is_empty()
         || group
             .partitions
             .values()
-            .any(|p| p.log.ends_with(&pushed.epoch.messages));
-    if !continues {
+            .any(|p| p.log.windows(run.len()).any(|w| w == run.as_slice()));
+    if !consecutive {
         return Err(violation(
             &[req::RECEIVE_PUSH, req::RECEIVE_SEQUENCING_ORDER],
-            &[errata::PUSHED_RESPONSE_EPOCH],
-            "an empty epoch, or the end of one partition's log".into(),
+            &[errata::PUSHED_RESPONSE_EPOCH, errata::PUSH_SNAPSHOT],
+            "an empty epoch, or consecutive messages of one partition".into(),
             pushed,
-            vec!["the pushed epoch is not the end of any partition's log".into()],
+            vec!["the pushed epoch is not a run of consecutive messages of any partition".into()],
         ));
     }
-    check_hints(group, None, &pushed.hints, pushed)
+    check_hints(group, None, Completeness::Snapshot, pushed)
 }
 
 /// Says where the first differing message of an epoch really is.
@@ -594,9 +649,25 @@ mod tests {
             epoch: Epoch::default(),
             hints: canonical(&s, &receive(0)).hints,
         };
-        assert!(check_push(&s.partitions, &good).is_ok());
-        let mut cut = good.clone();
-        cut.hints[0].epoch.messages.clear();
-        assert!(check_push(&s.partitions, &cut).is_err());
+        let member = follower_id(0);
+        assert!(check_push(&s.partitions, &member, &good).is_ok());
+        let mut earlier = good.clone();
+        earlier.hints[0].epoch.messages.clear();
+        assert!(
+            check_push(&s.partitions, &member, &earlier).is_ok(),
+            "the log as it stood before its first message"
+        );
+        let mut gap = canonical(&s, &receive(0));
+        gap.hints[0]
+            .epoch
+            .messages
+            .insert(0, gap.epoch.messages[0].clone());
+        gap.epoch = Epoch::default();
+        let v = check_push(&s.partitions, &member, &gap).unwrap_err();
+        assert!(v.requirements.contains(&req::RECEIVE_HINTS_COMPLETE), "{v}");
+        let stranger = ServiceProviderId::new("stranger.example").unwrap();
+        let v = check_push(&s.partitions, &stranger, &good).unwrap_err();
+        assert_eq!(v.requirements, vec![req::PARTITION_ACCESS_CONTROL]);
+        assert_eq!(v.errata, vec![errata::PUSH_RECIPIENTS]);
     }
 }

@@ -6,7 +6,7 @@
 //! reuses it with the partition the hub picks instead of the one the sender names.
 
 use super::partitions::Arrival;
-use super::{policy, welcome, Expectation, Outcome, State};
+use super::{policy, welcome, Expectation, Outcome, Response, State};
 use crate::codec::{
     Bytes, CommitData, ContentType, ErrorCode, MlsMessage, PartitionKey, SendRequest,
 };
@@ -56,7 +56,9 @@ pub(crate) fn hosted_group(state: &State, message: &MlsMessage) -> Option<Bytes>
         .cloned()
 }
 
-/// Validates and sequences one message into partition `key` of `group_id`.
+/// Validates and sequences one message into partition `key` of `group_id`. When several
+/// refusals apply, the first is canonical and each other is accepted too (errata
+/// `errata/refusal-order`).
 pub(crate) fn accept(
     state: &mut State,
     group_id: &Bytes,
@@ -67,41 +69,42 @@ pub(crate) fn accept(
 ) -> Outcome {
     let group = &state.partitions.groups[group_id];
     let partition = group.partitions.get(&key);
+    let fork_bans = partition.map(|p| p.bans.clone()).unwrap_or_default();
+    let mut refusals: Vec<Outcome> = Vec::new();
     if partition.is_some_and(|p| p.terminated) {
-        return Outcome::error(
+        refusals.push(Outcome::error(
             ErrorCode::BranchTerminated,
             &[req::FORK_TERMINATION_BLOCKS_SENDS],
             &[errata::BRANCH_TERMINATED_SENDS],
-        );
+        ));
     }
-    let fork_bans = partition.map(|p| p.bans.clone()).unwrap_or_default();
     let mut ratchet_tree_inferred = false;
     if let Some(data) = commit {
         if let Some(info) = &data.group_info {
             if info.view.group_id.as_ref() != Some(group_id) {
-                return Outcome::error(
+                refusals.push(Outcome::error(
                     ErrorCode::Malformed,
                     &[req::SEND_COMMIT_DATA],
                     &[errata::SEND_VALIDATION, errata::GROUP_INFO_GROUP_MISMATCH],
-                );
-            }
-            if info.view.has_ratchet_tree != Some(true) {
+                ));
+            } else if info.view.has_ratchet_tree != Some(true) {
                 let known = info
                     .view
                     .tree_hash
                     .as_ref()
                     .is_some_and(|h| group.known_trees.contains(h));
-                if !known {
-                    return Outcome::error(
+                if known {
+                    ratchet_tree_inferred = true;
+                } else {
+                    refusals.push(Outcome::error(
                         ErrorCode::RatchetTreeRequired,
                         &[req::SEND_RATCHET_TREE_REQUIRED],
                         &[
                             errata::RATCHET_TREE_REQUIRED_SIGNAL,
                             errata::RATCHET_TREE_INFERENCE,
                         ],
-                    );
+                    ));
                 }
-                ratchet_tree_inferred = true;
             }
         }
         if let Some(welcome) = &data.welcome_data {
@@ -112,16 +115,28 @@ pub(crate) fn accept(
                 .as_ref()
                 .map_or(0, Vec::len);
             if secrets != welcome.service_providers.len() {
-                return Outcome::error(
+                refusals.push(Outcome::error(
                     ErrorCode::Malformed,
                     &[req::SEND_WELCOME_PROVIDERS_LENGTH],
                     &[errata::WELCOME_PROVIDERS_LENGTH_MISMATCH],
-                );
+                ));
             }
         }
-        if let Some(refused) = policy::refuse_banned(&fork_bans, message) {
-            return refused;
+        if state.ban_extension {
+            refusals.extend(policy::refuse_banned(&fork_bans, message));
         }
+    }
+    if !refusals.is_empty() {
+        let mut refusals = refusals.into_iter();
+        let mut first = refusals.next().expect("one refusal at least");
+        for other in refusals {
+            if let Response::Error(code) = other.expect.canonical {
+                if Response::Error(code) != first.expect.canonical {
+                    first.expect = first.expect.or_error(code, errata::REFUSAL_ORDER);
+                }
+            }
+        }
+        return first;
     }
     let arrival = Arrival {
         message,
@@ -161,8 +176,13 @@ pub(crate) fn accept(
             errata::RATCHET_TREE_REQUIRED_SIGNAL,
         );
     }
-    let outbound = commit
-        .and_then(|d| d.welcome_data.as_ref())
+    let welcome_data = commit.and_then(|d| d.welcome_data.as_ref());
+    for provider in welcome_data.iter().flat_map(|w| &w.service_providers) {
+        if *provider != state.me {
+            state.partitions.add_group_participant(group_id, provider);
+        }
+    }
+    let outbound = welcome_data
         .map(|w| welcome::fan_out(state, w))
         .unwrap_or_default();
     Outcome { expect, outbound }
@@ -173,7 +193,7 @@ mod tests {
     use super::*;
     use crate::codec::WelcomeData;
     use crate::ds::scenario::*;
-    use crate::ds::{step, Input, Outbound, Response};
+    use crate::ds::{check, step, Input, Observed, Outbound, Response};
 
     fn send_input(request: SendRequest) -> Input {
         Input::Send {
@@ -252,6 +272,61 @@ mod tests {
                 errata::RATCHET_TREE_REQUIRED_SIGNAL
             )]
         );
+    }
+
+    #[test]
+    fn every_refusal_that_applies_is_accepted_and_none_sequences() {
+        let mut data = commit_data(key(1));
+        data.group_info = Some(group_info_message(9, false));
+        data.welcome_data = Some(WelcomeData {
+            welcome: welcome(vec![b"r1".as_slice().into()]),
+            service_providers: vec![],
+        });
+        let state = step(
+            &hosting_hub(),
+            &Input::TerminateBranch {
+                partition_key: key(0),
+            },
+        )
+        .next;
+        let input = send_input(send_request(commit(1, vec![]), key(0), Some(data)));
+        let s = step(&state, &input);
+        assert_eq!(
+            s.expect.canonical,
+            Response::Error(ErrorCode::BranchTerminated)
+        );
+        let others: Vec<ErrorCode> = s.expect.also.iter().map(|(code, _)| *code).collect();
+        assert_eq!(
+            others,
+            vec![ErrorCode::RatchetTreeRequired, ErrorCode::Malformed]
+        );
+        for code in others {
+            let observed = Observed {
+                response: Response::Error(code),
+                outbound: vec![],
+            };
+            assert_eq!(check(&state, &input, &observed), Ok(state.clone()));
+        }
+        let unrelated = Observed {
+            response: Response::Error(ErrorCode::UnknownGroup),
+            outbound: vec![],
+        };
+        assert!(check(&state, &input, &unrelated).is_err());
+    }
+
+    #[test]
+    fn a_policy_refusal_of_a_remote_users_message_names_the_rate_limit_rule() {
+        let input = send_input(send_request(application(1), key(0), None));
+        let refused = Observed {
+            response: Response::Error(ErrorCode::PolicyRejected),
+            outbound: vec![],
+        };
+        let v = check(&hosting_hub(), &input, &refused).unwrap_err();
+        assert!(
+            v.requirements.contains(&req::POLICY_NO_REMOTE_RATE_LIMIT),
+            "{v}"
+        );
+        assert!(!v.requirements.contains(&req::POLICY_PER_FORK), "{v}");
     }
 
     #[test]
