@@ -1,5 +1,7 @@
-//! The `run`, `serve` and `mutants` commands: options in, lines and exit codes out.
+//! The `run`, `serve`, `mutants` and `freedoms` commands: options in, lines and exit codes
+//! out.
 
+use crate::freedoms::{self, Freedom, FREEDOMS};
 use crate::mutants::{self, Mutant, MUTANTS};
 use crate::reference::{self, Config};
 use crate::runner::{role_name, Case, CaseResult, Role, Verdict};
@@ -138,7 +140,12 @@ pub fn explore(
     Err(CliError(format!("{} failed", result.id)))
 }
 
-pub fn serve(role: Role, listen: std::net::SocketAddr, mutant: Option<Mutant>) -> CliResult {
+pub fn serve(
+    role: Role,
+    listen: std::net::SocketAddr,
+    mutant: Option<Mutant>,
+    freedom: Option<Freedom>,
+) -> CliResult {
     let me = match role {
         Role::Hub => "hub.example",
         Role::Follower | Role::Rsp => "b.example",
@@ -146,6 +153,7 @@ pub fn serve(role: Role, listen: std::net::SocketAddr, mutant: Option<Mutant>) -
     let config = Config {
         me: ServiceProviderId::new(me).expect("valid domain"),
         mutant,
+        freedom,
         call_timeout: Duration::from_secs(5),
         idle: true,
     };
@@ -155,9 +163,11 @@ pub fn serve(role: Role, listen: std::net::SocketAddr, mutant: Option<Mutant>) -
         let server = reference::start(config, listen)
             .await
             .map_err(|e| CliError(format!("listening on {listen}: {e}")))?;
-        let bug = mutant
-            .map(|m| format!(" with mutant {}", mutants::info(m).name))
-            .unwrap_or_default();
+        let bug = match (mutant, freedom) {
+            (Some(m), _) => format!(" with mutant {}", mutants::info(m).name),
+            (None, Some(f)) => format!(" with freedom {}", freedoms::info(f).name),
+            (None, None) => String::new(),
+        };
         println!(
             "reference DS ({} role){bug} serving at {}",
             role_name(role),
@@ -233,3 +243,78 @@ pub fn mutants(score: bool, vectors: &Path) -> CliResult {
         )))
     }
 }
+
+/// Lists the freedoms, or (`score`) runs every vector and `traces` random traces against
+/// each: every one must pass, since each is a DS the draft allows.
+pub fn freedoms(score: bool, vectors: &Path, traces: u32, seed: u64) -> CliResult {
+    if !score {
+        for f in FREEDOMS {
+            println!("{:<28} {}", f.name, f.uses);
+        }
+        return Ok(());
+    }
+    let cases: Vec<Case> = suite::select(cases::load(vectors)?, &Options::default())?;
+    let mut false_verdicts = 0;
+    for f in FREEDOMS {
+        let options = Options {
+            freedom: Some(f.freedom),
+            ..Options::default()
+        };
+        let summary = suite::run(&cases, &options, &|_, _| {})?;
+        let explored = match traces {
+            0 => None,
+            n => Some(suite::explore(&options, n, EXPLORE_OPS, seed)?),
+        };
+        let wrong: Vec<&CaseResult> = summary
+            .results
+            .iter()
+            .filter(|r| {
+                matches!(
+                    r.verdict,
+                    Verdict::Fail | Verdict::NonStrict | Verdict::Indeterminate
+                )
+            })
+            .collect();
+        let explore_failure = explored.as_ref().and_then(|e| e.counterexample.as_ref());
+        let explore_note = match (&explored, explore_failure) {
+            (None, _) => "no random traces".to_string(),
+            (Some(_), None) => format!("{traces} random traces pass"),
+            (Some(_), Some((test, _))) => {
+                format!("a random trace fails ({} inputs)", test.steps.len())
+            }
+        };
+        let passed = summary.count(Verdict::Pass) + summary.count(Verdict::Informational);
+        if wrong.is_empty() && explore_failure.is_none() {
+            println!(
+                "passes  {:<28} {passed} cases pass, {} skipped; {explore_note}",
+                f.name,
+                summary.count(Verdict::Skipped)
+            );
+            continue;
+        }
+        false_verdicts += 1;
+        println!(
+            "FALSE   {:<28} {} cases wrongly not passed; {explore_note}",
+            f.name,
+            wrong.len()
+        );
+        for r in wrong.iter().take(3) {
+            println!("          {}", describe(r));
+        }
+        if let Some((_, result)) = explore_failure {
+            println!("          {}", describe(result));
+        }
+    }
+    println!(
+        "freedoms passing: {}/{}",
+        FREEDOMS.len() - false_verdicts,
+        FREEDOMS.len()
+    );
+    match false_verdicts {
+        0 => Ok(()),
+        n => Err(CliError(format!("{n} freedoms got false verdicts"))),
+    }
+}
+
+/// Operations per random trace in `freedoms --score`, as `run --explore` draws by default.
+const EXPLORE_OPS: usize = 24;

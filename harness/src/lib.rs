@@ -7,6 +7,7 @@ pub mod codec_cli;
 pub mod commands;
 pub mod control;
 pub mod explore;
+pub mod freedoms;
 pub mod generate;
 pub mod mutants;
 pub mod oblivious;

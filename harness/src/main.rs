@@ -3,7 +3,7 @@
 
 use clap::{Parser, Subcommand};
 use mimi_ds_harness::runner::Role;
-use mimi_ds_harness::{codec_cli, commands, mutants, vector_files, CliError, CliResult};
+use mimi_ds_harness::{codec_cli, commands, freedoms, mutants, vector_files, CliError, CliResult};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -50,8 +50,11 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: std::net::SocketAddr,
         /// Plant one bug (see `mimi-ds-check mutants`).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "freedom")]
         mutant: Option<String>,
+        /// Behave as one legal variant (see `mimi-ds-check freedoms`).
+        #[arg(long)]
+        freedom: Option<String>,
     },
     /// List the mutants of the reference DS, or (`--score`) run the suite against each.
     Mutants {
@@ -59,6 +62,20 @@ enum Command {
         score: bool,
         #[arg(long, default_value = "vectors")]
         vectors: PathBuf,
+    },
+    /// List the freedoms — legal variants of the reference DS, each using a discretion the
+    /// draft gives — or (`--score`) run every vector and random traces against each: every
+    /// one must pass.
+    Freedoms {
+        #[arg(long)]
+        score: bool,
+        #[arg(long, default_value = "vectors")]
+        vectors: PathBuf,
+        /// Random traces per freedom with --score.
+        #[arg(long, default_value_t = 1000)]
+        traces: u32,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
     },
     /// Generate or verify the test vectors.
     Vectors {
@@ -90,8 +107,11 @@ struct RunArgs {
     #[arg(long)]
     report_dir: Option<PathBuf>,
     /// With no --target: plant this bug in the in-process reference DS.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["target", "freedom"])]
     mutant: Option<String>,
+    /// With no --target: the in-process reference DS behaves as this legal variant.
+    #[arg(long, conflicts_with = "target")]
+    freedom: Option<String>,
     /// Instead of the vectors, run this many random traces (shrinking any failure to the
     /// smallest, written to --report-dir as a replayable vector).
     #[arg(long)]
@@ -126,6 +146,14 @@ impl From<RoleArg> for Role {
             RoleArg::Rsp => Role::Rsp,
         }
     }
+}
+
+fn freedom(name: &str) -> CliResult<mimi_ds_harness::freedoms::Freedom> {
+    freedoms::find(name).map(|f| f.freedom).ok_or_else(|| {
+        CliError(format!(
+            "no freedom {name:?}; `mimi-ds-check freedoms` lists them"
+        ))
+    })
 }
 
 fn mutant(name: &str) -> CliResult<mimi_ds_harness::mutants::Mutant> {
@@ -200,6 +228,7 @@ fn run(cli: Cli) -> CliResult {
             let options = mimi_ds_harness::suite::Options {
                 target: args.target,
                 mutant: args.mutant.as_deref().map(mutant).transpose()?,
+                freedom: args.freedom.as_deref().map(freedom).transpose()?,
                 role: args.role.map(Role::from),
                 only: args.only,
                 timeout: commands::seconds("--timeout", args.timeout)?,
@@ -226,12 +255,20 @@ fn run(cli: Cli) -> CliResult {
         Command::Serve {
             role,
             listen,
-            mutant: name,
+            mutant: bug,
+            freedom: variant,
         } => commands::serve(
             Role::from(role),
             listen,
-            name.as_deref().map(mutant).transpose()?,
+            bug.as_deref().map(mutant).transpose()?,
+            variant.as_deref().map(freedom).transpose()?,
         ),
+        Command::Freedoms {
+            score,
+            vectors,
+            traces,
+            seed,
+        } => commands::freedoms(score, &vectors, traces, seed),
         Command::Mutants { score, vectors } => commands::mutants(score, &vectors),
         Command::Vectors {
             action: VectorsAction::Generate { out },

@@ -5,6 +5,7 @@
 
 use crate::binding::{self, CONTROL_PREFIX, MEDIA_TYPE, PROVIDER_HEADER};
 use crate::control::{self, Capabilities, Reset};
+use crate::freedoms::{Freedom, PushTiming};
 use crate::mutants::{Before, Mutant};
 use crate::oblivious::{self, Gateway};
 use axum::body::Bytes as Body;
@@ -24,6 +25,8 @@ pub struct Config {
     /// Who it is until a `reset` says otherwise.
     pub me: ServiceProviderId,
     pub mutant: Option<Mutant>,
+    /// A legal variant to behave as (see `mimi-ds-check freedoms`).
+    pub freedom: Option<Freedom>,
     /// Per outbound call.
     pub call_timeout: Duration,
     /// Whether to offer the `idle` capability (off, it behaves like a target that cannot
@@ -38,7 +41,13 @@ struct Shared {
     state: Mutex<State>,
     peers: Mutex<BTreeMap<ServiceProviderId, String>>,
     client: reqwest::Client,
-    /// Requests being processed, outbound calls included; `idle` waits for zero.
+    activity: Arc<Activity>,
+}
+
+/// Requests being processed and calls being made, pushes after answering included; `idle`
+/// waits for none.
+#[derive(Default)]
+struct Activity {
     busy: AtomicUsize,
     idle: tokio::sync::Notify,
 }
@@ -75,8 +84,7 @@ pub async fn start(config: Config, listen: SocketAddr) -> std::io::Result<Server
             .map_err(std::io::Error::other)?,
         config,
         peers: Mutex::new(BTreeMap::new()),
-        busy: AtomicUsize::new(0),
-        idle: tokio::sync::Notify::new(),
+        activity: Arc::default(),
     });
     let app = axum::Router::new().fallback(handle).with_state(shared);
     let task = tokio::spawn(async move {
@@ -93,7 +101,7 @@ async fn handle(
     headers: HeaderMap,
     body: Body,
 ) -> HttpResponse {
-    let _busy = Busy::enter(&shared);
+    let _busy = Busy::enter(&shared.activity);
     if let Some(action) = uri.path().strip_prefix(CONTROL_PREFIX) {
         return handle_control(&shared, &method, action, &body).await;
     }
@@ -215,13 +223,22 @@ async fn handle_control(
                 idle: shared.config.idle,
                 ..Capabilities::reference()
             };
+            let capabilities = match shared.config.freedom {
+                Some(freedom) => freedom.capabilities(capabilities),
+                None => capabilities,
+            };
             json(serde_json::to_value(capabilities).expect("serializes"))
         }
         (&Method::GET, "idle") => {
             // This request counts itself as busy.
+            let activity = &shared.activity;
             let wait = async {
-                while shared.busy.load(Ordering::SeqCst) > 1 {
-                    shared.idle.notified().await;
+                loop {
+                    let notified = activity.idle.notified();
+                    if activity.busy.load(Ordering::SeqCst) <= 1 {
+                        break;
+                    }
+                    notified.await;
                 }
             };
             match tokio::time::timeout(Duration::from_secs(5), wait).await {
@@ -231,7 +248,11 @@ async fn handle_control(
         }
         (&Method::POST, "reset") => match serde_json::from_slice::<Reset>(body) {
             Ok(reset) => {
-                *shared.state.lock().expect("state lock") = State::new(reset.me);
+                let mut state = State::new(reset.me);
+                if let Some(freedom) = shared.config.freedom {
+                    freedom.configure(&mut state);
+                }
+                *shared.state.lock().expect("state lock") = state;
                 *shared.peers.lock().expect("peers lock") = reset.peers;
                 json(serde_json::json!({"reset": true}))
             }
@@ -252,34 +273,69 @@ async fn handle_control(
 }
 
 impl Shared {
-    /// Applies one input, then makes the calls it causes, in order.
+    /// Applies one input, then makes the calls it causes, in order; a freedom that pushes
+    /// after answering leaves its pushes to a task of their own.
     async fn process(&self, input: Input) -> Response {
         let (response, outbound) = self.apply(input);
-        self.deliver(outbound).await;
+        let later =
+            self.config.freedom.and_then(|f| f.push_timing()) == Some(PushTiming::AfterAnswering);
+        let (pushes, calls): (Vec<Outbound>, Vec<Outbound>) = outbound
+            .into_iter()
+            .partition(|call| later && matches!(call, Outbound::Push { .. }));
+        self.deliver(calls).await;
+        if !pushes.is_empty() {
+            let posts: Vec<_> = pushes.iter().map(|call| self.post_of(call)).collect();
+            let busy = Busy::enter(&self.activity);
+            tokio::spawn(async move {
+                let _busy = busy;
+                for post in posts {
+                    let _ = post.send().await;
+                }
+            });
+        }
         response
     }
 
     fn apply(&self, input: Input) -> (Response, Vec<Outbound>) {
         let mut state = self.state.lock().expect("state lock");
-        let Some(mutant) = self.config.mutant else {
-            let (expect, outbound) = apply_in_place(&mut state, &input);
-            return (expect.canonical, outbound);
-        };
-        let before = state.clone();
-        let input = match mutant.before(&state, input) {
-            Before::Answer(response) => return (response, Vec::new()),
-            Before::Apply(input) => input,
-        };
-        let (expect, mut outbound) = apply_in_place(&mut state, &input);
-        let mut response = expect.canonical;
-        mutant.after(&before, &mut state, &input, &mut response, &mut outbound);
-        (response, outbound)
+        match (self.config.mutant, self.config.freedom) {
+            (Some(mutant), _) => {
+                let before = state.clone();
+                let input = match mutant.before(&state, input) {
+                    Before::Answer(response) => return (response, Vec::new()),
+                    Before::Apply(input) => input,
+                };
+                let (expect, mut outbound) = apply_in_place(&mut state, &input);
+                let mut response = expect.canonical;
+                mutant.after(&before, &mut state, &input, &mut response, &mut outbound);
+                (response, outbound)
+            }
+            (None, Some(freedom)) => {
+                let before = state.clone();
+                freedom.before(&mut state, &input);
+                let (expect, mut outbound) = apply_in_place(&mut state, &input);
+                let mut response = expect.canonical.clone();
+                freedom.after(
+                    &before,
+                    &mut state,
+                    &input,
+                    &expect,
+                    &mut response,
+                    &mut outbound,
+                );
+                (response, outbound)
+            }
+            (None, None) => {
+                let (expect, outbound) = apply_in_place(&mut state, &input);
+                (expect.canonical, outbound)
+            }
+        }
     }
 
     async fn deliver(&self, calls: Vec<Outbound>) {
         let mut queue: VecDeque<Outbound> = calls.into();
         while let Some(call) = queue.pop_front() {
-            let answer = self.call(&call).await;
+            let answer = self.post_of(&call).send().await;
             if let Outbound::WelcomeInit { to, .. } = &call {
                 // No answer, an error or an undecodable body all count as a refusal.
                 let accepted = answer
@@ -295,23 +351,47 @@ impl Shared {
         }
     }
 
-    /// POSTs one call; the body of a 2xx answer, or why there is none.
-    async fn call(&self, call: &Outbound) -> Result<Vec<u8>, String> {
+    /// One call, ready to be made now or later.
+    fn post_of(&self, call: &Outbound) -> Post {
         let base = self
             .peers
             .lock()
             .expect("peers lock")
             .get(call.to())
             .cloned();
-        let base = base.ok_or_else(|| format!("no address for {}", call.to()))?;
         let (endpoint, body) = binding::outbound_request(call);
-        let me = self.state.lock().expect("state lock").me.clone();
+        Post {
+            client: self.client.clone(),
+            url: base.map(|base| format!("{base}{}", binding::path(endpoint))),
+            to: call.to().clone(),
+            me: self.state.lock().expect("state lock").me.clone(),
+            body,
+        }
+    }
+}
+
+/// A call to another provider.
+struct Post {
+    client: reqwest::Client,
+    /// `None` when the provider's address is unknown.
+    url: Option<String>,
+    to: ServiceProviderId,
+    me: ServiceProviderId,
+    body: Vec<u8>,
+}
+
+impl Post {
+    /// POSTs the call; the body of a 2xx answer, or why there is none.
+    async fn send(self) -> Result<Vec<u8>, String> {
+        let url = self
+            .url
+            .ok_or_else(|| format!("no address for {}", self.to))?;
         let answer = self
             .client
-            .post(format!("{base}{}", binding::path(endpoint)))
-            .header(PROVIDER_HEADER, me.as_str())
+            .post(url)
+            .header(PROVIDER_HEADER, self.me.as_str())
             .header(axum::http::header::CONTENT_TYPE, MEDIA_TYPE)
-            .body(body)
+            .body(self.body)
             .send()
             .await
             .map_err(|e| e.to_string())?;
@@ -326,17 +406,17 @@ impl Shared {
     }
 }
 
-/// Counts a request as in progress for `idle`.
-struct Busy<'a>(&'a Shared);
+/// Counts a request or a task of calls as in progress for `idle`.
+struct Busy(Arc<Activity>);
 
-impl<'a> Busy<'a> {
-    fn enter(shared: &'a Shared) -> Self {
-        shared.busy.fetch_add(1, Ordering::SeqCst);
-        Busy(shared)
+impl Busy {
+    fn enter(activity: &Arc<Activity>) -> Self {
+        activity.busy.fetch_add(1, Ordering::SeqCst);
+        Busy(activity.clone())
     }
 }
 
-impl Drop for Busy<'_> {
+impl Drop for Busy {
     fn drop(&mut self) {
         self.0.busy.fetch_sub(1, Ordering::SeqCst);
         self.0.idle.notify_waiters();

@@ -425,13 +425,16 @@ impl Target {
 
     /// Waits until the target has made every call the last input causes: with `idle`, by
     /// asking (an idle call that fails leaves the calls unknown: indeterminate); without, by
-    /// watching the peers until the `expected` calls arrived (or `patience` ran out), then
-    /// always a short grace for calls nobody expected, such as pushes.
+    /// watching the peers until the `expected` calls arrived (or `patience` ran out), then a
+    /// short grace for calls nobody expected, such as pushes. With nothing expected the
+    /// grace is only spent at the end of a case (`end`): a call that comes later than an
+    /// input's window is judged with a later input, against a later state.
     async fn settle(
         &self,
         peers: &Peers,
         expected: usize,
         patience: Duration,
+        end: bool,
     ) -> Result<(), Trouble> {
         if self.capabilities.idle {
             let url = format!("{}{CONTROL_PREFIX}idle", self.base);
@@ -443,6 +446,9 @@ impl Target {
                 ))),
                 Err(e) => Err(Trouble::Transport(format!("idle: {e}"))),
             };
+        }
+        if expected == 0 && !end {
+            return Ok(());
         }
         let started = Instant::now();
         while peers.received() < expected && started.elapsed() < patience {
@@ -706,7 +712,7 @@ async fn replay(
         let window = &inputs[index..window_end];
         let expected = expected_calls(&state, window);
         target
-            .settle(peers, expected, settings.settle)
+            .settle(peers, expected, settings.settle, false)
             .await
             .map_err(|t| Failure::trouble(index, t))?;
         let calls = collect(peers).map_err(|t| Failure::trouble(index, t))?;
@@ -733,7 +739,7 @@ async fn replay(
     // Calls made after the last input (late pushes above all) are judged too.
     let last = inputs.len().saturating_sub(1);
     target
-        .settle(peers, 0, settings.settle)
+        .settle(peers, 0, settings.settle, true)
         .await
         .map_err(|t| Failure::trouble(last, t))?;
     let late = collect(peers).map_err(|t| Failure::trouble(last, t))?;

@@ -2,6 +2,7 @@
 //! mutant), start the peers, replay the selected cases, and sum up. This is also the library
 //! entry point a Rust implementer's `#[test]` calls.
 
+use crate::freedoms::Freedom;
 use crate::mutants::Mutant;
 use crate::peers::Peers;
 use crate::reference::{self, Config};
@@ -48,6 +49,8 @@ pub struct Options {
     pub target: Option<String>,
     /// With no target: the bug to plant in the in-process reference.
     pub mutant: Option<Mutant>,
+    /// With no target: the legal variant the in-process reference behaves as.
+    pub freedom: Option<Freedom>,
     /// Only cases of this role.
     pub role: Option<Role>,
     /// Only cases whose id matches this glob (`*`, `?`, `[…]`).
@@ -63,6 +66,7 @@ impl Default for Options {
         Options {
             target: None,
             mutant: None,
+            freedom: None,
             role: None,
             only: None,
             timeout: Duration::from_secs(5),
@@ -218,6 +222,7 @@ async fn connect(
             let config = Config {
                 me: ServiceProviderId::new("hub.example").expect("valid domain"),
                 mutant: options.mutant,
+                freedom: options.freedom,
                 call_timeout: options.timeout,
                 idle: true,
             };
@@ -306,13 +311,17 @@ async fn run_async(
         .flat_map(|r| &r.wire)
         .filter(|e| e.direction != "inside-ohttp")
         .count();
-    let target_name = match (&options.target, options.mutant) {
-        (Some(url), _) => url.clone(),
-        (None, Some(m)) => format!(
+    let target_name = match (&options.target, options.mutant, options.freedom) {
+        (Some(url), _, _) => url.clone(),
+        (None, Some(m), _) => format!(
             "the reference DS with mutant {}",
             crate::mutants::info(m).name
         ),
-        (None, None) => "the reference DS".into(),
+        (None, None, Some(f)) => format!(
+            "the reference DS with freedom {}",
+            crate::freedoms::info(f).name
+        ),
+        (None, None, None) => "the reference DS".into(),
     };
     Ok(Summary {
         target: target_name,

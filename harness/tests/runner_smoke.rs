@@ -216,6 +216,7 @@ fn a_target_without_idle_is_watched_for_its_calls() {
     let config = |mutant| Config {
         me: provider("hub.example"),
         mutant,
+        freedom: None,
         call_timeout: std::time::Duration::from_secs(5),
         idle: false,
     };
