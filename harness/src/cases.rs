@@ -1,7 +1,7 @@
 //! Where the runner's cases come from: the trace vectors under `<vectors>/trace/`, read with
 //! the model's own types so an input replays exactly as the vector records it.
 
-use crate::runner::{Case, CaseStep};
+use crate::runner::{Case, CaseStep, RawRequest};
 use crate::vector_files::read_trace_files;
 use crate::{CliError, CliResult};
 use mimi_ds_model::codec::ServiceProviderId;
@@ -29,16 +29,21 @@ pub fn case_of(test: &TraceTest) -> Result<Case, String> {
         .map(|(i, s)| {
             let input: Input = serde_json::from_value(s.input.clone())
                 .map_err(|e| format!("step {}: input: {e}", i + 1))?;
-            let malformed = match (&input, &s.body) {
-                (Input::Malformed { .. }, Some(body)) => {
-                    Some((ServiceProviderId::new(&s.actor).ok(), body.hex.0.clone()))
-                }
-                (Input::Malformed { .. }, None) => {
-                    return Err(format!("step {}: a malformed step without its body", i + 1))
+            let raw = match (&input, &s.body) {
+                (Input::Malformed { .. }, Some(body)) => Some(RawRequest {
+                    provider: ServiceProviderId::new(&s.actor).ok().map(String::from),
+                    body: body.hex.0.clone(),
+                }),
+                (Input::Unidentified { claimed, .. }, Some(body)) => Some(RawRequest {
+                    provider: claimed.clone(),
+                    body: body.hex.0.clone(),
+                }),
+                (Input::Malformed { .. } | Input::Unidentified { .. }, None) => {
+                    return Err(format!("step {}: a raw request without its body", i + 1))
                 }
                 _ => None,
             };
-            Ok(CaseStep { input, malformed })
+            Ok(CaseStep { input, raw })
         })
         .collect::<Result<Vec<_>, String>>()?;
     Ok(Case {

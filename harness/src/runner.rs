@@ -17,6 +17,7 @@ use mimi_ds_model::requirements::{self as req, Level, ReqId};
 use serde::Serialize;
 use std::time::{Duration, Instant};
 
+use mimi_ds_model::vectors::trace;
 pub use mimi_ds_model::vectors::trace::Role;
 
 /// The role's name in BINDING.md's capabilities.
@@ -40,13 +41,20 @@ pub struct Case {
     pub steps: Vec<CaseStep>,
 }
 
-/// One input, with what the model's value cannot say: the raw body of a malformed request
-/// and who sends it.
+/// One input, with what the model's value cannot say: the raw request of a malformed or
+/// unidentified one.
 #[derive(Clone, Debug)]
 pub struct CaseStep {
     pub input: Input,
-    /// For `Input::Malformed`: the bytes that go on the wire, and the calling provider.
-    pub malformed: Option<(Option<ServiceProviderId>, Vec<u8>)>,
+    /// For `Input::Malformed` and `Input::Unidentified`: what goes on the wire.
+    pub raw: Option<RawRequest>,
+}
+
+/// A request as bytes, with the provider header it carries (none: no identity).
+#[derive(Clone, Debug)]
+pub struct RawRequest {
+    pub provider: Option<String>,
+    pub body: Vec<u8>,
 }
 
 impl Case {
@@ -327,24 +335,21 @@ impl Target {
             .map_err(|e| Trouble::Binding(format!("control answer is not a Response JSON: {e}")))
     }
 
+    /// A federation request from provider `from` (the `Mimi-Ds-Provider` header; none for
+    /// KeyPackage requests, which go through OHTTP when the target offers it).
     async fn federation(
         &self,
         endpoint: Endpoint,
-        from: Option<&ServiceProviderId>,
+        from: Option<&str>,
         body: Vec<u8>,
     ) -> Result<Answer, Trouble> {
-        let posted = match (&self.ohttp_keys, from) {
-            (Some(keys), None) => self.oblivious(keys, endpoint, body).await?,
+        let oblivious = !binding::needs_provider(endpoint) && from.is_none();
+        let posted = match &self.ohttp_keys {
+            Some(keys) if oblivious => self.oblivious(keys, endpoint, body).await?,
             _ => {
-                let caller = from.map(|f| f.as_str()).unwrap_or("anonymous");
+                let caller = from.unwrap_or(trace::ANONYMOUS);
                 let posted = self
-                    .post(
-                        &binding::path(endpoint),
-                        caller,
-                        from.map(|f| f.as_str()),
-                        body,
-                        MEDIA_TYPE,
-                    )
+                    .post(&binding::path(endpoint), caller, from, body, MEDIA_TYPE)
                     .await?;
                 Posted {
                     // A missing header is checked as an empty media type.
@@ -780,15 +785,20 @@ async fn perform(step: &CaseStep, target: &Target) -> Result<Option<Answer>, Tro
             })
         });
     }
-    if let (Input::Malformed { endpoint }, Some((from, body))) = (input, &step.malformed) {
+    if let (Input::Malformed { endpoint } | Input::Unidentified { endpoint, .. }, Some(raw)) =
+        (input, &step.raw)
+    {
         return target
-            .federation(*endpoint, from.as_ref(), body.clone())
+            .federation(*endpoint, raw.provider.as_deref(), raw.body.clone())
             .await
             .map(Some);
     }
     let (endpoint, from, body) = binding::request_of(input)
         .ok_or_else(|| Trouble::Binding(format!("the case gives no request body for {input:?}")))?;
-    target.federation(endpoint, from, body).await.map(Some)
+    target
+        .federation(endpoint, from.map(|f| f.as_str()), body)
+        .await
+        .map(Some)
 }
 
 /// Splits a window's calls over its inputs: Welcome pushes to a provider go to that

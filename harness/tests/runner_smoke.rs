@@ -3,7 +3,7 @@
 //! Welcome pushes, grading) works before any vector is involved.
 
 use mimi_ds_harness::mutants::Mutant;
-use mimi_ds_harness::runner::{Case, CaseStep, Role, Verdict};
+use mimi_ds_harness::runner::{Case, CaseStep, RawRequest, Role, Verdict};
 use mimi_ds_harness::suite::{self, Options};
 use mimi_ds_model::codec::*;
 use mimi_ds_model::ds::{Endpoint, Input};
@@ -18,10 +18,7 @@ fn key(b: u8) -> PartitionKey {
 }
 
 fn step(input: Input) -> CaseStep {
-    CaseStep {
-        input,
-        malformed: None,
-    }
+    CaseStep { input, raw: None }
 }
 
 fn case(id: &str, steps: Vec<CaseStep>) -> Case {
@@ -113,7 +110,10 @@ fn cases() -> Vec<Case> {
                     input: Input::Malformed {
                         endpoint: Endpoint::Send,
                     },
-                    malformed: Some((Some(b.clone()), vec![0, 1, 2])),
+                    raw: Some(RawRequest {
+                        provider: Some(b.to_string()),
+                        body: vec![0, 1, 2],
+                    }),
                 },
             ],
         ),
@@ -125,15 +125,18 @@ fn cases() -> Vec<Case> {
                     input: Input::Malformed {
                         endpoint: Endpoint::Receive,
                     },
-                    malformed: Some((Some(b.clone()), {
-                        let mut x = ReceiveRequest {
-                            partition_key: key(1),
-                            counter: 0,
-                        }
-                        .to_bytes();
-                        x.push(0);
-                        x
-                    })),
+                    raw: Some(RawRequest {
+                        provider: Some(b.to_string()),
+                        body: {
+                            let mut x = ReceiveRequest {
+                                partition_key: key(1),
+                                counter: 0,
+                            }
+                            .to_bytes();
+                            x.push(0);
+                            x
+                        },
+                    }),
                 },
             ],
         ),

@@ -602,6 +602,9 @@ fn corruptions(valid: &[u8]) -> Vec<(&'static str, Vec<u8>)> {
     ]
 }
 
+/// Requests the binding refuses whatever they say: bodies that do not decode, and (at the
+/// endpoints that take a provider identity) a valid body with no identity or one of
+/// another form than a ServiceProviderId (BINDING.md §3).
 fn malformed_family(
     section: &str,
     role: Role,
@@ -614,7 +617,7 @@ fn malformed_family(
         .ok()
         .and_then(|v| v.as_str().map(String::from))
         .unwrap_or_default();
-    corruptions(valid)
+    let mut out: Vec<TraceCase> = corruptions(valid)
         .into_iter()
         .map(|(what, body)| {
             let mut all = steps(setup.clone());
@@ -628,7 +631,37 @@ fn malformed_family(
                 all,
             )
         })
-        .collect()
+        .collect();
+    if !crate::binding::needs_provider(endpoint) {
+        return out;
+    }
+    let claims = [
+        ("no-provider", None, "with no provider identity"),
+        (
+            "provider-with-port",
+            Some("b.example:8443"),
+            "naming the provider as host:port, which is no ServiceProviderId",
+        ),
+    ];
+    for (what, claimed, how) in claims {
+        let mut all = steps(setup.clone());
+        all.push(CaseStep {
+            input: Input::Unidentified {
+                endpoint,
+                claimed: claimed.map(String::from),
+            },
+            malformed_body: Some(Bytes(valid.to_vec())),
+        });
+        out.push(case(
+            format!("{section}/unidentified/{what}"),
+            format!("A valid body at the {name} endpoint {how}: refused as unauthorized_provider, nothing changes"),
+            role,
+            target,
+            &[req::ENDPOINTS_FOR_THIRD_PARTIES],
+            all,
+        ));
+    }
+    out
 }
 
 // ---------------------------------------------------------------------------------------

@@ -142,6 +142,14 @@ pub enum Input {
     Malformed {
         endpoint: Endpoint,
     },
+    /// A federation request to `endpoint` that names no valid provider: no identity at all
+    /// (`claimed` absent), or one that is no ServiceProviderId (errata
+    /// `errata/service-provider-id`), such as a `Mimi-Ds-Provider` header of another form.
+    Unidentified {
+        endpoint: Endpoint,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        claimed: Option<String>,
+    },
     // Answers to this DS's outbound calls.
     /// The answer of `provider` to the oldest WelcomeInit still waiting for it.
     WelcomeInitAnswered {
@@ -485,6 +493,15 @@ fn apply(state: &mut State, input: &Input) -> Outcome {
         Input::WelcomePush { from, welcome } => follower::welcome_push(state, from, welcome),
         Input::Push { from, response } => follower::push(state, from, response),
         Input::Malformed { .. } => Outcome::error(ErrorCode::Malformed, &[], &[errata::TRANSPORT]),
+        Input::Unidentified { .. } => Outcome::error(
+            ErrorCode::UnauthorizedProvider,
+            &[req::ENDPOINTS_FOR_THIRD_PARTIES],
+            &[
+                errata::PROVIDER_AUTHORIZATION,
+                errata::SERVICE_PROVIDER_ID,
+                errata::TRANSPORT,
+            ],
+        ),
         Input::WelcomeInitAnswered { provider, accepted } => {
             welcome::answered(state, provider, *accepted)
         }

@@ -24,6 +24,8 @@ pub const SCHEMA_FILE: &str = "trace-vectors.schema.json";
 pub const CONTROL: &str = "control";
 /// The actor of a KeyPackage request: it arrives through an OHTTP relay, caller unknown.
 pub const OHTTP: &str = "ohttp";
+/// The actor of a federation request sent with no provider identity.
+pub const ANONYMOUS: &str = "anonymous";
 
 /// One file: the trace vectors of one draft section.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -161,7 +163,8 @@ pub struct TraceCase {
 #[derive(Clone, Debug)]
 pub struct CaseStep {
     pub input: Input,
-    /// The raw body of an `Input::Malformed`; derived from the input otherwise.
+    /// The raw body of an `Input::Malformed` or `Input::Unidentified`; derived from the
+    /// input otherwise.
     pub malformed_body: Option<Bytes>,
 }
 
@@ -254,6 +257,9 @@ pub fn actor(input: &Input) -> String {
         (Some(from), _) => from.to_string(),
         (None, Input::KeyPackage { .. } | Input::KeyPackageBundle { .. }) => OHTTP.into(),
         (None, Input::Malformed { .. }) => "any".into(),
+        (None, Input::Unidentified { claimed, .. }) => {
+            claimed.clone().unwrap_or_else(|| ANONYMOUS.into())
+        }
         (None, _) => CONTROL.into(),
     }
 }
@@ -283,6 +289,10 @@ fn request_body(input: &Input, malformed: Option<&Bytes>) -> Result<Option<WireB
             }
             .to_bytes(),
         ),
+        Input::Unidentified { endpoint, .. } => {
+            let raw = malformed.ok_or("an unidentified request needs its raw body")?;
+            body(*endpoint, raw.0.clone())
+        }
         Input::Malformed { endpoint } => {
             let raw = malformed.ok_or("a malformed input needs its raw body")?;
             if decodes_at(*endpoint, raw.as_slice()) {
@@ -519,9 +529,10 @@ pub fn verify_test(test: &TraceTest) -> Vec<String> {
     for (i, step) in test.steps.iter().enumerate() {
         match serde_json::from_value::<Input>(step.input.clone()) {
             Ok(input) => {
-                let malformed_body = matches!(input, Input::Malformed { .. })
-                    .then(|| step.body.as_ref().map(|b| b.hex.clone()))
-                    .flatten();
+                let malformed_body =
+                    matches!(input, Input::Malformed { .. } | Input::Unidentified { .. })
+                        .then(|| step.body.as_ref().map(|b| b.hex.clone()))
+                        .flatten();
                 steps.push(CaseStep {
                     input,
                     malformed_body,
