@@ -444,6 +444,17 @@ pub fn missing_capability(case: &Case, capabilities: &Capabilities) -> Option<St
             role_name(case.role)
         ));
     }
+    let enforces_bans = capabilities
+        .conventions
+        .iter()
+        .any(|c| c == control::BAN_EXTENSION);
+    if case.errata.contains(&errata::BAN_LIST_EXTENSION) && !enforces_bans {
+        return Some(format!(
+            "the target does not enforce the {} convention ({})",
+            control::BAN_EXTENSION,
+            errata::BAN_LIST_EXTENSION
+        ));
+    }
     case.steps
         .iter()
         .filter_map(|s| control::action_name(&s.input))
