@@ -89,6 +89,14 @@ errata! {
         requirements: [req::SEND_PARTITION_KEY_LENGTH, req::PARTITION_KEY_EXPORTED],
     }
 
+    MLS_MESSAGE_PARSING = "errata/mls-message-parsing" {
+        question: "`MLSMessage message; // PublicMessage or PrivateMessage` is followed by `PartitionKey partition_key;` with no length in between, so a DS finds where an embedded MLSMessage ends only by walking all of it; and MLS code points (proposal types, credential types, wire formats) can be registered after RFC 9420. What does a DS answer to one it cannot walk?",
+        decision: "A DS walks every embedded MLSMessage field by field as RFC 9420 defines it and refuses the whole request as `malformed` when it meets a value whose encoding it cannot walk: a version other than mls10 (1) in MLSMessage, KeyPackage or GroupContext; a wire format other than 1-5; a content type other than 1-3; a sender type other than 1-4; a proposal type other than 1-7 (add .. group_context_extensions); a ProposalOrRef type other than 1-2; a credential type other than basic (1) and x509 (2); a leaf node source other than 1-3; a PSK type other than 1-2 or a resumption usage other than 1-3; a ratchet-tree node type other than 1-2; a KeyPackage (a KeyPackage message or an Add) whose cipher suite is not 1-7, since its KeyPackageRef cannot be computed. Extension types and data, capability lists, other cipher suites and every opaque field are read without interpretation. Where the draft's comment names the wire format (`// PublicMessage or PrivateMessage`, `// GroupInfo`, `// Welcome`, ExternalJoinRequest's `// PublicMessage`, KeyPackageResponse's KeyPackage), any other is malformed. No signature, tag or key is checked.",
+        reason: "Nothing delimits an embedded MLSMessage, so a field the DS cannot walk leaves the rest of the body unreadable; refusing the request is the only answer that never misreads it. RFC 9420's code points are the ones every DS can be expected to know.",
+        alternative: Some("A DS that knows code points registered after RFC 9420 walks messages the model refuses; acceptable, since they are valid MLS. The trace vectors carry only RFC 9420 code points; the codec vectors plant unknown values (e.g. wire format 0 and 6) only in invalid cases."),
+        requirements: [req::SEND_SEQUENCED_TO_PARTITION, req::WELCOME_AS_MLS_MESSAGE, req::POLICY_ONLY_UNAMBIGUOUS],
+    }
+
     PARTITION_KEY_EXPORTER = "errata/partition-key-exporter" {
         question: "\"A partition key is a short secret that group members export from the MLS key schedule\" — with which label, context and length?",
         decision: "partition_key = MLS-Exporter(\"MIMI DS partition key\", \"\", 16): label \"MIMI DS partition key\", empty context, length 16.",
@@ -131,7 +139,7 @@ errata! {
 
     EXTERNAL_JOIN_MOST_RECENT_PARTITION = "errata/external-join-most-recent-partition" {
         question: "An ExternalJoinRequest is sequenced \"to the most recent partition key of the group\" — which one, when the group has forked?",
-        decision: "The next_partition_key of the most recently sequenced commit of the group (by the hub's global sequencing order) whose target partition is not terminated; if the group has no commit yet, its creation partition. Once sequenced, the ExternalJoinRequest's own commit_data.next_partition_key becomes the most recent.",
+        decision: "The partition announced by the most recently sequenced commit of the group (by the hub's global sequencing order, external commits included) whose announced partition — the key in its CommitData.next_partition_key — is not terminated; if no commit qualifies, the group's creation partition. Whether the partition the commit was sequenced *into* is terminated does not matter. Once sequenced, the ExternalJoinRequest's own commit_data.next_partition_key becomes the most recent.",
         reason: "The hub's sequencing order is the only order it knows for sure, and skipping terminated branches keeps external joiners off branches the hub has already given up on (the draft names joining a wrong branch as a cause of forks). Treating the external commit like any other commit keeps a chain of joins on one branch.",
         alternative: None,
         requirements: [req::EXTERNAL_JOIN_MOST_RECENT_PARTITION, req::FORK_TERMINATION_MAY, req::FLOW_EXTERNAL_JOIN_NEW_PARTITION],
@@ -155,7 +163,7 @@ errata! {
 
     PUSH_AND_PULL = "errata/push-and-pull" {
         question: "\"The hub MAY proactively push `ReceiveResponse` structures\": to which endpoint, with what retry and deduplication, and is pull still required?",
-        decision: "Both: every hub answers ReceiveRequest, and may also push a ReceiveResponse to a follower's `notify` endpoint (errata/transport). The follower answers 201 and drops byte-identical duplicates; the hub retries until it gets 201. A follower whose last user in the group self-removed rejects pushes for that group with `unknown_group`.",
+        decision: "Both: every hub answers ReceiveRequest, and may also push a ReceiveResponse to a follower's `notify` endpoint (errata/transport), only to the providers errata/push-recipients allows. The follower answers 201 and drops byte-identical duplicates; the hub retries until it gets 201. A follower whose last user in the group self-removed rejects pushes for that group with `unknown_group`. A push still being made (or retried) is work in progress: a hub serving the test-control `idle` call does not report idle before it is done.",
         reason: "This is how draft-ietf-mimi-protocol's hub delivers with `/notify`, so providers implementing both need one mechanism. Pull must stay because push is only a MAY. Retry-until-201 plus dropping exact duplicates gives at-least-once delivery without double processing.",
         alternative: None,
         requirements: [req::RECEIVE_PUSH, req::RECEIVE_HUB_DISCRETION, req::FLOW_SELF_REMOVE_STOP_PUSHES],
@@ -163,8 +171,8 @@ errata! {
 
     PUSHED_RESPONSE_EPOCH = "errata/pushed-response-epoch" {
         question: "A pushed `ReceiveResponse` answers no request, so its `epoch` field (\"messages sent to the requested `partition_key`\") names no partition.",
-        decision: "In a push, `epoch` is empty and every delivered partition travels as a HintedEpoch, named by its masked key and complete. A follower matches masks against SHA-256 of the keys its users hold.",
-        reason: "A HintedEpoch is the only structure that says which partition its messages belong to, and completeness makes each push self-contained, so duplicates and retries are harmless.",
+        decision: "In a push, `epoch` is empty and every delivered partition travels as a HintedEpoch, named by its masked key, holding the partition from its first message; which state of the partition it holds is errata/push-snapshot. A follower matches masks against SHA-256 of the keys its users hold.",
+        reason: "A HintedEpoch is the only structure that says which partition its messages belong to, and starting each at the partition's first message makes every push self-contained, so duplicates and retries are harmless. Pushes race with new messages: a hub that snapshots a log and sends it while more messages arrive has still pushed a true state of that partition, so any prefix it held is a correct push.",
         alternative: Some("A non-empty `epoch` continuing the follower's last ReceiveRequest from its last counter; acceptable from a hub that tracks it, since a follower can resolve it from its own state."),
         requirements: [req::RECEIVE_PUSH, req::RECEIVE_HINTS_COMPLETE],
     }
@@ -289,6 +297,14 @@ errata! {
         requirements: [req::POLICY_PER_FORK, req::POLICY_BAN_PER_FORK, req::POLICY_EXAMPLES],
     }
 
+    POLICY_BEFORE_ANNOUNCEMENT = "errata/policy-before-announcement" {
+        question: "\"the DS must always make policy enforcmenent decisions with respect to the group state as it exists in the indicated fork\" — what is that state for a partition key used before any commit announcing it was sequenced (or never announced)?",
+        decision: "Until a commit announcing it is sequenced, such a partition is in no fork the DS knows: nothing is banned in it, so no commit sent there is refused for a ban (mutes and rate limits of local users still apply; they are not per fork). Commits sequenced in it pass on that empty list, changed only by their own GroupContextExtensions, to the partitions they announce. When a commit announcing the key is sequenced later, the partition takes the list that commit leaves, for messages still to come; nothing already sequenced is revisited, and partitions it announced before keep their lists. Only the first commit announcing a key places it; later ones, and any commit announcing the group's creation partition, change nothing.",
+        reason: "A DS knows nothing of the fork a key belongs to before it sees the key announced, and \"A DS MUST NOT reject messages based on criteria that are not unambiguously known\"; an empty list is the only state that refuses nothing on a guess. Taking the fork's list once the announcement arrives lets later messages be judged as the draft asks.",
+        alternative: None,
+        requirements: [req::POLICY_PER_FORK, req::POLICY_BAN_PER_FORK, req::POLICY_ONLY_UNAMBIGUOUS, req::PARTITION_KEYS_NO_HARD_RULES],
+    }
+
     NEGATIVE_POLICY_VISIBILITY = "errata/negative-policy-visibility" {
         question: "Which rejections are \"unambiguously invalid\" for a DS that sees only ciphertext?",
         decision: "A hub may reject (`policy_rejected`) only what it reads in the clear: an Add of a banned user in a PublicMessage commit, or a message from a user its local relationship authenticates. It never rejects PrivateMessages for their presumed content, nor rate-limits users of other providers.",
@@ -305,6 +321,14 @@ errata! {
         requirements: [req::FLOW_CREATE_WITH_LSP, req::FLOW_CREATE_FAN_OUT_WELCOME, req::SEND_UNKNOWN_GROUP_REJECTED],
     }
 
+    FORWARDED_LOCAL_REQUESTS = "errata/forwarded-local-requests" {
+        question: "\"the follower issues a `SendRequest` to the hub\" and \"the follower issues a `ReceiveRequest` to the hub\" for its local user; what it tells that user is local. What does the test-control answer to a local send or read that the follower forwards report?",
+        decision: "That it forwarded: `accepted`, once the call to the hub is made, whatever the hub answered; the hub's answer (a refusal, or the ReceiveResponse) is not part of the control answer and is not graded. Before forwarding, a follower refuses with `unknown_group` a group it neither hosts nor follows (a read also for a group its last user left, errata/self-remove-signalling) and with `policy_rejected` a send its local mute or rate limit forbids (errata/mute-and-rate-limit), and then makes no call.",
+        reason: "For a follower target the runner plays the hub, so what is graded is that the right request reached it; the hub's own answers are graded where the hub is the target. The runner's hub accepts every forwarded send and answers every forwarded read with an empty ReceiveResponse.",
+        alternative: None,
+        requirements: [req::SEND_FOLLOWER_TO_HUB, req::RECEIVE_FOLLOWER_REQUESTS],
+    }
+
     KEY_PACKAGE_BUNDLE = "errata/key-package-bundle" {
         question: "\"Several `KeyPackageRequest` structures MAY be bundled into the same transaction\" — in what structure, with what per-request errors?",
         decision: "`struct { KeyPackageRequest requests<V>; } KeyPackageBundleRequest;` answered by `struct { KeyPackageResult results<V>; } KeyPackageBundleResponse;`, one result per request in order, each a KeyPackage or a DsError. A user with no KeyPackage left and no last resort gives `key_package_exhausted`. Single and bundled requests travel inside OHTTP (RFC 9458) encapsulating binary HTTP (RFC 9292).",
@@ -315,7 +339,7 @@ errata! {
 
     KEY_PACKAGE_LAST_RESORT = "errata/key-package-last-resort" {
         question: "The draft warns of \"constantly exhausting a user's uploaded KeyPackages\" but says nothing of what happens once they are exhausted.",
-        decision: "Each one-time KeyPackage is handed out at most once. When none is left, the RSP returns the user's last-resort KeyPackage (RFC 9420 §16.8 `last_resort` extension) as often as asked; only with neither does it answer `key_package_exhausted`.",
+        decision: "Each one-time KeyPackage is handed out at most once. When none matching is left, the RSP returns a matching last-resort KeyPackage of the user — one whose own `KeyPackage.extensions` list holds an extension of type 0x000a (`last_resort`, as draft-ietf-mls-extensions and openmls number it; its data is not read) — as often as asked; only with neither does it answer `key_package_exhausted`.",
         reason: "RFC 9420 reuses KeyPackages only when marked last resort; handing a one-time KeyPackage twice would let two groups share its init key.",
         alternative: None,
         requirements: [req::KEY_PACKAGES_RESPONSE_MATCHES, req::KEY_PACKAGES_BEARER_TOKEN],
@@ -345,6 +369,14 @@ errata! {
         requirements: [req::SEND_UNKNOWN_GROUP_REJECTED, req::SEND_SEQUENCED_TO_PARTITION, req::POLICY_ONLY_UNAMBIGUOUS],
     }
 
+    REFUSAL_ORDER = "errata/refusal-order" {
+        question: "The draft gives reasons to reject (\"The hub rejects the message if the `group_id` of `message doesn't match any known group\", a missing ratchet tree, a terminated branch, negative policy) but orders no checks: which refusal does a request get when several apply?",
+        decision: "Any one of them: when several refusals apply to one request, a DS may answer any of their codes, and nothing changes. The vectors accept each (the others as `also` alternatives). One order stays fixed for a reason of its own: at the KeyPackage endpoints the bearer token is checked first (errata/bearer-token-scope), so a refusal reveals nothing about users to a caller without a valid token.",
+        reason: "The draft orders no checks and each code is true of the request; fixing one order would fail conforming implementations for the order of their checks, not for their behaviour.",
+        alternative: None,
+        requirements: [req::SEND_UNKNOWN_GROUP_REJECTED, req::FORK_TERMINATION_BLOCKS_SENDS, req::SEND_RATCHET_TREE_REQUIRED, req::POLICY_ONLY_UNAMBIGUOUS],
+    }
+
     DUPLICATE_SEND = "errata/duplicate-send" {
         question: "A follower retrying a SendRequest after a timeout cannot know whether the first attempt was sequenced; the draft has no idempotency key.",
         decision: "Every accepted SendRequest is sequenced, so a byte-identical retry appears twice. Members discard the duplicate (MLS rejects a reused generation).",
@@ -371,9 +403,9 @@ errata! {
 
     TRANSPORT = "errata/transport" {
         question: "The draft defines structures but no transport: paths, media type, status codes, errors, provider authentication.",
-        decision: "HTTPS POST to `/mimi-ds/v1/<endpoint>` with endpoints key-package, key-package-bundle, send, receive, external-join, group-info (on the hub or RSP) and welcome-init, welcome, notify (on the receiving provider). Bodies are the TLS-presentation encoding with media type `application/mimi-ds`. Providers authenticate by mutual TLS (the certificate's DNS name is the ServiceProviderId); in plain-HTTP test mode the header `Mimi-Ds-Provider: <domain>` stands in. Success is 200 (201 for welcome and notify); an empty body where the draft defines no response. Errors are `struct { uint16 code; opaque message<V>; } DsError;` with codes malformed(1), unknown_group(2), branch_terminated(3), ratchet_tree_required(4), policy_rejected(5), invalid_bearer_token(6), unknown_user(7), key_package_exhausted(8), unsupported_parameters(9), welcome_refused(10), unauthorized_provider(11), unknown_partition(12), under status 400 (1, 9), 403 (5, 6, 10, 11), 404 (2, 7, 12) or 409 (3, 4, 8). KeyPackage requests go as binary HTTP inside OHTTP to the RSP's gateway (`/mimi-ds/v1/ohttp`, key configuration per RFC 9540).",
+        decision: "HTTPS POST to `/mimi-ds/v1/<endpoint>` with endpoints key-package, key-package-bundle, send, receive, external-join, group-info (on the hub or RSP) and welcome-init, welcome, notify (on the receiving provider). Bodies are the TLS-presentation encoding with media type `application/mimi-ds`. Providers authenticate by mutual TLS (the certificate's DNS name is the ServiceProviderId); in plain-HTTP test mode the header `Mimi-Ds-Provider: <domain>` stands in, and a header that is missing or not a ServiceProviderId (errata/service-provider-id) is answered `unauthorized_provider`. Success is 200 (201 for welcome and notify); an empty body where the draft defines no response. Errors are `struct { uint16 code; opaque message<V>; } DsError;` (message UTF-8) with codes malformed(1), unknown_group(2), branch_terminated(3), ratchet_tree_required(4), policy_rejected(5), invalid_bearer_token(6), unknown_user(7), key_package_exhausted(8), unsupported_parameters(9), welcome_refused(10), unauthorized_provider(11), unknown_partition(12), under status 400 (1, 9), 403 (5, 6, 10, 11), 404 (2, 7, 12) or 409 (3, 4, 8). A 5xx answer, a 2xx where a refusal is due, or an error without a decodable DsError body fails. KeyPackage requests go as binary HTTP inside OHTTP to the RSP's gateway (`/mimi-ds/v1/ohttp`, key configuration per RFC 9540).",
         reason: "It follows draft-ietf-mimi-protocol (HTTPS, mutual TLS between providers, TLS-presentation bodies, versioned POST endpoints, `/notify`) so one provider stack serves both. A new media type rather than `message/mls`, because RFC 9420's type promises a single MLSMessage and these bodies are DS structures that merely contain them; one type suffices as the path names the structure. The error code in the body is authoritative; the status class lets generic HTTP tooling see failures.",
-        alternative: Some("A target that answers with another media type (e.g. `application/octet-stream`) or another 4xx status for the right DsError code; acceptable and reported informationally, since the draft fixes neither."),
+        alternative: Some("A target that answers the right DsError code under another 4xx status, or answers anything with another media type (e.g. `application/octet-stream`); acceptable and graded informational, since the draft fixes neither."),
         requirements: [req::ENDPOINTS_FOR_THIRD_PARTIES, req::SEND_RATCHET_TREE_REQUIRED, req::SEND_UNKNOWN_GROUP_REJECTED, req::KEY_PACKAGES_OVER_OHTTP],
     }
 
@@ -394,18 +426,18 @@ errata! {
     }
 
     TERMINATE_BRANCH_SCOPE = "errata/terminate-branch-scope" {
-        question: "\"it MAY decide to terminate one of the branches\" and \"When or if to terminate a branch, is left to the discretion of the hub\" — which partitions may a hub terminate, and may it decline?",
-        decision: "A hub may terminate any partition it holds (the `terminate_branch` control action answers `accepted`, and sends to the partition are then refused with `branch_terminated`), or decline with any DsError, after which nothing changed. Both answers are accepted; the reference DS terminates whatever it is asked to. An unknown key answers `unknown_partition` (or is declined likewise).",
-        reason: "The draft leaves when and whether to terminate wholly to the hub, so no choice of which partition to block can be failed; what is testable is that a termination the hub accepted blocks sends and nothing else.",
-        alternative: Some("Terminating only branches of a detected fork (errata/fork-detection) and declining others, as an earlier reading of this suite demanded; accepted as a refusal."),
-        requirements: [req::FORK_TERMINATION_MAY, req::FORK_TERMINATION_DISCRETION, req::FORK_TERMINATION_BLOCKS_SENDS],
+        question: "\"it MAY decide to terminate one of the branches\" — which partitions count as branches?",
+        decision: "Termination is the hub's discretion in both directions. Asked (by test control) to terminate a partition it holds, a hub may terminate it, whichever partition it is, or refuse with any DsError and change nothing; both answers are accepted. A key the hub does not hold can only be refused. After an accepted termination, sends to that partition are refused with `branch_terminated` (errata/branch-terminated-sends).",
+        reason: "\"When or if to terminate a branch, is left to the discretion of the hub\": the suite cannot tell a hub which partitions it must be willing to terminate, nor forbid it one. The control action only triggers a decision the hub takes itself; termination is still not a rule about acceptable keys (errata/no-hard-rules-vs-termination), since it targets one partition the hub chose.",
+        alternative: None,
+        requirements: [req::FORK_TERMINATION_MAY, req::FORK_TERMINATION_DISCRETION, req::PARTITION_KEYS_NO_HARD_RULES],
     }
 
     BAN_LIST_EXTENSION = "errata/ban-list-extension" {
         question: "\"a proposal was sent that updated the group metadata to ban a specific user\" — how does a DS read a ban?",
-        decision: "From a private-use GroupContext extension, type 0xff00, whose data is `BannedIdentity bans<V>` with `opaque identity<V>` each (basic-credential identities). A GroupContextExtensions proposal by value in a PublicMessage commit replaces the whole list (no extension: nobody banned; unreadable: nobody banned). Proposals by reference and encrypted commits change nothing the DS can see.",
-        reason: "The draft names no metadata format; a private-use extension (RFC 9420 §17.3) is the least a test needs, and reading only what is in the clear keeps the DS from rejecting on criteria not unambiguously known. The convention is optional, as enforcing any ban is (\"Examples of such rules might include\"): a target that enforces it advertises `ban-extension` among its capabilities' `conventions`; cases that need it are skipped for other targets, and the model judges those as enforcing no ban.",
-        alternative: Some("Enforcing no ban at all: a target that does not advertise the convention is judged as accepting Adds of any identity."),
+        decision: "An optional convention. A DS that enforces bans reads them from a private-use GroupContext extension, type 0xff00, whose data is `BannedIdentity bans<V>` with `opaque identity<V>` each (basic-credential identities). A GroupContextExtensions proposal by value in a PublicMessage commit replaces the whole list (no extension: nobody banned; unreadable: nobody banned). Proposals by reference and encrypted commits change nothing the DS can see. A target that enforces the convention says so with `\"conventions\": [\"ban-extension\"]` in its test-control capabilities; vectors resting on it are skipped for targets that do not.",
+        reason: "The draft names no metadata format; a private-use extension (RFC 9420 §17.3) is the least a test needs, and reading only what is in the clear keeps the DS from rejecting on criteria not unambiguously known. The draft gives bans only as an example of negative policy (\"Examples of such rules might include\"), so a DS that enforces no ban is conforming and must not fail for it.",
+        alternative: None,
         requirements: [req::POLICY_EXAMPLES, req::POLICY_BAN_PER_FORK, req::POLICY_ONLY_UNAMBIGUOUS],
     }
 
@@ -427,7 +459,7 @@ errata! {
 
     PUSH_ACCEPTANCE = "errata/push-acceptance" {
         question: "Which pushed ReceiveResponses does a follower take?",
-        decision: "Only from the hub of a group it follows and has not left: from another provider → `unauthorized_provider`, for a group it does not follow or left → `unknown_group`. Duplicates are recognised by SHA-256 of the encoded ReceiveResponse. A non-empty `epoch` is taken when it is the end of some partition's log (errata/pushed-response-epoch's alternative).",
+        decision: "Only from the hub of a group it follows and has not left. A push names no group, so the follower reads the group_id in the clear header of every MLSMessage it carries (the `epoch` messages, then each HintedEpoch's, in order): a message of a group it follows at another hub → `unauthorized_provider`; of a group it does not follow, or left → `unknown_group`; otherwise, and for a push carrying no message, 201. Masked keys are not used for this. Duplicates are recognised by SHA-256 of the encoded ReceiveResponse. A non-empty `epoch` is taken when it is the end of some partition's log (errata/pushed-response-epoch's alternative).",
         reason: "The hub is the only provider that sequences the group; anything else pushing its messages is not authorised to.",
         alternative: None,
         requirements: [req::RECEIVE_PUSH, req::FLOW_SELF_REMOVE_STOP_PUSHES],
@@ -449,17 +481,9 @@ errata! {
         requirements: [req::RECEIVE_PUSH, req::PARTITION_ACCESS_CONTROL],
     }
 
-    REFUSAL_ORDER = "errata/refusal-order" {
-        question: "When a request could be refused for several reasons at once (a send to a terminated branch that also adds a banned identity, or whose GroupInfo lacks a tree), which error code must the DS answer?",
-        decision: "Any one of the codes that apply. The model lists the first it finds as canonical and accepts each of the others; nothing is sequenced either way.",
-        reason: "The draft orders no checks, and the codes carry the same consequence for the sender: the message was not sequenced and must be fixed before it is resent.",
-        alternative: None,
-        requirements: [req::SEND_SEQUENCED_TO_PARTITION, req::POLICY_NEGATIVE_ONLY],
-    }
-
     NO_KEY_PACKAGES_UPLOADED = "errata/no-key-packages-uploaded" {
         question: "What answers a KeyPackage request for a known user who never uploaded any?",
-        decision: "`key_package_exhausted`, as when all were used; `unsupported_parameters` is kept for a user whose KeyPackages exist but none of the requested version and suite.",
+        decision: "A user is known to the RSP once KeyPackages were uploaded for it (test control `upload_key_packages`, even with an empty list); any other user_id gets `unknown_user`. A known user with nothing uploaded gets `key_package_exhausted`, as when all were used; `unsupported_parameters` is kept for a user whose KeyPackages exist but none of the requested version and suite.",
         reason: "From outside, \"none uploaded\" and \"all used\" are the same state; telling them apart would leak activity.",
         alternative: None,
         requirements: [req::KEY_PACKAGES_RESPONSE_MATCHES],
