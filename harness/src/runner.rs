@@ -785,7 +785,7 @@ async fn perform(step: &CaseStep, target: &Target) -> Result<Option<Answer>, Tro
             })
         });
     }
-    if let (Input::Malformed { endpoint } | Input::Unidentified { endpoint, .. }, Some(raw)) =
+    if let (Input::Malformed { endpoint, .. } | Input::Unidentified { endpoint, .. }, Some(raw)) =
         (input, &step.raw)
     {
         return target

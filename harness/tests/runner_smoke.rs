@@ -109,6 +109,7 @@ fn cases() -> Vec<Case> {
                 CaseStep {
                     input: Input::Malformed {
                         endpoint: Endpoint::Send,
+                        breaks: vec![],
                     },
                     raw: Some(RawRequest {
                         provider: Some(b.to_string()),
@@ -124,6 +125,7 @@ fn cases() -> Vec<Case> {
                 CaseStep {
                     input: Input::Malformed {
                         endpoint: Endpoint::Receive,
+                        breaks: vec![],
                     },
                     raw: Some(RawRequest {
                         provider: Some(b.to_string()),

@@ -791,6 +791,18 @@ requirements! {
 
 /// Reading an id back (vectors, reports) resolves it in the catalogue: an id that is not
 /// there is an error, so no recorded file can name a requirement that does not exist.
+/// A requirement id in JSON: one of the catalogue's strings.
+impl schemars::JsonSchema for ReqId {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ReqId".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let ids: Vec<&str> = CATALOGUE.iter().map(|r| r.id.0).collect();
+        schemars::json_schema!({ "type": "string", "enum": ids })
+    }
+}
+
 impl<'de> serde::Deserialize<'de> for ReqId {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;

@@ -10,10 +10,11 @@ use super::mls::Handshakes;
 use super::stories::{
     self, provider, Event, Fork, History, FOLLOWER_B, FOLLOWER_C, GROUP, HUB, OUTSIDER, STRAY_GROUP,
 };
+use mimi_ds_model::codec::reader::Fault;
 use mimi_ds_model::codec::{
     Bytes, CommitData, Epoch, ExternalJoinRequest, GroupInfoRequest, HintedEpoch,
     KeyPackageBundleRequest, KeyPackageRequest, Message, PartitionKey, ReceiveRequest,
-    ReceiveResponse, SendRequest, WelcomeInitRequest, Wire,
+    ReceiveResponse, SendRequest, WelcomeInitRequest, Wire, Writer,
 };
 use mimi_ds_model::ds::{Endpoint, Input, Token, TokenScope};
 use mimi_ds_model::requirements::{self as req, ReqId};
@@ -585,7 +586,10 @@ fn key_packages() -> Vec<TraceCase> {
 
 fn malformed(endpoint: Endpoint, body: Vec<u8>) -> CaseStep {
     CaseStep {
-        input: Input::Malformed { endpoint },
+        input: Input::Malformed {
+            endpoint,
+            breaks: Vec::new(),
+        },
         malformed_body: Some(Bytes(body)),
     }
 }
@@ -765,6 +769,26 @@ fn send(clear: &History, encrypted: &History) -> Vec<TraceCase> {
         &founding,
         vec![create(clear.creation)],
     ));
+    // A partition key one byte short or long (errata/partition-key-encoding).
+    for length in [15, 17] {
+        let mut w = Writer::with_fault(Fault::PartitionKeyLength { site: 0, length });
+        clear.events[0].request.write(&mut w);
+        out.push(hub_case(
+            format!("send/partition-key-length/{length}"),
+            format!("the founding commit sent with a {length}-byte partition key: refused as malformed, nothing sequenced"),
+            &[],
+            vec![
+                create(clear.creation).into(),
+                CaseStep {
+                    input: Input::Malformed {
+                        endpoint: Endpoint::Send,
+                        breaks: vec![req::SEND_PARTITION_KEY_LENGTH],
+                    },
+                    malformed_body: Some(Bytes(w.out)),
+                },
+            ],
+        ));
+    }
     out.extend(select_cases(clear));
     // Follower side: a local user's message goes to the hub.
     let bob_events: Vec<&Event> = clear

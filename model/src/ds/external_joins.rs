@@ -43,12 +43,19 @@ pub(crate) fn external_join(state: &mut State, request: &ExternalJoinRequest) ->
         .expect
         .errata
         .push(errata::EXTERNAL_JOIN_MOST_RECENT_PARTITION);
+    if !outcome.expect.is_error() {
+        outcome
+            .expect
+            .requirements
+            .extend([req::EXTERNAL_JOIN_TO_HUB, req::PARTITION_EXTERNAL_EXCEPTION]);
+    }
     outcome
 }
 
 pub(crate) fn group_info(state: &mut State, request: &GroupInfoRequest) -> Outcome {
     let requirements = [
         req::EXTERNAL_JOIN_GROUP_INFO_REQUEST,
+        req::FLOW_EXTERNAL_JOIN_STEPS,
         req::EXTERNAL_JOIN_INFERRED_TREE,
     ];
     let why = [errata::GROUP_INFO_SOURCE];

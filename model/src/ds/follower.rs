@@ -122,6 +122,7 @@ pub(crate) fn local_receive(
     let reqs = [
         req::RECEIVE_FOLLOWER_REQUESTS,
         req::FLOW_SELF_REMOVE_STOP_PUSHES,
+        req::FLOW_SELF_REMOVE_KEEP_RECEIVING,
     ];
     match state.follower.groups.get(group_id) {
         Some(group) if !group.self_removed => Outcome {

@@ -138,9 +138,12 @@ pub enum Input {
         from: ServiceProviderId,
         response: ReceiveResponse,
     },
-    /// A body that did not decode at `endpoint`.
+    /// A body that did not decode at `endpoint`; `breaks` names the requirements whose
+    /// encoding rule it breaks, when the vector planted one on purpose.
     Malformed {
         endpoint: Endpoint,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        breaks: Vec<ReqId>,
     },
     /// A federation request to `endpoint` that names no valid provider: no identity at all
     /// (`claimed` absent), or one that is no ServiceProviderId (errata
@@ -468,11 +471,19 @@ pub fn apply_in_place(state: &mut State, input: &Input) -> (Expectation, Vec<Out
 fn apply(state: &mut State, input: &Input) -> Outcome {
     match input {
         Input::Send { from, request } => {
-            let outcome = sending::send(state, request);
+            let limits_users = !state.policy.muted.is_empty() || !state.policy.budgets.is_empty();
+            let mut outcome = sending::send(state, request);
             if !outcome.expect.is_error() {
                 state
                     .partitions
                     .add_participant(&request.partition_key, from);
+                if limits_users {
+                    // The hub mutes or limits local users; a follower's user it cannot.
+                    outcome
+                        .expect
+                        .requirements
+                        .push(req::POLICY_NO_REMOTE_RATE_LIMIT);
+                }
             }
             outcome
         }
@@ -492,7 +503,9 @@ fn apply(state: &mut State, input: &Input) -> Outcome {
         Input::WelcomeInit { from, request } => follower::welcome_init(state, from, request),
         Input::WelcomePush { from, welcome } => follower::welcome_push(state, from, welcome),
         Input::Push { from, response } => follower::push(state, from, response),
-        Input::Malformed { .. } => Outcome::error(ErrorCode::Malformed, &[], &[errata::TRANSPORT]),
+        Input::Malformed { breaks, .. } => {
+            Outcome::error(ErrorCode::Malformed, breaks, &[errata::TRANSPORT])
+        }
         Input::Unidentified { .. } => Outcome::error(
             ErrorCode::UnauthorizedProvider,
             &[req::ENDPOINTS_FOR_THIRD_PARTIES],

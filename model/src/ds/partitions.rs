@@ -43,6 +43,8 @@ pub struct CommitRecord {
     pub partition: PartitionKey,
     pub next: PartitionKey,
     pub group_info: Option<MlsMessage>,
+    /// Whether it came as an ExternalJoinRequest.
+    pub external: bool,
 }
 
 /// One partition: the messages sent to one key, and where the key came from.
@@ -152,6 +154,7 @@ impl Partitions {
             partition: key,
             next,
             group_info: group_info.cloned(),
+            external: arrival.external,
         });
         if let Some(info) = group_info.filter(|g| g.view.has_ratchet_tree == Some(true)) {
             if let Some(hash) = &info.view.tree_hash {

@@ -49,7 +49,11 @@ pub fn respond(partitions: &Partitions, request: &ReceiveRequest) -> Expectation
     let Some((_, group, partition)) = partitions.find(&partition_key) else {
         let expect = Expectation::exact(
             super::Response::Receive(ReceiveResponse::default()),
-            &[req::PARTITION_ACCESS_CONTROL, req::RECEIVE_RESPONDS],
+            &[
+                req::PARTITION_ACCESS_CONTROL,
+                req::PARTITION_KEY_EPOCH_ACCESS,
+                req::RECEIVE_RESPONDS,
+            ],
             &[
                 errata::UNKNOWN_AND_TERMINATED_PARTITION_READS,
                 errata::HINTS_WITHIN_GROUP,
@@ -69,6 +73,7 @@ pub fn respond(partitions: &Partitions, request: &ReceiveRequest) -> Expectation
     };
     let mut requirements = EPOCH_REQUIREMENTS.to_vec();
     requirements.extend([
+        req::RECEIVE_MASKED_KEY,
         req::RECEIVE_HINTS_OTHER_EPOCHS,
         req::RECEIVE_HINTS_COMPLETE,
         req::RECEIVE_HINTS_NO_DUPLICATE_EPOCH,

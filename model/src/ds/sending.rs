@@ -70,6 +70,10 @@ pub(crate) fn accept(
     let group = &state.partitions.groups[group_id];
     let partition = group.partitions.get(&key);
     let fork_bans = partition.map(|p| p.bans.clone()).unwrap_or_default();
+    // What acceptance here shows, beyond sequencing: a second commit in an epoch is a fork
+    // the hub tolerates; a key an external commit announced is usable at once.
+    let forks = commit.is_some() && partition.is_some_and(|p| p.commits > 0);
+    let joined_by_external = group.commits.iter().any(|c| c.next == key && c.external);
     let mut refusals: Vec<Outcome> = Vec::new();
     if partition.is_some_and(|p| p.terminated) {
         refusals.push(Outcome::error(
@@ -150,20 +154,36 @@ pub(crate) fn accept(
         external,
     };
     state.partitions.sequence(group_id, key, arrival);
-    let requirements: &[ReqId] = if external {
-        &[
+    let mut requirements: Vec<ReqId> = if external {
+        vec![
             req::EXTERNAL_JOIN_MOST_RECENT_PARTITION,
             req::EXTERNAL_JOIN_VALIDATED,
         ]
     } else {
-        &[
+        vec![
             req::SEND_SEQUENCED_TO_PARTITION,
             req::PARTITION_KEYS_NO_HARD_RULES,
             req::POLICY_ONLY_UNAMBIGUOUS,
+            req::POLICY_NO_POSITIVE,
         ]
     };
+    if let Some(data) = commit {
+        requirements.push(req::SEND_COMMIT_DATA);
+        if data.welcome_data.is_some() {
+            requirements.extend([
+                req::SEND_WELCOME_DATA,
+                req::SEND_WELCOME_PROVIDERS_ONE_TO_ONE,
+            ]);
+        }
+    }
+    if forks {
+        requirements.push(req::FORKS_TOLERATED);
+    }
+    if joined_by_external {
+        requirements.push(req::FLOW_EXTERNAL_JOIN_NEW_PARTITION);
+    }
     let mut expect = Expectation::accepted(
-        requirements,
+        &requirements,
         &[
             errata::SEND_VALIDATION,
             errata::NO_HARD_RULES_VS_TERMINATION,

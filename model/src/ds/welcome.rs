@@ -55,6 +55,7 @@ pub(crate) fn fan_out(state: &mut State, data: &WelcomeData) -> Vec<Outbound> {
 pub(crate) fn answered(state: &mut State, provider: &ServiceProviderId, accepted: bool) -> Outcome {
     let requirements = [
         req::WELCOME_PUSH_IF_ACCEPTED,
+        req::WELCOME_INIT_BEFORE_PUSH,
         req::SEND_PUSHES_WELCOME,
         req::FLOW_CREATE_FAN_OUT_WELCOME,
     ];

@@ -293,7 +293,7 @@ fn request_body(input: &Input, malformed: Option<&Bytes>) -> Result<Option<WireB
             let raw = malformed.ok_or("an unidentified request needs its raw body")?;
             body(*endpoint, raw.0.clone())
         }
-        Input::Malformed { endpoint } => {
+        Input::Malformed { endpoint, .. } => {
             let raw = malformed.ok_or("a malformed input needs its raw body")?;
             if decodes_at(*endpoint, raw.as_slice()) {
                 return Err(format!(
@@ -674,26 +674,38 @@ fn describes_rejection(r: &req::Requirement) -> bool {
         && (quote.contains("reject") || quote.contains("block"))
 }
 
-/// Counts vectors per catalogue requirement.
+/// Counts vectors per catalogue requirement, honestly: a vector counts for a requirement
+/// only through a step whose expectation cites it — as invalid when that step must be
+/// refused, acceptable when it admits another reading, valid otherwise. The ids a case
+/// says it exercises as a whole count for nothing.
 pub fn coverage(files: &[TraceVectorFile]) -> Vec<CoverageRow> {
     req::CATALOGUE
         .iter()
         .map(|r| {
             let mut counts = Counts::default();
-            for test in files
-                .iter()
-                .flat_map(|f| &f.tests)
-                .filter(|t| t.requirements.iter().any(|id| id == r.id.0))
-            {
-                match test.result {
-                    Verdict::Valid => counts.valid += 1,
-                    Verdict::Invalid => counts.invalid += 1,
-                    Verdict::Acceptable => counts.acceptable += 1,
+            for test in files.iter().flat_map(|f| &f.tests) {
+                let citing: Vec<&StepExpectation> = test
+                    .steps
+                    .iter()
+                    .map(|s| &s.expect)
+                    .filter(|e| e.requirements.iter().any(|id| id == r.id.0))
+                    .collect();
+                let refused = |e: &&StepExpectation| e.response["response"] == "error";
+                if citing.iter().any(refused) {
+                    counts.invalid += 1;
+                }
+                if citing.iter().any(|e| !refused(e) && !e.also.is_empty()) {
+                    counts.acceptable += 1;
+                }
+                if citing.iter().any(|e| !refused(e) && e.also.is_empty()) {
+                    counts.valid += 1;
                 }
             }
             let wire_testable = r.testable.is_wire_testable();
-            let needs_negative = wire_testable
-                && (matches!(r.level, Level::Must | Level::MustNot) || describes_rejection(r));
+            // A MUST NOT of this draft forbids refusing (hard rules, ambiguous criteria,
+            // positive policy): valid vectors test it, there is nothing to refuse.
+            let needs_negative =
+                wire_testable && (r.level == Level::Must || describes_rejection(r));
             CoverageRow {
                 id: r.id.0,
                 level: r.level,
