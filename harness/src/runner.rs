@@ -656,7 +656,7 @@ async fn perform(step: &CaseStep, target: &Target) -> Result<Option<Response>, T
     if control::action_name(input).is_some() {
         return target.control(input).await.map(Some);
     }
-    if let (Input::Malformed { endpoint }, Some((from, body))) = (input, &step.malformed) {
+    if let (Input::Malformed { endpoint, .. }, Some((from, body))) = (input, &step.malformed) {
         return target
             .federation(*endpoint, from.as_ref(), body.clone())
             .await

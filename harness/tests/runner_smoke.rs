@@ -110,9 +110,7 @@ fn cases() -> Vec<Case> {
             vec![
                 create(),
                 CaseStep {
-                    input: Input::Malformed {
-                        endpoint: Endpoint::Send,
-                    },
+                    input: Input::malformed(Endpoint::Send),
                     malformed: Some((Some(b.clone()), vec![0, 1, 2])),
                 },
             ],
@@ -122,9 +120,7 @@ fn cases() -> Vec<Case> {
             vec![
                 create(),
                 CaseStep {
-                    input: Input::Malformed {
-                        endpoint: Endpoint::Receive,
-                    },
+                    input: Input::malformed(Endpoint::Receive),
                     malformed: Some((Some(b.clone()), {
                         let mut x = ReceiveRequest {
                             partition_key: key(1),

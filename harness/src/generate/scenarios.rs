@@ -16,6 +16,7 @@ use mimi_ds_model::codec::{
     ReceiveResponse, SendRequest, WelcomeInitRequest, Wire,
 };
 use mimi_ds_model::ds::{Endpoint, Input, Token, TokenScope};
+use mimi_ds_model::errata::{self, ErratumId};
 use mimi_ds_model::requirements::{self as req, ReqId};
 use mimi_ds_model::vectors::trace::{CaseStep, Role, Target, TraceCase};
 
@@ -585,7 +586,25 @@ fn key_packages() -> Vec<TraceCase> {
 
 fn malformed(endpoint: Endpoint, body: Vec<u8>) -> CaseStep {
     CaseStep {
-        input: Input::Malformed { endpoint },
+        input: Input::malformed(endpoint),
+        malformed_body: Some(Bytes(body)),
+    }
+}
+
+/// A body whose bytes break `breaks` (and the decisions `breaks_errata`), which a decoder
+/// reading them leniently would take.
+fn malformed_breaking(
+    endpoint: Endpoint,
+    body: Vec<u8>,
+    breaks: &[ReqId],
+    breaks_errata: &[ErratumId],
+) -> CaseStep {
+    CaseStep {
+        input: Input::Malformed {
+            endpoint,
+            breaks: breaks.to_vec(),
+            breaks_errata: breaks_errata.to_vec(),
+        },
         malformed_body: Some(Bytes(body)),
     }
 }
@@ -853,29 +872,32 @@ fn select_cases(history: &History) -> Vec<TraceCase> {
             "a commit followed by its partition key and nothing else",
             without,
             req::SEND_COMMIT_DATA,
+            errata::SELECT_COMMIT_ONLY,
         ),
         (
             "application-with-commit-data",
             "an application message followed by commit data",
             with,
             req::SEND_COMMIT_DATA,
+            errata::SELECT_COMMIT_ONLY,
         ),
         (
             "partition-key-15-bytes",
             "an application message with a 15-byte partition key",
             short_key,
             req::SEND_PARTITION_KEY_LENGTH,
+            errata::PARTITION_KEY_ENCODING,
         ),
     ]
     .into_iter()
-    .map(|(what, comment, body, requirement)| {
+    .map(|(what, comment, body, requirement, erratum)| {
         hub_case(
             format!("send/malformed/{what}"),
             format!("SendRequest: {comment}; refused as malformed"),
             &[requirement, req::ENDPOINTS_FOR_THIRD_PARTIES],
             vec![
                 CaseStep::from(create(history.creation)),
-                malformed(Endpoint::Send, body),
+                malformed_breaking(Endpoint::Send, body, &[requirement], &[erratum]),
             ],
         )
     })

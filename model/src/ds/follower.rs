@@ -121,6 +121,7 @@ pub(crate) fn local_receive(
     }
     let reqs = [
         req::RECEIVE_FOLLOWER_REQUESTS,
+        req::FLOW_CREATE_FOLLOWERS_READ,
         req::FLOW_SELF_REMOVE_STOP_PUSHES,
     ];
     match state.follower.groups.get(group_id) {

@@ -134,9 +134,17 @@ pub enum Input {
         from: ServiceProviderId,
         response: ReceiveResponse,
     },
-    /// A body that did not decode at `endpoint`.
+    /// A body that did not decode at `endpoint`. When whoever made the body knows which
+    /// rules its bytes break beyond not decoding (errata/transport), `breaks` and
+    /// `breaks_errata` name them, so a DS that takes the body is told what it got wrong.
     Malformed {
         endpoint: Endpoint,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        #[schemars(with = "Vec<String>")]
+        breaks: Vec<ReqId>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        #[schemars(with = "Vec<String>")]
+        breaks_errata: Vec<ErratumId>,
     },
     // Answers to this DS's outbound calls.
     /// The answer of `provider` to the oldest WelcomeInit still waiting for it.
@@ -190,6 +198,15 @@ pub enum Input {
 }
 
 impl Input {
+    /// An undecodable body at `endpoint`, for which nothing more is known.
+    pub fn malformed(endpoint: Endpoint) -> Input {
+        Input::Malformed {
+            endpoint,
+            breaks: Vec::new(),
+            breaks_errata: Vec::new(),
+        }
+    }
+
     /// The provider that sends this input over the federation (or, for an answer to a
     /// WelcomeInit, gives it); `None` for control actions, KeyPackage requests (anonymous
     /// through OHTTP) and undecodable bodies.
@@ -269,11 +286,14 @@ impl Outbound {
                 req::WELCOME_INIT_BEFORE_PUSH,
                 req::WELCOME_INIT_REQUEST,
                 req::SEND_WELCOME_PROVIDERS_ONE_TO_ONE,
+                req::SEND_WELCOME_DATA,
+                req::FLOW_CREATE_FAN_OUT_WELCOME,
             ],
             Outbound::WelcomePush { .. } => &[
                 req::WELCOME_PUSH_IF_ACCEPTED,
                 req::WELCOME_INIT_BEFORE_PUSH,
                 req::SEND_PUSHES_WELCOME,
+                req::FLOW_CREATE_FAN_OUT_WELCOME,
             ],
             Outbound::Send { .. } => &[req::SEND_FOLLOWER_TO_HUB, req::HUB_SEQUENCES_AND_FANS_OUT],
             Outbound::Receive { .. } => &[
@@ -464,7 +484,15 @@ fn apply(state: &mut State, input: &Input) -> Outcome {
         Input::WelcomeInit { from, request } => follower::welcome_init(state, from, request),
         Input::WelcomePush { from, welcome } => follower::welcome_push(state, from, welcome),
         Input::Push { from, response } => follower::push(state, from, response),
-        Input::Malformed { .. } => Outcome::error(ErrorCode::Malformed, &[], &[errata::TRANSPORT]),
+        Input::Malformed {
+            breaks,
+            breaks_errata,
+            ..
+        } => {
+            let mut why = vec![errata::TRANSPORT];
+            why.extend(breaks_errata);
+            Outcome::error(ErrorCode::Malformed, breaks, &why)
+        }
         Input::WelcomeInitAnswered { provider, accepted } => {
             welcome::answered(state, provider, *accepted)
         }
@@ -500,7 +528,9 @@ pub fn check(state: &State, input: &Input, observed: &Observed) -> Result<State,
         judge_outbound(state, expect, &[], &observed.outbound)?;
         return Ok(state.clone());
     }
-    let next = judge_response(state, input, expect, &observed.response)?.unwrap_or(step.next);
+    let next = judge_response(state, input, expect, &observed.response)
+        .map_err(|v| explain_refusal(state, input, expect, &observed.response, v))?
+        .unwrap_or(step.next);
     judge_outbound(state, expect, &step.outbound, &observed.outbound)?;
     Ok(next)
 }
@@ -584,6 +614,60 @@ pub(crate) fn mismatch(expect: &Expectation, observed: &Response) -> Violation {
         observed: observed.summary(),
         because,
     }
+}
+
+/// Names what an unjustified refusal breaks, when the kind of input says more than the
+/// expectation: a provider refused although any provider may call (KeyPackage requests
+/// naming none, as OHTTP hides it), or a remote user's message refused by a policy only a
+/// local relationship could justify (when this DS keeps mutes or limits of its own users).
+fn explain_refusal(
+    state: &State,
+    input: &Input,
+    expect: &Expectation,
+    observed: &Response,
+    mut violation: Violation,
+) -> Violation {
+    if expect.is_error() {
+        return violation;
+    }
+    let mut extra: Vec<ReqId> = Vec::new();
+    match (observed, input) {
+        (
+            Response::Error(ErrorCode::UnauthorizedProvider),
+            Input::KeyPackage { .. } | Input::KeyPackageBundle { .. },
+        ) => {
+            violation.because.push("a KeyPackage request comes through OHTTP and names no provider; the bearer token protects it".into());
+            extra.extend([
+                req::KEY_PACKAGES_OVER_OHTTP,
+                req::KEY_PACKAGES_REQUEST_VIA_OHTTP,
+            ]);
+        }
+        (Response::Error(ErrorCode::UnauthorizedProvider), _) => {
+            violation.because.push(
+                "any authenticated provider may call the endpoints; the partition key is the access control"
+                    .into(),
+            );
+            extra.push(req::ENDPOINTS_FOR_THIRD_PARTIES);
+        }
+        (Response::Error(ErrorCode::PolicyRejected), Input::Send { .. })
+            if state.policy != LocalPolicy::default() =>
+        {
+            violation.because.push("a SendRequest from another provider carries no sender this hub can authenticate, so no per-user limit applies to it".into());
+            extra.push(req::POLICY_NO_REMOTE_RATE_LIMIT);
+        }
+        _ => return violation,
+    }
+    for id in extra {
+        if !violation.requirements.contains(&id) {
+            violation.requirements.push(id);
+        }
+    }
+    if matches!(observed, Response::Error(ErrorCode::UnauthorizedProvider))
+        && !violation.errata.contains(&errata::PROVIDER_AUTHORIZATION)
+    {
+        violation.errata.push(errata::PROVIDER_AUTHORIZATION);
+    }
+    violation
 }
 
 /// Compares the observed calls with the expected ones, per destination and in order;

@@ -73,10 +73,18 @@ pub fn respond(partitions: &Partitions, request: &ReceiveRequest) -> Expectation
         requirements,
         errata: vec![
             errata::COUNTER_SKIPS_ALL_SEQUENCED,
+            errata::RECEIVE_BY_PARTITION_KEY_ALONE,
             errata::HINT_SELECTION,
             errata::CANONICAL_HINTS,
         ],
     };
+    if partition.terminated {
+        // Termination blocks sends only: the branch reads as before.
+        expect.requirements.push(req::RECEIVE_RESPONDS);
+        expect
+            .errata
+            .push(errata::UNKNOWN_AND_TERMINATED_PARTITION_READS);
+    }
     if counter as usize > partition.log.len() {
         expect = expect.or_error(ErrorCode::Malformed, errata::COUNTER_SKIPS_ALL_SEQUENCED);
     }
@@ -150,7 +158,10 @@ pub fn check_response(
         );
         return Err(violation(
             &requirements,
-            &[errata::COUNTER_SKIPS_ALL_SEQUENCED],
+            &[
+                errata::COUNTER_SKIPS_ALL_SEQUENCED,
+                errata::RECEIVE_BY_PARTITION_KEY_ALONE,
+            ],
             format!(
                 "an epoch of {}",
                 span(counter as usize, partition.log.len())
@@ -364,6 +375,16 @@ fn explain_difference(
                 short(other)
             ));
             requirements.push(req::PARTITION_ACCESS_CONTROL);
+            let later_epoch = partitions
+                .find(other)
+                .is_some_and(|(_, g, _)| g.ancestors(other).contains(key));
+            if later_epoch {
+                because.push(format!(
+                    "partition {}… is a later epoch of this one: a member removed there holds only this key and must not read it",
+                    short(other)
+                ));
+                requirements.push(req::PARTITION_KEY_EPOCH_ACCESS);
+            }
             if p.external.contains(&(j as u32)) {
                 because.push(format!(
                     "it is an external commit, which belongs in the most recent partition {}…",

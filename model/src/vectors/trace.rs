@@ -283,7 +283,7 @@ fn request_body(input: &Input, malformed: Option<&Bytes>) -> Result<Option<WireB
             }
             .to_bytes(),
         ),
-        Input::Malformed { endpoint } => {
+        Input::Malformed { endpoint, .. } => {
             let raw = malformed.ok_or("a malformed input needs its raw body")?;
             if decodes_at(*endpoint, raw.as_slice()) {
                 return Err(format!(
