@@ -1,6 +1,6 @@
 //! The `run`, `serve` and `mutants` commands: options in, lines and exit codes out.
 
-use crate::mutants::{self, Mutant, MUTANTS};
+use crate::mutants::{self, Mutant, MutantInfo, Rule, MUTANTS};
 use crate::reference::{self, Config};
 use crate::runner::{role_name, Case, CaseResult, Role, Verdict};
 use crate::suite::{self, Options, Summary};
@@ -170,66 +170,143 @@ pub fn serve(role: Role, listen: std::net::SocketAddr, mutant: Option<Mutant>) -
     })
 }
 
-/// Whether a run caught `mutant`: a failing case names one of the requirements the mutant
-/// breaks (or, for a bug against a rule only our errata state, that erratum). Returns the
-/// catching case.
+/// Whether a run caught `mutant`: a case that failed (or, for a SHOULD, was non-strict)
+/// naming one of the requirements the mutant breaks, or one of the errata decisions it
+/// breaks. Returns the catching case.
 pub fn caught_by(summary: &Summary, mutant: Mutant) -> Option<&CaseResult> {
     let info = mutants::info(mutant);
     summary
         .results
         .iter()
-        .filter(|r| r.verdict == Verdict::Fail)
+        .filter(|r| matches!(r.verdict, Verdict::Fail | Verdict::NonStrict))
         .find(|r| {
             r.violated.iter().any(|v| info.requirements.contains(v))
-                || (info.requirements.is_empty()
-                    && r.violated_errata.iter().any(|e| info.errata.contains(e)))
+                || r.violated_errata.iter().any(|e| info.errata.contains(e))
         })
+}
+
+/// What the vectors alone did to each mutant: the case that killed it, if one did.
+pub struct Score {
+    pub kills: Vec<(&'static MutantInfo, Option<CaseResult>)>,
+}
+
+impl Score {
+    /// Runs every vector against every mutant.
+    pub fn run(vectors: &Path) -> CliResult<Score> {
+        let cases: Vec<Case> = suite::select(cases::load(vectors)?, &Options::default())?;
+        let mut kills = Vec::new();
+        for m in MUTANTS {
+            let options = Options {
+                mutant: Some(m.mutant),
+                ..Options::default()
+            };
+            let summary = suite::run(&cases, &options, &|_, _| {})?;
+            kills.push((m, caught_by(&summary, m.mutant).cloned()));
+        }
+        Ok(Score { kills })
+    }
+
+    pub fn killer(&self, mutant: Mutant) -> Option<&CaseResult> {
+        self.kills
+            .iter()
+            .find(|(m, _)| m.mutant == mutant)
+            .and_then(|(_, case)| case.as_ref())
+    }
+
+    pub fn survivors(&self) -> Vec<&'static str> {
+        self.kills
+            .iter()
+            .filter(|(_, case)| case.is_none())
+            .map(|(m, _)| m.name)
+            .collect()
+    }
+
+    /// Wire rules with neither a mutant nor a reason for having none.
+    pub fn uncovered() -> Vec<Rule> {
+        mutants::rules()
+            .into_iter()
+            .filter(|r| mutants::mutants_of(*r).next().is_none())
+            .filter(|r| mutants::why_without_mutant(*r).is_none())
+            .collect()
+    }
 }
 
 pub fn mutants(score: bool, vectors: &Path) -> CliResult {
     if !score {
         for m in MUTANTS {
-            println!("{:<36} {}", m.name, m.breaks);
+            println!("{:<40} {}", m.name, m.breaks);
         }
         return Ok(());
     }
-    let cases: Vec<Case> = suite::select(cases::load(vectors)?, &Options::default())?;
-    let mut caught = 0;
-    for m in MUTANTS {
-        let options = Options {
-            mutant: Some(m.mutant),
-            ..Options::default()
-        };
-        let summary = suite::run(&cases, &options, &|_, _| {})?;
-        match caught_by(&summary, m.mutant) {
-            Some(case) => {
-                caught += 1;
-                let ids: Vec<&str> = case.violated.iter().map(|r| r.0).collect();
-                println!(
-                    "caught   {:<36} by {} [{}]",
-                    m.name,
-                    case.id,
-                    ids.join(", ")
-                );
-            }
-            None => println!(
-                "MISSED   {:<36} ({} cases failed, none naming what it breaks)",
-                m.name,
-                summary.count(Verdict::Fail)
-            ),
+    let score = Score::run(vectors)?;
+    let rules = mutants::rules();
+    let mut rules_killed = 0;
+    for rule in &rules {
+        let breakers: Vec<&MutantInfo> = mutants::mutants_of(*rule).collect();
+        if breakers.is_empty() {
+            let why = mutants::why_without_mutant(*rule).unwrap_or("NO MUTANT AND NO REASON");
+            println!("{}\n  no mutant: {why}", rule.id());
+            continue;
         }
+        println!("{}", rule.id());
+        let mut all_killed = true;
+        for m in breakers {
+            match score.killer(m.mutant) {
+                Some(case) => {
+                    let ids: Vec<&str> = case
+                        .violated
+                        .iter()
+                        .map(|r| r.0)
+                        .chain(case.violated_errata.iter().map(|e| e.0))
+                        .collect();
+                    println!(
+                        "  killed   {:<40} by {} [{}]",
+                        m.name,
+                        case.id,
+                        ids.join(", ")
+                    );
+                }
+                None => {
+                    all_killed = false;
+                    println!(
+                        "  SURVIVED {:<40} no failing case names what it breaks",
+                        m.name
+                    );
+                }
+            }
+        }
+        rules_killed += usize::from(all_killed);
     }
+    let survivors = score.survivors();
+    let uncovered = Score::uncovered();
+    let with_mutant = rules
+        .iter()
+        .filter(|r| mutants::mutants_of(**r).next().is_some())
+        .count();
+    let killed = MUTANTS.len() - survivors.len();
     println!(
-        "kill rate: {caught}/{} ({:.0}%)",
-        MUTANTS.len(),
-        100.0 * caught as f64 / MUTANTS.len() as f64
+        "rules: {} ({} with mutants, all killed for {rules_killed}; {} without, with reasons; {} without reason)",
+        rules.len(),
+        with_mutant,
+        mutants::WITHOUT_MUTANT.len(),
+        uncovered.len()
     );
-    if caught == MUTANTS.len() {
+    println!(
+        "kill rate: {killed}/{} ({:.0}%)",
+        MUTANTS.len(),
+        100.0 * killed as f64 / MUTANTS.len() as f64
+    );
+    let mut problems = Vec::new();
+    if !survivors.is_empty() {
+        problems.push(format!("mutants survived: {}", survivors.join(", ")));
+    }
+    if !uncovered.is_empty() {
+        let ids: Vec<&str> = uncovered.iter().map(|r| r.id()).collect();
+        problems.push(format!("rules without a mutant: {}", ids.join(", ")));
+    }
+    if problems.is_empty() {
         Ok(())
     } else {
-        Err(CliError(format!(
-            "{} mutants survived",
-            MUTANTS.len() - caught
-        )))
+        Err(CliError(problems.join("; ")))
     }
 }
