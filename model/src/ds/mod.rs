@@ -649,9 +649,22 @@ fn explain_refusal(
             );
             extra.push(req::ENDPOINTS_FOR_THIRD_PARTIES);
         }
-        (Response::Error(ErrorCode::PolicyRejected), Input::Send { .. })
-            if state.policy != LocalPolicy::default() =>
+        (Response::Error(ErrorCode::PolicyRejected), Input::LocalSend { user, .. })
+            if state.policy.muted.contains(user) =>
         {
+            violation
+                .because
+                .push("a mute refuses its user's application messages only".into());
+            if !violation.errata.contains(&errata::MUTE_AND_RATE_LIMIT) {
+                violation.errata.push(errata::MUTE_AND_RATE_LIMIT);
+            }
+            return violation;
+        }
+        (Response::Error(ErrorCode::PolicyRejected), Input::Send { request, .. }) => {
+            violation = explain_policy_refusal(state, request, violation);
+            if state.policy == LocalPolicy::default() {
+                return violation;
+            }
             violation.because.push("a SendRequest from another provider carries no sender this hub can authenticate, so no per-user limit applies to it".into());
             extra.push(req::POLICY_NO_REMOTE_RATE_LIMIT);
         }
@@ -666,6 +679,51 @@ fn explain_refusal(
         && !violation.errata.contains(&errata::PROVIDER_AUTHORIZATION)
     {
         violation.errata.push(errata::PROVIDER_AUTHORIZATION);
+    }
+    violation
+}
+
+/// A SendRequest refused by a policy its fork does not have: a ban of another fork, or a
+/// presumption about what an encrypted message holds.
+fn explain_policy_refusal(
+    state: &State,
+    request: &SendRequest,
+    mut violation: Violation,
+) -> Violation {
+    let view = &request.message.view;
+    let mut extra: Vec<(ReqId, ErratumId)> = Vec::new();
+    if view.wire_format == crate::codec::WireFormat::PrivateMessage {
+        violation
+            .because
+            .push("the message is encrypted: the hub cannot know it breaks any rule".into());
+        extra.push((
+            req::POLICY_ONLY_UNAMBIGUOUS,
+            errata::NEGATIVE_POLICY_VISIBILITY,
+        ));
+    }
+    let group = view
+        .group_id
+        .as_ref()
+        .and_then(|g| state.partitions.groups.get(g));
+    let banned_elsewhere = group.is_some_and(|g| {
+        view.proposals.iter().any(|p| {
+            matches!(p, crate::codec::ProposalView::Add { identity, .. }
+                if g.partitions.iter().any(|(k, part)| *k != request.partition_key && part.bans.contains(identity)))
+        })
+    });
+    if banned_elsewhere {
+        violation.because.push(
+            "the added identity is banned in another fork, not in the one the message names".into(),
+        );
+        extra.push((req::POLICY_BAN_PER_FORK, errata::POLICY_PER_FORK_STATE));
+    }
+    for (requirement, decision) in extra {
+        if !violation.requirements.contains(&requirement) {
+            violation.requirements.push(requirement);
+        }
+        if !violation.errata.contains(&decision) {
+            violation.errata.push(decision);
+        }
     }
     violation
 }
@@ -712,6 +770,18 @@ fn judge_outbound(
     }
     requirements.sort();
     requirements.dedup();
+    let mut errata = expect.errata.clone();
+    // The decisions that say which calls a Welcome causes.
+    for call in missing.iter().chain(&unexpected) {
+        let decision = match call {
+            Outbound::WelcomeInit { .. } => errata::WELCOME_HUB_LOCAL_USERS,
+            Outbound::WelcomePush { .. } => errata::WELCOME_PUSH,
+            _ => continue,
+        };
+        if !errata.contains(&decision) {
+            errata.push(decision);
+        }
+    }
     let list = |calls: &[&Outbound]| -> String {
         if calls.is_empty() {
             "no calls".into()
@@ -725,7 +795,7 @@ fn judge_outbound(
     };
     Err(Violation {
         requirements,
-        errata: expect.errata.clone(),
+        errata,
         expected: list(&want),
         observed: list(&got),
         because,

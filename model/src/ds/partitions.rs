@@ -56,9 +56,10 @@ impl Group {
         };
         let masked = key.masked();
         parent.external.iter().any(|&i| {
-            parent.log[i as usize]
-                .commit
-                .as_ref()
+            parent
+                .log
+                .get(i as usize)
+                .and_then(|m| m.commit.as_ref())
                 .is_some_and(|c| c.next_partition_key == masked)
         })
     }

@@ -327,9 +327,10 @@ fn explain_difference(
     }
     let Some(message) = observed.get(i) else {
         because.push(format!(
-            "message {} of the partition is missing",
+            "message {} of the partition is missing: accepted, it must have been sequenced there",
             position + 1
         ));
+        requirements.push(req::SEND_SEQUENCED_TO_PARTITION);
         return;
     };
     let same_bytes = |m: &Message| m.message == message.message;
@@ -435,9 +436,22 @@ fn violation(
     observed: &ReceiveResponse,
     because: Vec<String>,
 ) -> Violation {
+    let mut errata = errata.to_vec();
+    // The decisions that say what a mask is and where an external commit belongs.
+    for (requirement, decision) in [
+        (req::RECEIVE_MASKED_KEY, errata::MASKED_PARTITION_KEY_HASH),
+        (
+            req::EXTERNAL_JOIN_MOST_RECENT_PARTITION,
+            errata::EXTERNAL_JOIN_MOST_RECENT_PARTITION,
+        ),
+    ] {
+        if requirements.contains(&requirement) && !errata.contains(&decision) {
+            errata.push(decision);
+        }
+    }
     Violation {
         requirements: requirements.to_vec(),
-        errata: errata.to_vec(),
+        errata,
         expected,
         observed: super::Response::Receive(observed.clone()).summary(),
         because,
