@@ -170,54 +170,88 @@ pub fn serve(role: Role, listen: std::net::SocketAddr, mutant: Option<Mutant>) -
     })
 }
 
+/// Whether a verdict counts against a mutant: a MUST broken, or a SHOULD not met.
+fn counts(result: &CaseResult) -> bool {
+    matches!(result.verdict, Verdict::Fail | Verdict::NonStrict)
+}
+
 /// Whether a run caught `mutant`: a case that failed (or, for a SHOULD, was non-strict)
 /// naming one of the requirements the mutant breaks, or one of the errata decisions it
 /// breaks. Returns the catching case.
 pub fn caught_by(summary: &Summary, mutant: Mutant) -> Option<&CaseResult> {
     let info = mutants::info(mutant);
-    summary
-        .results
-        .iter()
-        .filter(|r| matches!(r.verdict, Verdict::Fail | Verdict::NonStrict))
-        .find(|r| {
-            r.violated.iter().any(|v| info.requirements.contains(v))
-                || r.violated_errata.iter().any(|e| info.errata.contains(e))
-        })
+    summary.results.iter().filter(|r| counts(r)).find(|r| {
+        r.violated.iter().any(|v| info.requirements.contains(v))
+            || r.violated_errata.iter().any(|e| info.errata.contains(e))
+    })
 }
 
-/// What the vectors alone did to each mutant: the case that killed it, if one did.
+/// A case that failed against a mutant, and the rules its verdict names.
+pub struct Kill {
+    pub case: String,
+    pub named: Vec<Rule>,
+}
+
+/// What the vectors alone did to each mutant: every case that counted against it.
 pub struct Score {
-    pub kills: Vec<(&'static MutantInfo, Option<CaseResult>)>,
+    pub runs: Vec<(&'static MutantInfo, Vec<Kill>)>,
 }
 
 impl Score {
     /// Runs every vector against every mutant.
     pub fn run(vectors: &Path) -> CliResult<Score> {
         let cases: Vec<Case> = suite::select(cases::load(vectors)?, &Options::default())?;
-        let mut kills = Vec::new();
+        let mut runs = Vec::new();
         for m in MUTANTS {
             let options = Options {
                 mutant: Some(m.mutant),
                 ..Options::default()
             };
             let summary = suite::run(&cases, &options, &|_, _| {})?;
-            kills.push((m, caught_by(&summary, m.mutant).cloned()));
+            let kills = summary
+                .results
+                .iter()
+                .filter(|r| counts(r))
+                .map(|r| Kill {
+                    case: r.id.clone(),
+                    named: r
+                        .violated
+                        .iter()
+                        .map(|v| Rule::Requirement(*v))
+                        .chain(r.violated_errata.iter().map(|e| Rule::Erratum(*e)))
+                        .collect(),
+                })
+                .collect();
+            runs.push((m, kills));
         }
-        Ok(Score { kills })
+        Ok(Score { runs })
     }
 
-    pub fn killer(&self, mutant: Mutant) -> Option<&CaseResult> {
-        self.kills
+    /// The first case that killed `mutant` naming `rule`.
+    pub fn killer(&self, mutant: Mutant, rule: Rule) -> Option<&Kill> {
+        self.runs
             .iter()
-            .find(|(m, _)| m.mutant == mutant)
-            .and_then(|(_, case)| case.as_ref())
+            .filter(|(m, _)| m.mutant == mutant)
+            .flat_map(|(_, kills)| kills)
+            .find(|k| k.named.contains(&rule))
     }
 
+    /// Mutants no case kills naming a rule they break.
     pub fn survivors(&self) -> Vec<&'static str> {
-        self.kills
+        self.runs
             .iter()
-            .filter(|(_, case)| case.is_none())
+            .filter(|(m, _)| !rules_of(m).any(|r| self.killer(m.mutant, r).is_some()))
             .map(|(m, _)| m.name)
+            .collect()
+    }
+
+    /// (rule, mutant) pairs where the mutant breaks the rule but no case killing it names it.
+    pub fn unnamed(&self) -> Vec<(Rule, &'static str)> {
+        mutants::rules()
+            .into_iter()
+            .flat_map(|rule| mutants::mutants_of(rule).map(move |m| (rule, m)))
+            .filter(|(rule, m)| self.killer(m.mutant, *rule).is_none())
+            .map(|(rule, m)| (rule, m.name))
             .collect()
     }
 
@@ -231,6 +265,13 @@ impl Score {
     }
 }
 
+fn rules_of(m: &MutantInfo) -> impl Iterator<Item = Rule> + '_ {
+    m.requirements
+        .iter()
+        .map(|r| Rule::Requirement(*r))
+        .chain(m.errata.iter().map(|e| Rule::Erratum(*e)))
+}
+
 pub fn mutants(score: bool, vectors: &Path) -> CliResult {
     if !score {
         for m in MUTANTS {
@@ -240,7 +281,6 @@ pub fn mutants(score: bool, vectors: &Path) -> CliResult {
     }
     let score = Score::run(vectors)?;
     let rules = mutants::rules();
-    let mut rules_killed = 0;
     for rule in &rules {
         let breakers: Vec<&MutantInfo> = mutants::mutants_of(*rule).collect();
         if breakers.is_empty() {
@@ -249,56 +289,54 @@ pub fn mutants(score: bool, vectors: &Path) -> CliResult {
             continue;
         }
         println!("{}", rule.id());
-        let mut all_killed = true;
         for m in breakers {
-            match score.killer(m.mutant) {
-                Some(case) => {
-                    let ids: Vec<&str> = case
-                        .violated
-                        .iter()
-                        .map(|r| r.0)
-                        .chain(case.violated_errata.iter().map(|e| e.0))
-                        .collect();
-                    println!(
-                        "  killed   {:<40} by {} [{}]",
-                        m.name,
-                        case.id,
-                        ids.join(", ")
-                    );
-                }
-                None => {
-                    all_killed = false;
-                    println!(
-                        "  SURVIVED {:<40} no failing case names what it breaks",
-                        m.name
-                    );
-                }
+            match score.killer(m.mutant, *rule) {
+                Some(kill) => println!("  killed   {:<40} by {}", m.name, kill.case),
+                None => println!(
+                    "  SURVIVED {:<40} no failing case names {}",
+                    m.name,
+                    rule.id()
+                ),
             }
         }
-        rules_killed += usize::from(all_killed);
     }
     let survivors = score.survivors();
+    let unnamed = score.unnamed();
     let uncovered = Score::uncovered();
     let with_mutant = rules
         .iter()
         .filter(|r| mutants::mutants_of(**r).next().is_some())
         .count();
+    let rules_killed = rules
+        .iter()
+        .filter(|r| mutants::mutants_of(**r).next().is_some())
+        .filter(|r| !unnamed.iter().any(|(u, _)| u == *r))
+        .count();
     let killed = MUTANTS.len() - survivors.len();
     println!(
-        "rules: {} ({} with mutants, all killed for {rules_killed}; {} without, with reasons; {} without reason)",
+        "rules: {} wire rules; {with_mutant} with mutants, every one killed by a case naming the rule for {rules_killed}; {} without a mutant, each with its reason above; {} with neither",
         rules.len(),
-        with_mutant,
         mutants::WITHOUT_MUTANT.len(),
         uncovered.len()
     );
     println!(
-        "kill rate: {killed}/{} ({:.0}%)",
+        "kill rate: {killed}/{} mutants ({:.0}%)",
         MUTANTS.len(),
         100.0 * killed as f64 / MUTANTS.len() as f64
     );
     let mut problems = Vec::new();
     if !survivors.is_empty() {
         problems.push(format!("mutants survived: {}", survivors.join(", ")));
+    }
+    if !unnamed.is_empty() {
+        let pairs: Vec<String> = unnamed
+            .iter()
+            .map(|(r, m)| format!("{m} ({})", r.id()))
+            .collect();
+        problems.push(format!(
+            "mutants no case names a rule for: {}",
+            pairs.join(", ")
+        ));
     }
     if !uncovered.is_empty() {
         let ids: Vec<&str> = uncovered.iter().map(|r| r.id()).collect();
