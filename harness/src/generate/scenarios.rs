@@ -503,6 +503,20 @@ fn key_packages() -> Vec<TraceCase> {
         inputs.push(ask(b"bob", b"token-bob", suite));
         out.push(rsp_case(format!("key-packages/suite-mismatch/{suite:#06x}"), format!("bob has KeyPackages of suite 1 only; a request for suite {suite:#06x} gets unsupported_parameters, never a KeyPackage of another suite"), &[req::KEY_PACKAGES_RESPONSE_MATCHES], steps(inputs)));
     }
+    let mut none_uploaded = setup(&with_last_resort);
+    none_uploaded.extend([
+        Input::UploadKeyPackages {
+            user: b"dora".as_slice().into(),
+            key_packages: Vec::new(),
+        },
+        ask(b"dora", b"token-shared", SUITE),
+    ]);
+    out.push(rsp_case(
+        "key-packages/none-uploaded".into(),
+        "dora is a user of the RSP who uploaded no KeyPackage: key_package_exhausted, as if all were used (not unknown_user)".into(),
+        &[req::KEY_PACKAGES_RESPONSE_MATCHES],
+        steps(none_uploaded),
+    ));
     for version in [0u16, 2, 0x0100] {
         let mut body = key_package_request(b"bob", b"token-bob", SUITE).to_bytes();
         let at = body.len() - 4;
@@ -741,6 +755,7 @@ fn send(clear: &History, encrypted: &History) -> Vec<TraceCase> {
         ));
     }
     out.extend(ratchet_tree_cases());
+    out.push(foreign_group_info_case());
     out.extend(welcome_data_cases());
     let founding = clear.events[0].request.to_bytes();
     out.extend(malformed_family(
@@ -814,6 +829,20 @@ fn ratchet_tree_cases() -> Vec<TraceCase> {
             )
         })
         .collect()
+}
+
+/// A commit whose CommitData carries the GroupInfo of another group
+/// (errata/group-info-group-mismatch).
+fn foreign_group_info_case() -> TraceCase {
+    let founding = stories::found(Handshakes::Clear);
+    let mut data = founding.commit_data(true, &[FOLLOWER_B, FOLLOWER_C]);
+    data.group_info = Some(stories::stray_group_info());
+    hub_case(
+        "send/group-info/of-another-group".into(),
+        "alice's first commit carrying the GroupInfo of a group the hub does not host: refused as malformed, nothing sequenced, no WelcomeInit".into(),
+        &[req::SEND_COMMIT_DATA],
+        steps([create(founding.creation), founding.event(data).hub_input()]),
+    )
 }
 
 /// WelcomeData whose providers do not match the Welcome's secrets.
@@ -965,6 +994,17 @@ fn welcome() -> Vec<TraceCase> {
             "push-after-refusal",
             "a Welcome pushed after b.example refused the WelcomeInit: refused",
             vec![init(vec![Bytes(vec![0xee; 32])]), push.clone()],
+        ),
+        (
+            "push-not-a-welcome",
+            "after accepting bob's ref, a push whose MLSMessage is a commit, not a Welcome: refused",
+            vec![
+                init(vec![bob_ref.clone()]),
+                Input::WelcomePush {
+                    from: provider(HUB),
+                    welcome: founding.committed.commit.clone(),
+                },
+            ],
         ),
     ];
     let mut out: Vec<TraceCase> = table
@@ -1118,6 +1158,19 @@ fn receive(clear: &History, encrypted: &History) -> Vec<TraceCase> {
             steps(inputs),
         ));
     }
+    // Two hosted groups: the key alone finds the partition, whichever group it is in.
+    let mut two_groups = vec![Input::CreateGroup {
+        group_id: b"mimi-group-0".as_slice().into(),
+        partition_key: PartitionKey([0xee; 16]),
+    }];
+    two_groups.extend(replay(clear.creation, &clear.events));
+    two_groups.push(read(FOLLOWER_B, clear.creation, 0));
+    out.push(hub_case(
+        "receive/two-groups/read-by-key-alone".into(),
+        "the hub hosts another group (created first) besides the group read: a ReceiveRequest names no group, and the partition key alone finds the group's first epoch".into(),
+        &[req::RECEIVE_COUNTER, req::PARTITION_ACCESS_CONTROL],
+        steps(two_groups),
+    ));
     let read_body = ReceiveRequest {
         partition_key: clear.creation,
         counter: 0,
@@ -1508,6 +1561,24 @@ fn fork_termination() -> Vec<TraceCase> {
             }
         }
     }
+    // Termination covers the one partition: a later epoch of the branch stays open.
+    let mut fork = stories::fork(Handshakes::Clear, None);
+    let bob_next = Fork::add_in_branch(&mut fork.bob, "dave");
+    let bob_later_chat = Fork::chat_in_branch(&mut fork.bob, "bob, one epoch later");
+    let mut inputs = fork_setup(&fork);
+    inputs.extend([
+        bob_next.hub_input(),
+        Input::TerminateBranch {
+            partition_key: bob_next.request.partition_key,
+        },
+        bob_later_chat.hub_input(),
+    ]);
+    out.push(hub_case(
+        "fork-termination/clear/terminate-bobs-branch/send-to-later-epoch".into(),
+        "bob and carol commit in the same epoch: a fork; bob commits again in his branch, then the hub terminates bob's branch; a message to the epoch bob's second commit announced is still sequenced".into(),
+        &[req::FORK_TERMINATION_BLOCKS_SENDS, req::FORKS_TOLERATED],
+        steps(inputs),
+    ));
     // Both branches live: forks are tolerated.
     let mut fork = stories::fork(Handshakes::Clear, None);
     let bob_chat = Fork::chat_in_branch(&mut fork.bob, "bob");
@@ -1634,6 +1705,17 @@ fn policy() -> Vec<TraceCase> {
             steps(inputs),
         ));
     }
+    // An encrypted message to the fork with the ban: nothing visible breaks the ban.
+    let mut fork = stories::fork(Handshakes::Clear, Some(b"mallory"));
+    let bob_chat = Fork::chat_in_branch(&mut fork.bob, "bob after banning mallory");
+    let mut inputs = fork_setup(&fork);
+    inputs.push(bob_chat.hub_input());
+    out.push(hub_case(
+        "policy/ban/clear/ban-branch/encrypted-chat".into(),
+        "bob commits a ban of mallory in the clear; then his application message in that branch, a PrivateMessage the hub cannot read: sequenced, as nothing unambiguously breaks the ban".into(),
+        &[req::POLICY_ONLY_UNAMBIGUOUS, req::POLICY_NEGATIVE_ONLY],
+        steps(inputs),
+    ));
     // Local users: mutes and rate limits apply to the provider's own users only.
     let mut history = stories::linear(Handshakes::Clear);
     let key = *history.keys.last().expect("a key");
