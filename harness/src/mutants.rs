@@ -93,6 +93,7 @@ pub enum Mutant {
     ReadsAfterSelfRemove,
     // Decoding.
     ShortPartitionKeyPadded,
+    ProviderIdAnyCase,
     ServerErrorOnMalformed,
     AcceptTrailingBytes,
 }
@@ -303,6 +304,9 @@ mutants! {
     ShortPartitionKeyPadded "short-partition-key-padded":
         "takes partition keys shorter than 16 bytes, padding them with zeros",
         [SEND_PARTITION_KEY_LENGTH], [PARTITION_KEY_ENCODING];
+    ProviderIdAnyCase "provider-id-any-case":
+        "takes service provider ids in any letter case, as DNS would, lowercasing them",
+        [], [SERVICE_PROVIDER_ID];
     ServerErrorOnMalformed "server-error-on-malformed":
         "answers an undecodable body with 500 and no DsError",
         [], [TRANSPORT];
@@ -364,10 +368,6 @@ pub const WITHOUT_MUTANT: &[(Rule, &str)] = &[
     (
         Rule::Erratum(errata::PUSH_ACCEPTANCE),
         "who may push to a follower: left to the push-delivery work on the runner",
-    ),
-    (
-        Rule::Erratum(errata::SERVICE_PROVIDER_ID),
-        "the provider identity's spelling is checked by the binding (header, TLS name): left to the HTTP binding work",
     ),
     (
         Rule::Requirement(req::FLOW_SELF_REMOVE_KEEP_RECEIVING),
@@ -511,6 +511,13 @@ impl Mutant {
                     padded.extend(&body[n + 1 + length..]);
                     decodes(&padded)
                 })
+            }
+            (Mutant::ProviderIdAnyCase, Endpoint::Send) => {
+                let mut lowered = body.to_vec();
+                for (at, length) in capitalised_names(body) {
+                    lowered[at..at + length].make_ascii_lowercase();
+                }
+                (lowered != body).then(|| decodes(&lowered)).flatten()
             }
             _ => None,
         }
@@ -1050,6 +1057,23 @@ impl Mutant {
             _ => {}
         }
     }
+}
+
+/// Where `body` holds a length-prefixed name of letters, digits, dots and dashes with a
+/// capital letter in it: (offset of the name, its length).
+fn capitalised_names(body: &[u8]) -> Vec<(usize, usize)> {
+    let name_byte = |b: &u8| b.is_ascii_alphanumeric() || *b == b'.' || *b == b'-';
+    (0..body.len())
+        .filter_map(|at| {
+            let length = usize::from(body[at]);
+            let name = body.get(at + 1..at + 1 + length)?;
+            let looks_like_a_name = length >= 3
+                && name.iter().all(name_byte)
+                && name.iter().any(u8::is_ascii_uppercase)
+                && name.contains(&b'.');
+            looks_like_a_name.then_some((at + 1, length))
+        })
+        .collect()
 }
 
 /// The SendRequest of a federation send or of a local user's send.

@@ -756,6 +756,7 @@ fn send(clear: &History, encrypted: &History) -> Vec<TraceCase> {
     }
     out.extend(ratchet_tree_cases());
     out.push(foreign_group_info_case());
+    out.push(capitalised_provider_case());
     out.extend(welcome_data_cases());
     let founding = clear.events[0].request.to_bytes();
     out.extend(malformed_family(
@@ -842,6 +843,29 @@ fn foreign_group_info_case() -> TraceCase {
         "alice's first commit carrying the GroupInfo of a group the hub does not host: refused as malformed, nothing sequenced, no WelcomeInit".into(),
         &[req::SEND_COMMIT_DATA],
         steps([create(founding.creation), founding.event(data).hub_input()]),
+    )
+}
+
+/// WelcomeData naming a provider in capitals: not the canonical spelling
+/// (errata/service-provider-id), so the body does not decode.
+fn capitalised_provider_case() -> TraceCase {
+    let founding = stories::found(Handshakes::Clear);
+    let event = founding.event(founding.commit_data(true, &[FOLLOWER_B, FOLLOWER_C]));
+    let lower = FOLLOWER_B.as_bytes();
+    let mut body = event.request.to_bytes();
+    let at = body
+        .windows(lower.len())
+        .position(|w| w == lower)
+        .expect("the body names b.example");
+    body[at..at + lower.len()].make_ascii_uppercase();
+    hub_case(
+        "send/malformed/provider-id-in-capitals".into(),
+        "alice's first commit forwarded with its WelcomeData naming B.EXAMPLE: a ServiceProviderId is the lowercase domain, so the body is malformed".into(),
+        &[req::SEND_WELCOME_DATA, req::ENDPOINTS_FOR_THIRD_PARTIES],
+        vec![
+            CaseStep::from(create(founding.creation)),
+            malformed_breaking(Endpoint::Send, body, &[], &[errata::SERVICE_PROVIDER_ID]),
+        ],
     )
 }
 
