@@ -375,7 +375,7 @@ pub const WITHOUT_MUTANT: &[(Rule, &str)] = &[
     ),
     (
         Rule::Erratum(errata::WELCOME_INIT_RESPONSE),
-        "needs a peer answering a WelcomeInit with a byte other than 0 or 1; the runner's peers answer only yes or no",
+        "a hub reading a byte other than 0 or 1 as yes needs a peer answering such a byte (the runner's peers answer only yes or no), and a follower sending one is refused by the runner's strict response decoder naming errata/transport only; both need runner changes, now under way for push delivery",
     ),
 ];
 
