@@ -1,12 +1,15 @@
 //! The suite proves itself: the clean reference DS passes every vector in every role, every
-//! mutant fails a case that names the requirement it breaks, and a reference in another
-//! process over real sockets gets the same verdicts as the in-process one.
+//! wire rule has a mutant (or a stated reason for none) and the vectors alone kill each
+//! mutant with a case naming every rule it breaks, and a reference in another process over
+//! real sockets gets the same verdicts as the in-process one.
 
-use mimi_ds_harness::commands::caught_by;
-use mimi_ds_harness::mutants::MUTANTS;
+use mimi_ds_harness::commands::Score;
+use mimi_ds_harness::mutants::{self, Rule, MUTANTS};
 use mimi_ds_harness::runner::{Role, Verdict};
 use mimi_ds_harness::suite::{self, Options, BUNDLED_VECTORS};
 use mimi_ds_harness::{cases, runner::Case};
+use mimi_ds_model::errata::ERRATA;
+use mimi_ds_model::requirements::CATALOGUE;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -38,25 +41,48 @@ fn the_reference_passes_every_vector_in_every_role() {
 }
 
 #[test]
-fn every_mutant_is_caught_by_a_case_naming_what_it_breaks() {
-    assert!(MUTANTS.len() >= 15);
-    let cases = all_cases();
-    let mut survivors = Vec::new();
-    for m in MUTANTS {
-        let options = Options {
-            mutant: Some(m.mutant),
-            ..Options::default()
-        };
-        let summary = suite::run(&cases, &options, &|_, _| {}).expect("the suite runs");
-        if caught_by(&summary, m.mutant).is_none() {
-            survivors.push(format!(
-                "{} ({} failing cases)",
-                m.name,
-                summary.count(Verdict::Fail)
-            ));
-        }
-    }
-    assert!(survivors.is_empty(), "mutants not caught: {survivors:?}");
+fn every_wire_rule_has_a_mutant_and_the_vectors_alone_kill_every_one() {
+    let rules = mutants::rules();
+    let requirements = rules
+        .iter()
+        .filter(|r| matches!(r, Rule::Requirement(_)))
+        .count();
+    let wire_requirements = CATALOGUE
+        .iter()
+        .filter(|r| r.testable.is_wire_testable())
+        .count();
+    assert_eq!(requirements, wire_requirements);
+    assert_eq!(
+        rules.len() - requirements + mutants::ERRATA_NOT_DECIDING_WIRE.len(),
+        ERRATA.len(),
+        "every erratum decides the wire or is exempted with a reason"
+    );
+    let uncovered: Vec<&str> = Score::uncovered().iter().map(|r| r.id()).collect();
+    assert!(
+        uncovered.is_empty(),
+        "rules with neither a mutant nor a reason: {uncovered:?}"
+    );
+    assert!(
+        mutants::WITHOUT_MUTANT.len() * 10 <= rules.len(),
+        "rules without a mutant must stay rare: {}",
+        mutants::WITHOUT_MUTANT.len()
+    );
+    let score = Score::run(Path::new(BUNDLED_VECTORS)).expect("the score runs");
+    assert_eq!(score.runs.len(), MUTANTS.len());
+    assert!(
+        score.survivors().is_empty(),
+        "mutants no case kills naming what they break: {:?}",
+        score.survivors()
+    );
+    let unnamed: Vec<String> = score
+        .unnamed()
+        .iter()
+        .map(|(rule, m)| format!("{m} ({})", rule.id()))
+        .collect();
+    assert!(
+        unnamed.is_empty(),
+        "killed, but by no case naming this rule: {unnamed:?}"
+    );
 }
 
 #[test]

@@ -107,10 +107,7 @@ pub fn input_of(endpoint: Endpoint, from: &ServiceProviderId, body: &[u8]) -> In
             ReceiveResponse::from_bytes(body).map(|response| Input::Push { from, response })
         }
     };
-    decoded.unwrap_or(Input::Malformed {
-        endpoint,
-        breaks: Vec::new(),
-    })
+    decoded.unwrap_or_else(|_| Input::malformed(endpoint))
 }
 
 /// The endpoint and body of a federation request the model describes (None for control

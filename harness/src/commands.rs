@@ -2,7 +2,7 @@
 //! out.
 
 use crate::freedoms::{self, Freedom, FREEDOMS};
-use crate::mutants::{self, Mutant, MUTANTS};
+use crate::mutants::{self, Mutant, MutantInfo, Rule, MUTANTS};
 use crate::reference::{self, Config};
 use crate::runner::{role_name, Case, CaseResult, Role, Verdict};
 use crate::suite::{self, Options, Summary};
@@ -180,67 +180,182 @@ pub fn serve(
     })
 }
 
-/// Whether a run caught `mutant`: a failing case names one of the requirements the mutant
-/// breaks (or, for a bug against a rule only our errata state, that erratum). Returns the
-/// catching case.
+/// Whether a verdict counts against a mutant: a MUST broken, or a SHOULD not met.
+fn counts(result: &CaseResult) -> bool {
+    matches!(result.verdict, Verdict::Fail | Verdict::NonStrict)
+}
+
+/// Whether a run caught `mutant`: a case that failed (or, for a SHOULD, was non-strict)
+/// naming one of the requirements the mutant breaks, or one of the errata decisions it
+/// breaks. Returns the catching case.
 pub fn caught_by(summary: &Summary, mutant: Mutant) -> Option<&CaseResult> {
     let info = mutants::info(mutant);
-    summary
-        .results
+    summary.results.iter().filter(|r| counts(r)).find(|r| {
+        r.violated.iter().any(|v| info.requirements.contains(v))
+            || r.violated_errata.iter().any(|e| info.errata.contains(e))
+    })
+}
+
+/// A case that failed against a mutant, and the rules its verdict names.
+pub struct Kill {
+    pub case: String,
+    pub named: Vec<Rule>,
+}
+
+/// What the vectors alone did to each mutant: every case that counted against it.
+pub struct Score {
+    pub runs: Vec<(&'static MutantInfo, Vec<Kill>)>,
+}
+
+impl Score {
+    /// Runs every vector against every mutant.
+    pub fn run(vectors: &Path) -> CliResult<Score> {
+        let cases: Vec<Case> = suite::select(cases::load(vectors)?, &Options::default())?;
+        let mut runs = Vec::new();
+        for m in MUTANTS {
+            let options = Options {
+                mutant: Some(m.mutant),
+                ..Options::default()
+            };
+            let summary = suite::run(&cases, &options, &|_, _| {})?;
+            let kills = summary
+                .results
+                .iter()
+                .filter(|r| counts(r))
+                .map(|r| Kill {
+                    case: r.id.clone(),
+                    named: r
+                        .violated
+                        .iter()
+                        .map(|v| Rule::Requirement(*v))
+                        .chain(r.violated_errata.iter().map(|e| Rule::Erratum(*e)))
+                        .collect(),
+                })
+                .collect();
+            runs.push((m, kills));
+        }
+        Ok(Score { runs })
+    }
+
+    /// The first case that killed `mutant` naming `rule`.
+    pub fn killer(&self, mutant: Mutant, rule: Rule) -> Option<&Kill> {
+        self.runs
+            .iter()
+            .filter(|(m, _)| m.mutant == mutant)
+            .flat_map(|(_, kills)| kills)
+            .find(|k| k.named.contains(&rule))
+    }
+
+    /// Mutants no case kills naming a rule they break.
+    pub fn survivors(&self) -> Vec<&'static str> {
+        self.runs
+            .iter()
+            .filter(|(m, _)| !rules_of(m).any(|r| self.killer(m.mutant, r).is_some()))
+            .map(|(m, _)| m.name)
+            .collect()
+    }
+
+    /// (rule, mutant) pairs where the mutant breaks the rule but no case killing it names it.
+    pub fn unnamed(&self) -> Vec<(Rule, &'static str)> {
+        mutants::rules()
+            .into_iter()
+            .flat_map(|rule| mutants::mutants_of(rule).map(move |m| (rule, m)))
+            .filter(|(rule, m)| self.killer(m.mutant, *rule).is_none())
+            .map(|(rule, m)| (rule, m.name))
+            .collect()
+    }
+
+    /// Wire rules with neither a mutant nor a reason for having none.
+    pub fn uncovered() -> Vec<Rule> {
+        mutants::rules()
+            .into_iter()
+            .filter(|r| mutants::mutants_of(*r).next().is_none())
+            .filter(|r| mutants::why_without_mutant(*r).is_none())
+            .collect()
+    }
+}
+
+fn rules_of(m: &MutantInfo) -> impl Iterator<Item = Rule> + '_ {
+    m.requirements
         .iter()
-        .filter(|r| r.verdict == Verdict::Fail)
-        .find(|r| {
-            r.violated.iter().any(|v| info.requirements.contains(v))
-                || (info.requirements.is_empty()
-                    && r.violated_errata.iter().any(|e| info.errata.contains(e)))
-        })
+        .map(|r| Rule::Requirement(*r))
+        .chain(m.errata.iter().map(|e| Rule::Erratum(*e)))
 }
 
 pub fn mutants(score: bool, vectors: &Path) -> CliResult {
     if !score {
         for m in MUTANTS {
-            println!("{:<36} {}", m.name, m.breaks);
+            println!("{:<40} {}", m.name, m.breaks);
         }
         return Ok(());
     }
-    let cases: Vec<Case> = suite::select(cases::load(vectors)?, &Options::default())?;
-    let mut caught = 0;
-    for m in MUTANTS {
-        let options = Options {
-            mutant: Some(m.mutant),
-            ..Options::default()
-        };
-        let summary = suite::run(&cases, &options, &|_, _| {})?;
-        match caught_by(&summary, m.mutant) {
-            Some(case) => {
-                caught += 1;
-                let ids: Vec<&str> = case.violated.iter().map(|r| r.0).collect();
-                println!(
-                    "caught   {:<36} by {} [{}]",
+    let score = Score::run(vectors)?;
+    let rules = mutants::rules();
+    for rule in &rules {
+        let breakers: Vec<&MutantInfo> = mutants::mutants_of(*rule).collect();
+        if breakers.is_empty() {
+            let why = mutants::why_without_mutant(*rule).unwrap_or("NO MUTANT AND NO REASON");
+            println!("{}\n  no mutant: {why}", rule.id());
+            continue;
+        }
+        println!("{}", rule.id());
+        for m in breakers {
+            match score.killer(m.mutant, *rule) {
+                Some(kill) => println!("  killed   {:<40} by {}", m.name, kill.case),
+                None => println!(
+                    "  SURVIVED {:<40} no failing case names {}",
                     m.name,
-                    case.id,
-                    ids.join(", ")
-                );
+                    rule.id()
+                ),
             }
-            None => println!(
-                "MISSED   {:<36} ({} cases failed, none naming what it breaks)",
-                m.name,
-                summary.count(Verdict::Fail)
-            ),
         }
     }
+    let survivors = score.survivors();
+    let unnamed = score.unnamed();
+    let uncovered = Score::uncovered();
+    let with_mutant = rules
+        .iter()
+        .filter(|r| mutants::mutants_of(**r).next().is_some())
+        .count();
+    let rules_killed = rules
+        .iter()
+        .filter(|r| mutants::mutants_of(**r).next().is_some())
+        .filter(|r| !unnamed.iter().any(|(u, _)| u == *r))
+        .count();
+    let killed = MUTANTS.len() - survivors.len();
     println!(
-        "kill rate: {caught}/{} ({:.0}%)",
-        MUTANTS.len(),
-        100.0 * caught as f64 / MUTANTS.len() as f64
+        "rules: {} wire rules; {with_mutant} with mutants, every one killed by a case naming the rule for {rules_killed}; {} without a mutant, each with its reason above; {} with neither",
+        rules.len(),
+        mutants::WITHOUT_MUTANT.len(),
+        uncovered.len()
     );
-    if caught == MUTANTS.len() {
+    println!(
+        "kill rate: {killed}/{} mutants ({:.0}%)",
+        MUTANTS.len(),
+        100.0 * killed as f64 / MUTANTS.len() as f64
+    );
+    let mut problems = Vec::new();
+    if !survivors.is_empty() {
+        problems.push(format!("mutants survived: {}", survivors.join(", ")));
+    }
+    if !unnamed.is_empty() {
+        let pairs: Vec<String> = unnamed
+            .iter()
+            .map(|(r, m)| format!("{m} ({})", r.id()))
+            .collect();
+        problems.push(format!(
+            "mutants no case names a rule for: {}",
+            pairs.join(", ")
+        ));
+    }
+    if !uncovered.is_empty() {
+        let ids: Vec<&str> = uncovered.iter().map(|r| r.id()).collect();
+        problems.push(format!("rules without a mutant: {}", ids.join(", ")));
+    }
+    if problems.is_empty() {
         Ok(())
     } else {
-        Err(CliError(format!(
-            "{} mutants survived",
-            MUTANTS.len() - caught
-        )))
+        Err(CliError(problems.join("; ")))
     }
 }
 

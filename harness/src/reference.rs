@@ -6,7 +6,7 @@
 use crate::binding::{self, CONTROL_PREFIX, MEDIA_TYPE, PROVIDER_HEADER};
 use crate::control::{self, Capabilities, Reset};
 use crate::freedoms::{Freedom, PushTiming};
-use crate::mutants::{Before, Mutant};
+use crate::mutants::Mutant;
 use crate::oblivious::{self, Gateway};
 use axum::body::Bytes as Body;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
@@ -196,17 +196,12 @@ async fn handle_oblivious(shared: &Shared, body: &[u8]) -> HttpResponse {
 
 fn decode(shared: &Shared, endpoint: Endpoint, from: &ServiceProviderId, body: &[u8]) -> Input {
     let input = binding::input_of(endpoint, from, body);
-    if !matches!(input, Input::Malformed { .. })
-        || shared.config.mutant != Some(Mutant::AcceptTrailingBytes)
-    {
-        return input;
+    match (&input, shared.config.mutant) {
+        (Input::Malformed { .. }, Some(mutant)) => {
+            mutant.decode_refused(endpoint, from, body).unwrap_or(input)
+        }
+        _ => input,
     }
-    // The bug: the longest prefix that decodes wins.
-    (1..body.len())
-        .rev()
-        .map(|len| binding::input_of(endpoint, from, &body[..len]))
-        .find(|i| !matches!(i, Input::Malformed { .. }))
-        .unwrap_or(input)
 }
 
 async fn handle_control(
@@ -299,17 +294,7 @@ impl Shared {
     fn apply(&self, input: Input) -> (Response, Vec<Outbound>) {
         let mut state = self.state.lock().expect("state lock");
         match (self.config.mutant, self.config.freedom) {
-            (Some(mutant), _) => {
-                let before = state.clone();
-                let input = match mutant.before(&state, input) {
-                    Before::Answer(response) => return (response, Vec::new()),
-                    Before::Apply(input) => input,
-                };
-                let (expect, mut outbound) = apply_in_place(&mut state, &input);
-                let mut response = expect.canonical;
-                mutant.after(&before, &mut state, &input, &mut response, &mut outbound);
-                (response, outbound)
-            }
+            (Some(mutant), _) => mutant.apply(&mut state, input),
             (None, Some(freedom)) => {
                 let before = state.clone();
                 freedom.before(&mut state, &input);

@@ -107,10 +107,7 @@ fn cases() -> Vec<Case> {
             vec![
                 create(),
                 CaseStep {
-                    input: Input::Malformed {
-                        endpoint: Endpoint::Send,
-                        breaks: vec![],
-                    },
+                    input: Input::malformed(Endpoint::Send),
                     raw: Some(RawRequest {
                         provider: Some(b.to_string()),
                         body: vec![0, 1, 2],
@@ -123,10 +120,7 @@ fn cases() -> Vec<Case> {
             vec![
                 create(),
                 CaseStep {
-                    input: Input::Malformed {
-                        endpoint: Endpoint::Receive,
-                        breaks: vec![],
-                    },
+                    input: Input::malformed(Endpoint::Receive),
                     raw: Some(RawRequest {
                         provider: Some(b.to_string()),
                         body: {

@@ -17,6 +17,7 @@ use mimi_ds_model::codec::{
     ReceiveResponse, SendRequest, WelcomeInitRequest, Wire, Writer,
 };
 use mimi_ds_model::ds::{Endpoint, Input, Token, TokenScope};
+use mimi_ds_model::errata::{self, ErratumId};
 use mimi_ds_model::requirements::{self as req, ReqId};
 use mimi_ds_model::vectors::trace::{CaseStep, Role, Target, TraceCase};
 
@@ -503,6 +504,20 @@ fn key_packages() -> Vec<TraceCase> {
         inputs.push(ask(b"bob", b"token-bob", suite));
         out.push(rsp_case(format!("key-packages/suite-mismatch/{suite:#06x}"), format!("bob has KeyPackages of suite 1 only; a request for suite {suite:#06x} gets unsupported_parameters, never a KeyPackage of another suite"), &[req::KEY_PACKAGES_RESPONSE_MATCHES], steps(inputs)));
     }
+    let mut none_uploaded = setup(&with_last_resort);
+    none_uploaded.extend([
+        Input::UploadKeyPackages {
+            user: b"dora".as_slice().into(),
+            key_packages: Vec::new(),
+        },
+        ask(b"dora", b"token-shared", SUITE),
+    ]);
+    out.push(rsp_case(
+        "key-packages/none-uploaded".into(),
+        "dora is a user of the RSP who uploaded no KeyPackage: key_package_exhausted, as if all were used (not unknown_user)".into(),
+        &[req::KEY_PACKAGES_RESPONSE_MATCHES],
+        steps(none_uploaded),
+    ));
     for version in [0u16, 2, 0x0100] {
         let mut body = key_package_request(b"bob", b"token-bob", SUITE).to_bytes();
         let at = body.len() - 4;
@@ -586,9 +601,24 @@ fn key_packages() -> Vec<TraceCase> {
 
 fn malformed(endpoint: Endpoint, body: Vec<u8>) -> CaseStep {
     CaseStep {
+        input: Input::malformed(endpoint),
+        malformed_body: Some(Bytes(body)),
+    }
+}
+
+/// A body whose bytes break `breaks` (and the decisions `breaks_errata`), which a decoder
+/// reading them leniently would take.
+fn malformed_breaking(
+    endpoint: Endpoint,
+    body: Vec<u8>,
+    breaks: &[ReqId],
+    breaks_errata: &[ErratumId],
+) -> CaseStep {
+    CaseStep {
         input: Input::Malformed {
             endpoint,
-            breaks: Vec::new(),
+            breaks: breaks.to_vec(),
+            breaks_errata: breaks_errata.to_vec(),
         },
         malformed_body: Some(Bytes(body)),
     }
@@ -759,6 +789,8 @@ fn send(clear: &History, encrypted: &History) -> Vec<TraceCase> {
         ));
     }
     out.extend(ratchet_tree_cases());
+    out.push(foreign_group_info_case());
+    out.push(capitalised_provider_case());
     out.extend(welcome_data_cases());
     let founding = clear.events[0].request.to_bytes();
     out.extend(malformed_family(
@@ -779,13 +811,12 @@ fn send(clear: &History, encrypted: &History) -> Vec<TraceCase> {
             &[],
             vec![
                 create(clear.creation).into(),
-                CaseStep {
-                    input: Input::Malformed {
-                        endpoint: Endpoint::Send,
-                        breaks: vec![req::SEND_PARTITION_KEY_LENGTH],
-                    },
-                    malformed_body: Some(Bytes(w.out)),
-                },
+                malformed_breaking(
+                    Endpoint::Send,
+                    w.out,
+                    &[req::SEND_PARTITION_KEY_LENGTH],
+                    &[errata::PARTITION_KEY_ENCODING],
+                ),
             ],
         ));
     }
@@ -854,6 +885,43 @@ fn ratchet_tree_cases() -> Vec<TraceCase> {
         .collect()
 }
 
+/// A commit whose CommitData carries the GroupInfo of another group
+/// (errata/group-info-group-mismatch).
+fn foreign_group_info_case() -> TraceCase {
+    let founding = stories::found(Handshakes::Clear);
+    let mut data = founding.commit_data(true, &[FOLLOWER_B, FOLLOWER_C]);
+    data.group_info = Some(stories::stray_group_info());
+    hub_case(
+        "send/group-info/of-another-group".into(),
+        "alice's first commit carrying the GroupInfo of a group the hub does not host: refused as malformed, nothing sequenced, no WelcomeInit".into(),
+        &[req::SEND_COMMIT_DATA],
+        steps([create(founding.creation), founding.event(data).hub_input()]),
+    )
+}
+
+/// WelcomeData naming a provider in capitals: not the canonical spelling
+/// (errata/service-provider-id), so the body does not decode.
+fn capitalised_provider_case() -> TraceCase {
+    let founding = stories::found(Handshakes::Clear);
+    let event = founding.event(founding.commit_data(true, &[FOLLOWER_B, FOLLOWER_C]));
+    let lower = FOLLOWER_B.as_bytes();
+    let mut body = event.request.to_bytes();
+    let at = body
+        .windows(lower.len())
+        .position(|w| w == lower)
+        .expect("the body names b.example");
+    body[at..at + lower.len()].make_ascii_uppercase();
+    hub_case(
+        "send/malformed/provider-id-in-capitals".into(),
+        "alice's first commit forwarded with its WelcomeData naming B.EXAMPLE: a ServiceProviderId is the lowercase domain, so the body is malformed".into(),
+        &[req::SEND_WELCOME_DATA, req::ENDPOINTS_FOR_THIRD_PARTIES],
+        vec![
+            CaseStep::from(create(founding.creation)),
+            malformed_breaking(Endpoint::Send, body, &[], &[errata::SERVICE_PROVIDER_ID]),
+        ],
+    )
+}
+
 /// WelcomeData whose providers do not match the Welcome's secrets.
 fn welcome_data_cases() -> Vec<TraceCase> {
     let founding = stories::found(Handshakes::Clear);
@@ -910,29 +978,32 @@ fn select_cases(history: &History) -> Vec<TraceCase> {
             "a commit followed by its partition key and nothing else",
             without,
             req::SEND_COMMIT_DATA,
+            errata::SELECT_COMMIT_ONLY,
         ),
         (
             "application-with-commit-data",
             "an application message followed by commit data",
             with,
             req::SEND_COMMIT_DATA,
+            errata::SELECT_COMMIT_ONLY,
         ),
         (
             "partition-key-15-bytes",
             "an application message with a 15-byte partition key",
             short_key,
             req::SEND_PARTITION_KEY_LENGTH,
+            errata::PARTITION_KEY_ENCODING,
         ),
     ]
     .into_iter()
-    .map(|(what, comment, body, requirement)| {
+    .map(|(what, comment, body, requirement, erratum)| {
         hub_case(
             format!("send/malformed/{what}"),
             format!("SendRequest: {comment}; refused as malformed"),
             &[requirement, req::ENDPOINTS_FOR_THIRD_PARTIES],
             vec![
                 CaseStep::from(create(history.creation)),
-                malformed(Endpoint::Send, body),
+                malformed_breaking(Endpoint::Send, body, &[requirement], &[erratum]),
             ],
         )
     })
@@ -1000,6 +1071,17 @@ fn welcome() -> Vec<TraceCase> {
             "push-after-refusal",
             "a Welcome pushed after b.example refused the WelcomeInit: refused",
             vec![init(vec![Bytes(vec![0xee; 32])]), push.clone()],
+        ),
+        (
+            "push-not-a-welcome",
+            "after accepting bob's ref, a push whose MLSMessage is a commit, not a Welcome: refused",
+            vec![
+                init(vec![bob_ref.clone()]),
+                Input::WelcomePush {
+                    from: provider(HUB),
+                    welcome: founding.committed.commit.clone(),
+                },
+            ],
         ),
     ];
     let mut out: Vec<TraceCase> = table
@@ -1153,6 +1235,19 @@ fn receive(clear: &History, encrypted: &History) -> Vec<TraceCase> {
             steps(inputs),
         ));
     }
+    // Two hosted groups: the key alone finds the partition, whichever group it is in.
+    let mut two_groups = vec![Input::CreateGroup {
+        group_id: b"mimi-group-0".as_slice().into(),
+        partition_key: PartitionKey([0xee; 16]),
+    }];
+    two_groups.extend(replay(clear.creation, &clear.events));
+    two_groups.push(read(FOLLOWER_B, clear.creation, 0));
+    out.push(hub_case(
+        "receive/two-groups/read-by-key-alone".into(),
+        "the hub hosts another group (created first) besides the group read: a ReceiveRequest names no group, and the partition key alone finds the group's first epoch".into(),
+        &[req::RECEIVE_COUNTER, req::PARTITION_ACCESS_CONTROL],
+        steps(two_groups),
+    ));
     let read_body = ReceiveRequest {
         partition_key: clear.creation,
         counter: 0,
@@ -1543,6 +1638,24 @@ fn fork_termination() -> Vec<TraceCase> {
             }
         }
     }
+    // Termination covers the one partition: a later epoch of the branch stays open.
+    let mut fork = stories::fork(Handshakes::Clear, None);
+    let bob_next = Fork::add_in_branch(&mut fork.bob, "dave");
+    let bob_later_chat = Fork::chat_in_branch(&mut fork.bob, "bob, one epoch later");
+    let mut inputs = fork_setup(&fork);
+    inputs.extend([
+        bob_next.hub_input(),
+        Input::TerminateBranch {
+            partition_key: bob_next.request.partition_key,
+        },
+        bob_later_chat.hub_input(),
+    ]);
+    out.push(hub_case(
+        "fork-termination/clear/terminate-bobs-branch/send-to-later-epoch".into(),
+        "bob and carol commit in the same epoch: a fork; bob commits again in his branch, then the hub terminates bob's branch; a message to the epoch bob's second commit announced is still sequenced".into(),
+        &[req::FORK_TERMINATION_BLOCKS_SENDS, req::FORKS_TOLERATED],
+        steps(inputs),
+    ));
     // Both branches live: forks are tolerated.
     let mut fork = stories::fork(Handshakes::Clear, None);
     let bob_chat = Fork::chat_in_branch(&mut fork.bob, "bob");
@@ -1671,6 +1784,17 @@ fn policy() -> Vec<TraceCase> {
             steps(inputs),
         ));
     }
+    // An encrypted message to the fork with the ban: nothing visible breaks the ban.
+    let mut fork = stories::fork(Handshakes::Clear, Some(b"mallory"));
+    let bob_chat = Fork::chat_in_branch(&mut fork.bob, "bob after banning mallory");
+    let mut inputs = fork_setup(&fork);
+    inputs.push(bob_chat.hub_input());
+    out.push(hub_case(
+        "policy/ban/clear/ban-branch/encrypted-chat".into(),
+        "bob commits a ban of mallory in the clear; then his application message in that branch, a PrivateMessage the hub cannot read: sequenced, as nothing unambiguously breaks the ban".into(),
+        &[req::POLICY_ONLY_UNAMBIGUOUS, req::POLICY_NEGATIVE_ONLY],
+        steps(inputs),
+    ));
     // Local users: mutes and rate limits apply to the provider's own users only.
     let mut history = stories::linear(Handshakes::Clear);
     let key = *history.keys.last().expect("a key");

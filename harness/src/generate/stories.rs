@@ -355,6 +355,13 @@ pub fn stray_messages() -> Vec<(MlsMessage, Option<CommitData>, &'static str)> {
     ]
 }
 
+/// A GroupInfo (with its ratchet tree) of a group no hub hosts.
+pub fn stray_group_info() -> MlsMessage {
+    Client::new("stray", FOLLOWER_B)
+        .create_group(STRAY_GROUP, Handshakes::Clear)
+        .group_info(true)
+}
+
 /// The users the RSP (`b.example`) serves and their uploads: one-time KeyPackages and a
 /// last resort (if asked) of the default suite.
 pub struct Uploads {

@@ -43,12 +43,6 @@ pub(crate) fn external_join(state: &mut State, request: &ExternalJoinRequest) ->
         .expect
         .errata
         .push(errata::EXTERNAL_JOIN_MOST_RECENT_PARTITION);
-    if !outcome.expect.is_error() {
-        outcome
-            .expect
-            .requirements
-            .extend([req::EXTERNAL_JOIN_TO_HUB, req::PARTITION_EXTERNAL_EXCEPTION]);
-    }
     outcome
 }
 

@@ -90,7 +90,11 @@ pub(crate) fn local_send(state: &mut State, user: &Bytes, request: &SendRequest)
     let hosted = state.partitions.groups.contains_key(&group_id);
     let hub = state.follower.groups.get(&group_id).map(|g| g.hub.clone());
     if !hosted && hub.is_none() {
-        return Outcome::error(ErrorCode::UnknownGroup, &[req::SEND_FOLLOWER_TO_HUB], &[]);
+        return Outcome::error(
+            ErrorCode::UnknownGroup,
+            &[req::SEND_FOLLOWER_TO_HUB],
+            &[errata::FORWARDED_LOCAL_REQUESTS],
+        );
     }
     if let Some(refused) = policy::refuse_local(state, user, &request.message) {
         return refused;
@@ -99,7 +103,7 @@ pub(crate) fn local_send(state: &mut State, user: &Bytes, request: &SendRequest)
         Some(to) if !hosted => Outcome {
             expect: Expectation::accepted(
                 &[req::SEND_FOLLOWER_TO_HUB, req::HUB_SEQUENCES_AND_FANS_OUT],
-                &[],
+                &[errata::FORWARDED_LOCAL_REQUESTS],
             ),
             outbound: vec![Outbound::Send {
                 to,
@@ -121,6 +125,7 @@ pub(crate) fn local_receive(
     }
     let reqs = [
         req::RECEIVE_FOLLOWER_REQUESTS,
+        req::FLOW_CREATE_FOLLOWERS_READ,
         req::FLOW_SELF_REMOVE_STOP_PUSHES,
         req::FLOW_SELF_REMOVE_KEEP_RECEIVING,
     ];

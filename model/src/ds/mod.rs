@@ -138,12 +138,17 @@ pub enum Input {
         from: ServiceProviderId,
         response: ReceiveResponse,
     },
-    /// A body that did not decode at `endpoint`; `breaks` names the requirements whose
-    /// encoding rule it breaks, when the vector planted one on purpose.
+    /// A body that did not decode at `endpoint`. When whoever made the body knows which
+    /// rules its bytes break beyond not decoding (errata/transport), `breaks` and
+    /// `breaks_errata` name them, so a DS that takes the body is told what it got wrong.
     Malformed {
         endpoint: Endpoint,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        #[schemars(with = "Vec<String>")]
         breaks: Vec<ReqId>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        #[schemars(with = "Vec<String>")]
+        breaks_errata: Vec<ErratumId>,
     },
     /// A federation request to `endpoint` that names no valid provider: no identity at all
     /// (`claimed` absent), or one that is no ServiceProviderId (errata
@@ -205,6 +210,15 @@ pub enum Input {
 }
 
 impl Input {
+    /// An undecodable body at `endpoint`, for which nothing more is known.
+    pub fn malformed(endpoint: Endpoint) -> Input {
+        Input::Malformed {
+            endpoint,
+            breaks: Vec::new(),
+            breaks_errata: Vec::new(),
+        }
+    }
+
     /// The provider that sends this input over the federation (or, for an answer to a
     /// WelcomeInit, gives it); `None` for control actions, KeyPackage requests (anonymous
     /// through OHTTP) and undecodable bodies.
@@ -284,11 +298,14 @@ impl Outbound {
                 req::WELCOME_INIT_BEFORE_PUSH,
                 req::WELCOME_INIT_REQUEST,
                 req::SEND_WELCOME_PROVIDERS_ONE_TO_ONE,
+                req::SEND_WELCOME_DATA,
+                req::FLOW_CREATE_FAN_OUT_WELCOME,
             ],
             Outbound::WelcomePush { .. } => &[
                 req::WELCOME_PUSH_IF_ACCEPTED,
                 req::WELCOME_INIT_BEFORE_PUSH,
                 req::SEND_PUSHES_WELCOME,
+                req::FLOW_CREATE_FAN_OUT_WELCOME,
             ],
             Outbound::Send { .. } => &[req::SEND_FOLLOWER_TO_HUB, req::HUB_SEQUENCES_AND_FANS_OUT],
             Outbound::Receive { .. } => &[
@@ -503,8 +520,14 @@ fn apply(state: &mut State, input: &Input) -> Outcome {
         Input::WelcomeInit { from, request } => follower::welcome_init(state, from, request),
         Input::WelcomePush { from, welcome } => follower::welcome_push(state, from, welcome),
         Input::Push { from, response } => follower::push(state, from, response),
-        Input::Malformed { breaks, .. } => {
-            Outcome::error(ErrorCode::Malformed, breaks, &[errata::TRANSPORT])
+        Input::Malformed {
+            breaks,
+            breaks_errata,
+            ..
+        } => {
+            let mut why = vec![errata::TRANSPORT];
+            why.extend(breaks_errata);
+            Outcome::error(ErrorCode::Malformed, breaks, &why)
         }
         Input::Unidentified { .. } => Outcome::error(
             ErrorCode::UnauthorizedProvider,
@@ -591,7 +614,8 @@ fn judge(
         state.clone()
     } else {
         let chosen = match response {
-            Some(observed) => judge_response(state, input, expect, observed)?,
+            Some(observed) => judge_response(state, input, expect, observed)
+                .map_err(|v| explain_refusal(state, input, expect, observed, v))?,
             None => None,
         };
         judge_outbound(expect, &step.outbound, &calls)?;
@@ -709,6 +733,118 @@ fn unjustified_policy_refusal(input: &Input) -> (&'static str, &'static [ReqId])
     }
 }
 
+/// Names what an unjustified refusal breaks, when the kind of input says more than the
+/// expectation: a provider refused although any provider may call (KeyPackage requests
+/// naming none, as OHTTP hides it), or a remote user's message refused by a policy only a
+/// local relationship could justify (when this DS keeps mutes or limits of its own users).
+fn explain_refusal(
+    state: &State,
+    input: &Input,
+    expect: &Expectation,
+    observed: &Response,
+    mut violation: Violation,
+) -> Violation {
+    if expect.is_error() {
+        return violation;
+    }
+    let mut extra: Vec<ReqId> = Vec::new();
+    match (observed, input) {
+        (
+            Response::Error(ErrorCode::UnauthorizedProvider),
+            Input::KeyPackage { .. } | Input::KeyPackageBundle { .. },
+        ) => {
+            violation.because.push("a KeyPackage request comes through OHTTP and names no provider; the bearer token protects it".into());
+            extra.extend([
+                req::KEY_PACKAGES_OVER_OHTTP,
+                req::KEY_PACKAGES_REQUEST_VIA_OHTTP,
+            ]);
+        }
+        (Response::Error(ErrorCode::UnauthorizedProvider), _) => {
+            violation.because.push(
+                "any authenticated provider may call the endpoints; the partition key is the access control"
+                    .into(),
+            );
+            extra.push(req::ENDPOINTS_FOR_THIRD_PARTIES);
+        }
+        (Response::Error(ErrorCode::PolicyRejected), Input::LocalSend { user, .. })
+            if state.policy.muted.contains(user) =>
+        {
+            violation
+                .because
+                .push("a mute refuses its user's application messages only".into());
+            if !violation.errata.contains(&errata::MUTE_AND_RATE_LIMIT) {
+                violation.errata.push(errata::MUTE_AND_RATE_LIMIT);
+            }
+            return violation;
+        }
+        (Response::Error(ErrorCode::PolicyRejected), Input::Send { request, .. }) => {
+            violation = explain_policy_refusal(state, request, violation);
+            if state.policy == LocalPolicy::default() {
+                return violation;
+            }
+            violation.because.push("a SendRequest from another provider carries no sender this hub can authenticate, so no per-user limit applies to it".into());
+            extra.push(req::POLICY_NO_REMOTE_RATE_LIMIT);
+        }
+        _ => return violation,
+    }
+    for id in extra {
+        if !violation.requirements.contains(&id) {
+            violation.requirements.push(id);
+        }
+    }
+    if matches!(observed, Response::Error(ErrorCode::UnauthorizedProvider))
+        && !violation.errata.contains(&errata::PROVIDER_AUTHORIZATION)
+    {
+        violation.errata.push(errata::PROVIDER_AUTHORIZATION);
+    }
+    violation
+}
+
+/// A SendRequest refused by a policy its fork does not have: a ban of another fork, or a
+/// presumption about what an encrypted message holds.
+fn explain_policy_refusal(
+    state: &State,
+    request: &SendRequest,
+    mut violation: Violation,
+) -> Violation {
+    let view = &request.message.view;
+    let mut extra: Vec<(ReqId, ErratumId)> = Vec::new();
+    if view.wire_format == crate::codec::WireFormat::PrivateMessage {
+        violation
+            .because
+            .push("the message is encrypted: the hub cannot know it breaks any rule".into());
+        extra.push((
+            req::POLICY_ONLY_UNAMBIGUOUS,
+            errata::NEGATIVE_POLICY_VISIBILITY,
+        ));
+    }
+    let group = view
+        .group_id
+        .as_ref()
+        .and_then(|g| state.partitions.groups.get(g));
+    let banned_elsewhere = group.is_some_and(|g| {
+        view.proposals.iter().any(|p| {
+            matches!(p, crate::codec::ProposalView::Add { identity, .. }
+                if g.partitions.iter().any(|(k, part)| *k != request.partition_key && part.bans.contains(identity)))
+        })
+    });
+    if banned_elsewhere {
+        violation.because.push(
+            "the added identity is banned in another fork, not in the one the message names".into(),
+        );
+        extra.push((req::POLICY_BAN_PER_FORK, errata::POLICY_PER_FORK_STATE));
+    }
+    for (requirement, decision) in extra {
+        if !violation.requirements.contains(&requirement) {
+            violation.requirements.push(requirement);
+        }
+        if !violation.errata.contains(&decision) {
+            violation.errata.push(decision);
+        }
+    }
+    violation
+}
+
 /// Compares the observed calls (pushes aside) with the expected ones, per destination and
 /// in order.
 fn judge_outbound(
@@ -744,6 +880,18 @@ fn judge_outbound(
     }
     requirements.sort();
     requirements.dedup();
+    let mut errata = expect.errata.clone();
+    // The decisions that say which calls a Welcome causes.
+    for call in missing.iter().chain(&unexpected) {
+        let decision = match call {
+            Outbound::WelcomeInit { .. } => errata::WELCOME_HUB_LOCAL_USERS,
+            Outbound::WelcomePush { .. } => errata::WELCOME_PUSH,
+            _ => continue,
+        };
+        if !errata.contains(&decision) {
+            errata.push(decision);
+        }
+    }
     let list = |calls: &[&Outbound]| -> String {
         if calls.is_empty() {
             "no calls".into()
@@ -757,7 +905,7 @@ fn judge_outbound(
     };
     Err(Violation {
         requirements,
-        errata: expect.errata.clone(),
+        errata,
         expected: list(&want),
         observed: list(&got),
         because,

@@ -37,14 +37,45 @@ pub struct Group {
     pub participants: BTreeSet<ServiceProviderId>,
 }
 
+impl Group {
+    /// The partitions whose commits led to `key`, nearest first (parent, grandparent…).
+    pub fn ancestors(&self, key: &PartitionKey) -> Vec<PartitionKey> {
+        let mut chain: Vec<PartitionKey> = Vec::new();
+        let mut current = self.partitions.get(key).and_then(|p| p.parent);
+        while let Some(k) = current.filter(|k| k != key && !chain.contains(k)) {
+            chain.push(k);
+            current = self.partitions.get(&k).and_then(|p| p.parent);
+        }
+        chain
+    }
+
+    /// Whether `key` was announced by an external commit sequenced in its parent partition.
+    pub fn created_by_external_commit(&self, key: &PartitionKey) -> bool {
+        let Some(parent) = self
+            .partitions
+            .get(key)
+            .and_then(|p| p.parent)
+            .and_then(|k| self.partitions.get(&k))
+        else {
+            return false;
+        };
+        let masked = key.masked();
+        parent.external.iter().any(|&i| {
+            parent
+                .log
+                .get(i as usize)
+                .and_then(|m| m.commit.as_ref())
+                .is_some_and(|c| c.next_partition_key == masked)
+        })
+    }
+}
+
 /// One sequenced commit: where it went and what it announced.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct CommitRecord {
     pub partition: PartitionKey,
     pub next: PartitionKey,
     pub group_info: Option<MlsMessage>,
-    /// Whether it came as an ExternalJoinRequest.
-    pub external: bool,
 }
 
 /// One partition: the messages sent to one key, and where the key came from.
@@ -154,7 +185,6 @@ impl Partitions {
             partition: key,
             next,
             group_info: group_info.cloned(),
-            external: arrival.external,
         });
         if let Some(info) = group_info.filter(|g| g.view.has_ratchet_tree == Some(true)) {
             if let Some(hash) = &info.view.tree_hash {

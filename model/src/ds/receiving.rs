@@ -88,10 +88,18 @@ pub fn respond(partitions: &Partitions, request: &ReceiveRequest) -> Expectation
         requirements,
         errata: vec![
             errata::COUNTER_SKIPS_ALL_SEQUENCED,
+            errata::RECEIVE_BY_PARTITION_KEY_ALONE,
             errata::HINT_SELECTION,
             errata::CANONICAL_HINTS,
         ],
     };
+    if partition.terminated {
+        // Termination blocks sends only: the branch reads as before.
+        expect.requirements.push(req::RECEIVE_RESPONDS);
+        expect
+            .errata
+            .push(errata::UNKNOWN_AND_TERMINATED_PARTITION_READS);
+    }
     if counter as usize > partition.log.len() {
         expect = expect.or_error(ErrorCode::Malformed, errata::COUNTER_SKIPS_ALL_SEQUENCED);
     }
@@ -165,7 +173,10 @@ pub fn check_response(
         );
         return Err(violation(
             &requirements,
-            &[errata::COUNTER_SKIPS_ALL_SEQUENCED],
+            &[
+                errata::COUNTER_SKIPS_ALL_SEQUENCED,
+                errata::RECEIVE_BY_PARTITION_KEY_ALONE,
+            ],
             format!(
                 "an epoch of {}",
                 span(counter as usize, partition.log.len())
@@ -270,10 +281,11 @@ fn check_hints(
                 ),
             }];
             because.push(first_difference(&partition.log, &hint.epoch.messages));
-            return fail(
-                &[req::RECEIVE_HINTS_COMPLETE, req::RECEIVE_SEQUENCING_ORDER],
-                because,
-            );
+            let mut broken = vec![req::RECEIVE_HINTS_COMPLETE, req::RECEIVE_SEQUENCING_ORDER];
+            if completeness == Completeness::Snapshot {
+                broken.push(req::RECEIVE_PUSH);
+            }
+            return fail(&broken, because);
         }
     }
     Ok(())
@@ -376,9 +388,10 @@ fn explain_difference(
     }
     let Some(message) = observed.get(i) else {
         because.push(format!(
-            "message {} of the partition is missing",
+            "message {} of the partition is missing: accepted, it must have been sequenced there",
             position + 1
         ));
+        requirements.push(req::SEND_SEQUENCED_TO_PARTITION);
         return;
     };
     let same_bytes = |m: &Message| m.message == message.message;
@@ -424,6 +437,16 @@ fn explain_difference(
                 short(other)
             ));
             requirements.push(req::PARTITION_ACCESS_CONTROL);
+            let later_epoch = partitions
+                .find(other)
+                .is_some_and(|(_, g, _)| g.ancestors(other).contains(key));
+            if later_epoch {
+                because.push(format!(
+                    "partition {}… is a later epoch of this one: a member removed there holds only this key and must not read it",
+                    short(other)
+                ));
+                requirements.push(req::PARTITION_KEY_EPOCH_ACCESS);
+            }
             if p.external.contains(&(j as u32)) {
                 because.push(format!(
                     "it is an external commit, which belongs in the most recent partition {}…",
@@ -474,9 +497,22 @@ fn violation(
     observed: &ReceiveResponse,
     because: Vec<String>,
 ) -> Violation {
+    let mut errata = errata.to_vec();
+    // The decisions that say what a mask is and where an external commit belongs.
+    for (requirement, decision) in [
+        (req::RECEIVE_MASKED_KEY, errata::MASKED_PARTITION_KEY_HASH),
+        (
+            req::EXTERNAL_JOIN_MOST_RECENT_PARTITION,
+            errata::EXTERNAL_JOIN_MOST_RECENT_PARTITION,
+        ),
+    ] {
+        if requirements.contains(&requirement) && !errata.contains(&decision) {
+            errata.push(decision);
+        }
+    }
     Violation {
         requirements: requirements.to_vec(),
-        errata: errata.to_vec(),
+        errata,
         expected,
         observed: super::Response::Receive(observed.clone()).summary(),
         because,

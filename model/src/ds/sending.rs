@@ -5,7 +5,7 @@
 //! This module owns the acceptance of one message into a partition; `external_joins`
 //! reuses it with the partition the hub picks instead of the one the sender names.
 
-use super::partitions::Arrival;
+use super::partitions::{Arrival, Group};
 use super::{policy, welcome, Expectation, Outcome, Response, State};
 use crate::codec::{
     Bytes, CommitData, ContentType, ErrorCode, MlsMessage, PartitionKey, SendRequest,
@@ -70,10 +70,6 @@ pub(crate) fn accept(
     let group = &state.partitions.groups[group_id];
     let partition = group.partitions.get(&key);
     let fork_bans = partition.map(|p| p.bans.clone()).unwrap_or_default();
-    // What acceptance here shows, beyond sequencing: a second commit in an epoch is a fork
-    // the hub tolerates; a key an external commit announced is usable at once.
-    let forks = commit.is_some() && partition.is_some_and(|p| p.commits > 0);
-    let joined_by_external = group.commits.iter().any(|c| c.next == key && c.external);
     let mut refusals: Vec<Outcome> = Vec::new();
     if partition.is_some_and(|p| p.terminated) {
         refusals.push(Outcome::error(
@@ -82,6 +78,7 @@ pub(crate) fn accept(
             &[errata::BRANCH_TERMINATED_SENDS],
         ));
     }
+    let context = Context::of(group, key, message, commit.is_some(), external);
     let mut ratchet_tree_inferred = false;
     if let Some(data) = commit {
         if let Some(info) = &data.group_info {
@@ -164,7 +161,6 @@ pub(crate) fn accept(
             req::SEND_SEQUENCED_TO_PARTITION,
             req::PARTITION_KEYS_NO_HARD_RULES,
             req::POLICY_ONLY_UNAMBIGUOUS,
-            req::POLICY_NO_POSITIVE,
         ]
     };
     if let Some(data) = commit {
@@ -176,12 +172,6 @@ pub(crate) fn accept(
             ]);
         }
     }
-    if forks {
-        requirements.push(req::FORKS_TOLERATED);
-    }
-    if joined_by_external {
-        requirements.push(req::FLOW_EXTERNAL_JOIN_NEW_PARTITION);
-    }
     let mut expect = Expectation::accepted(
         &requirements,
         &[
@@ -189,6 +179,7 @@ pub(crate) fn accept(
             errata::NO_HARD_RULES_VS_TERMINATION,
         ],
     );
+    context.name_in(&mut expect);
     if ratchet_tree_inferred {
         // A hub that keeps no trees cannot infer one: refusing is the other reading.
         expect = expect.or_error(
@@ -206,6 +197,86 @@ pub(crate) fn accept(
         .map(|w| welcome::fan_out(state, w))
         .unwrap_or_default();
     Outcome { expect, outbound }
+}
+
+/// What about the partition makes accepting this message a rule of its own, so that a
+/// refusal names it: a commit in an epoch that already has one (a fork, tolerated), any
+/// message after a commit (refusing it would be positive policy), an external commit (the
+/// exception to knowing the key), a partition an external commit created (usable at once),
+/// a byte-identical retry (sequenced again), a branch below a terminated one (termination
+/// covers one partition only).
+struct Context {
+    requirements: Vec<ReqId>,
+    errata: Vec<ErratumId>,
+}
+
+impl Context {
+    fn of(
+        group: &Group,
+        key: PartitionKey,
+        message: &MlsMessage,
+        is_commit: bool,
+        external: bool,
+    ) -> Self {
+        let mut context = Context {
+            requirements: Vec::new(),
+            errata: Vec::new(),
+        };
+        let partition = group.partitions.get(&key);
+        if partition.is_some_and(|p| p.commits > 0) {
+            context.add(req::POLICY_NO_POSITIVE, errata::POSITIVE_POLICY_MEANING);
+            if is_commit {
+                context.add(req::FORKS_TOLERATED, errata::FORK_DETECTION);
+            }
+        }
+        if external {
+            context.add(
+                req::PARTITION_EXTERNAL_EXCEPTION,
+                errata::EXTERNAL_EXCEPTION_SCOPE,
+            );
+            context
+                .requirements
+                .extend([req::EXTERNAL_JOIN_TO_HUB, req::FLOW_EXTERNAL_JOIN_STEPS]);
+        }
+        if group.created_by_external_commit(&key) {
+            context.add(
+                req::FLOW_EXTERNAL_JOIN_NEW_PARTITION,
+                errata::NO_HARD_RULES_VS_TERMINATION,
+            );
+        }
+        if partition.is_some_and(|p| p.log.iter().any(|m| m.message == *message)) {
+            context.add(req::SEND_SEQUENCED_TO_PARTITION, errata::DUPLICATE_SEND);
+        }
+        let ancestors = group.ancestors(&key);
+        if ancestors
+            .iter()
+            .any(|k| group.partitions.get(k).is_some_and(|p| p.terminated))
+        {
+            context.add(
+                req::FORK_TERMINATION_BLOCKS_SENDS,
+                errata::BRANCH_TERMINATED_SENDS,
+            );
+        }
+        context
+    }
+
+    fn add(&mut self, requirement: ReqId, erratum: ErratumId) {
+        self.requirements.push(requirement);
+        self.errata.push(erratum);
+    }
+
+    fn name_in(self, expect: &mut Expectation) {
+        for id in self.requirements {
+            if !expect.requirements.contains(&id) {
+                expect.requirements.push(id);
+            }
+        }
+        for id in self.errata {
+            if !expect.errata.contains(&id) {
+                expect.errata.push(id);
+            }
+        }
+    }
 }
 
 #[cfg(test)]
