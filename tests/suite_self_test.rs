@@ -158,3 +158,110 @@ fn random_traces_pass_the_reference_and_shrink_a_mutant_to_a_replayable_countere
     let clean_replay = suite::run(&[case], &Options::default(), &|_, _| {}).unwrap();
     assert_eq!(clean_replay.results[0].verdict, Verdict::Pass);
 }
+
+/// What a run shows of each case that does not change from run to run: its verdict and
+/// every exchange but the reset (which names the peers' ports) and the sealed OHTTP one
+/// (randomised; the request inside it is kept).
+fn observable(summary: &suite::Summary) -> Vec<(String, &'static str, Vec<String>)> {
+    summary
+        .results
+        .iter()
+        .map(|r| {
+            let wire = r
+                .wire
+                .iter()
+                .filter(|e| !e.path.ends_with("/reset") && !e.path.ends_with("/ohttp"))
+                .map(|e| {
+                    format!(
+                        "{} {} {} {} {}",
+                        e.direction, e.path, e.request, e.status, e.response
+                    )
+                })
+                .collect();
+            (r.id.clone(), r.verdict.name(), wire)
+        })
+        .collect()
+}
+
+#[test]
+fn every_freedom_passes_every_vector_and_is_exercised_by_them() {
+    use mimi_ds_harness::control::Capabilities;
+    use mimi_ds_harness::freedoms::FREEDOMS;
+    let cases = all_cases();
+    let reference = suite::run(&cases, &Options::default(), &|_, _| {}).expect("runs");
+    let reference_wire = observable(&reference);
+    assert!(FREEDOMS.len() >= 12, "only {} freedoms", FREEDOMS.len());
+    for f in FREEDOMS {
+        let options = Options {
+            freedom: Some(f.freedom),
+            ..Options::default()
+        };
+        let summary = suite::run(&cases, &options, &|_, _| {}).expect("runs");
+        let wrong: Vec<String> = summary
+            .results
+            .iter()
+            .filter(|r| {
+                !matches!(
+                    r.verdict,
+                    Verdict::Pass | Verdict::Informational | Verdict::Skipped
+                )
+            })
+            .map(mimi_ds_harness::commands::describe)
+            .collect();
+        assert!(
+            wrong.is_empty(),
+            "freedom {} is a legal DS, yet:\n{}",
+            f.name,
+            wrong.join("\n")
+        );
+        let says_otherwise =
+            f.freedom.capabilities(Capabilities::reference()) != Capabilities::reference();
+        let acts_otherwise = observable(&summary) != reference_wire;
+        assert!(
+            says_otherwise || acts_otherwise,
+            "freedom {} changes nothing the vectors observe, so its pass proves nothing",
+            f.name
+        );
+    }
+}
+
+#[test]
+fn junit_counts_what_report_json_counts() {
+    let dir = std::env::temp_dir().join(format!("mimi-ds-junit-{}", std::process::id()));
+    let cases = all_cases();
+    let options = Options {
+        mutant: Some(
+            mutants::find("counter-off-by-one")
+                .expect("a mutant")
+                .mutant,
+        ),
+        ..Options::default()
+    };
+    let summary = suite::run(&cases, &options, &|_, _| {}).expect("runs");
+    for strict in [false, true] {
+        mimi_ds_harness::report::write_all(&dir, &summary, strict).expect("reports written");
+        let junit = std::fs::read_to_string(dir.join("junit.xml")).expect("junit.xml");
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap())
+                .expect("report.json");
+        let count = |v: &str| report["summary"][v].as_u64().unwrap_or(0);
+        let head = junit.lines().nth(1).expect("a testsuites line");
+        let attribute = |name: &str| -> u64 {
+            let start = head.find(&format!(" {name}=\"")).expect(name) + name.len() + 3;
+            head[start..].split('"').next().unwrap().parse().unwrap()
+        };
+        let failures = count("fail") + if strict { count("non-strict") } else { 0 };
+        assert!(count("fail") > 0, "the mutant fails some case");
+        assert_eq!(attribute("tests"), summary.results.len() as u64);
+        assert_eq!(attribute("failures"), failures);
+        assert_eq!(attribute("errors"), count("indeterminate"));
+        assert_eq!(attribute("skipped"), count("skipped"));
+        assert_eq!(junit.matches("<failure ").count() as u64, failures);
+        assert_eq!(
+            junit.matches("<error ").count() as u64,
+            count("indeterminate")
+        );
+        assert_eq!(junit.matches("<skipped ").count() as u64, count("skipped"));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -18,7 +18,7 @@ pub struct Reset {
 }
 
 /// `GET /mimi-ds-test/v1/capabilities`.
-#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Capabilities {
     /// `hub`, `follower`, `rsp`.

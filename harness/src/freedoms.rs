@@ -26,6 +26,8 @@ pub enum Freedom {
     NoTreeInference,
     NoIdle,
     NoOhttp,
+    RefusalsUnder400,
+    OctetStreamMediaType,
 }
 
 pub struct FreedomInfo {
@@ -138,6 +140,20 @@ pub const FREEDOMS: &[FreedomInfo] = &[
         errata: &[errata::TRANSPORT],
     },
     FreedomInfo {
+        freedom: Freedom::RefusalsUnder400,
+        name: "refusals-under-400",
+        uses: "answers every refusal under status 400, the right DsError code in the body (graded informational)",
+        requirements: &[],
+        errata: &[errata::TRANSPORT],
+    },
+    FreedomInfo {
+        freedom: Freedom::OctetStreamMediaType,
+        name: "octet-stream-media-type",
+        uses: "labels its answers application/octet-stream (graded informational)",
+        requirements: &[],
+        errata: &[errata::TRANSPORT],
+    },
+    FreedomInfo {
         freedom: Freedom::NoOhttp,
         name: "no-ohttp",
         uses: "has no OHTTP gateway: KeyPackage requests come directly, as in test mode",
@@ -185,6 +201,16 @@ impl Freedom {
     pub fn configure(self, state: &mut State) {
         if self == Freedom::NoNegativePolicy {
             state.ban_extension = false;
+        }
+    }
+
+    /// The status and media type of a federation answer the binding gives as `status` and
+    /// `media_type` (errata `errata/transport` accepts others, informationally).
+    pub fn http_answer(self, status: u16, media_type: &'static str) -> (u16, &'static str) {
+        match self {
+            Freedom::RefusalsUnder400 if (400..500).contains(&status) => (400, media_type),
+            Freedom::OctetStreamMediaType => (status, "application/octet-stream"),
+            _ => (status, media_type),
         }
     }
 

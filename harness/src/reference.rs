@@ -137,10 +137,14 @@ async fn handle(
         .and_then(|v| ServiceProviderId::new(v).ok());
     match federation(&shared, endpoint, caller, &body).await {
         Some((status, bytes)) => {
+            let (status, media_type) = match shared.config.freedom {
+                Some(freedom) => freedom.http_answer(status, MEDIA_TYPE),
+                None => (status, MEDIA_TYPE),
+            };
             let status = StatusCode::from_u16(status).expect("binding statuses are valid");
             (
                 status,
-                [(axum::http::header::CONTENT_TYPE, MEDIA_TYPE)],
+                [(axum::http::header::CONTENT_TYPE, media_type)],
                 bytes,
             )
                 .into_response()

@@ -865,8 +865,12 @@ fn ratchet_tree_cases() -> Vec<TraceCase> {
     let founding = stories::found(Handshakes::Clear);
     let with_tree = founding.event(founding.commit_data(true, &[FOLLOWER_B, FOLLOWER_C]));
     let without_tree = founding.event(founding.commit_data(false, &[FOLLOWER_B, FOLLOWER_C]));
-    let table: [(&str, &str, Vec<Input>); 3] = [
+    let terminate_creation = Input::TerminateBranch {
+        partition_key: founding.creation,
+    };
+    let table: [(&str, &str, Vec<Input>); 4] = [
         ("required", "a commit whose GroupInfo has no ratchet_tree extension, and no tree the hub could infer: rejected so it can be retried with one", vec![without_tree.hub_input()]),
+        ("and-branch-terminated", "the same commit sent to a partition the hub terminated: two refusals apply, branch_terminated and ratchet_tree_required, and either may be answered (errata/refusal-order); nothing sequenced", vec![terminate_creation, without_tree.hub_input()]),
         ("retried-with-tree", "the same commit refused without a tree, then retried with the tree: sequenced", [vec![without_tree.hub_input()], answered(&with_tree)].concat()),
         ("inferred-from-earlier", "the commit with its tree, then a retry of it without the tree: the hub knows a tree with that tree_hash, so it may infer it (or still refuse)", [answered(&with_tree), answered(&without_tree)].concat()),
     ];

@@ -711,4 +711,29 @@ mod tests {
         assert_eq!(v.requirements, vec![req::PARTITION_ACCESS_CONTROL]);
         assert_eq!(v.errata, vec![errata::PUSH_RECIPIENTS]);
     }
+
+    #[test]
+    fn calls_after_the_last_input_may_only_be_pushes_to_members() {
+        use crate::ds::{check_unprompted, Outbound};
+        let s = state();
+        let push = |to: ServiceProviderId| Outbound::Push {
+            to,
+            response: ReceiveResponse {
+                epoch: Epoch::default(),
+                hints: canonical(&s, &receive(0)).hints,
+            },
+        };
+        assert!(check_unprompted(&s, &[push(follower_id(1))]).is_ok());
+        let stranger = ServiceProviderId::new("stranger.example").unwrap();
+        assert!(check_unprompted(&s, &[push(stranger)]).is_err());
+        let read = Outbound::Receive {
+            to: follower_id(1),
+            request: ReceiveRequest {
+                partition_key: key(0),
+                counter: 0,
+            },
+        };
+        let v = check_unprompted(&s, &[read]).unwrap_err();
+        assert!(v.because[0].starts_with("not called for here"), "{v}");
+    }
 }
