@@ -353,7 +353,18 @@ fn run(cli: Cli) -> CliResult {
     }
 }
 
+/// A reader that stops early (`mimi-ds-check mutants | head`) ends the run quietly, as for
+/// any Unix tool, instead of a panic on the next line printed.
+fn die_quietly_on_closed_stdout() {
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of one signal before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
+    die_quietly_on_closed_stdout();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => {
