@@ -6,6 +6,7 @@
 use crate::binding::{self, CONTROL_PREFIX, MEDIA_TYPE, PROVIDER_HEADER};
 use crate::control::{self, Capabilities, Reset};
 use crate::freedoms::{Freedom, PushTiming};
+use crate::generate::stories::FOLLOWER_B;
 use crate::mutants::Mutant;
 use crate::oblivious::{self, Gateway};
 use axum::body::Bytes as Body;
@@ -161,6 +162,12 @@ async fn federation(
     caller: Option<ServiceProviderId>,
     body: &[u8],
 ) -> Option<(u16, Vec<u8>)> {
+    let caller = match (caller, shared.config.mutant) {
+        (None, Some(Mutant::TrustUnidentifiedCallers)) => {
+            Some(ServiceProviderId::new(FOLLOWER_B).expect("a provider id"))
+        }
+        (caller, _) => caller,
+    };
     let response = match (caller, binding::needs_provider(endpoint)) {
         (None, true) => Response::Error(ErrorCode::UnauthorizedProvider),
         (caller, _) => {
@@ -175,7 +182,11 @@ async fn federation(
             shared.process(input).await
         }
     };
-    Some(binding::encode_response(endpoint, &response))
+    let (status, body) = binding::encode_response(endpoint, &response);
+    match shared.config.mutant {
+        Some(Mutant::RefusalsWithoutDsError) if status >= 400 => Some((status, Vec::new())),
+        _ => Some((status, body)),
+    }
 }
 
 /// The OHTTP gateway: open, answer the inner KeyPackage request, seal.
