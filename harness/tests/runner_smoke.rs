@@ -247,3 +247,75 @@ fn a_target_without_idle_is_watched_for_its_calls() {
         drop(server);
     }
 }
+
+/// A target whose `idle` call fails: in front of the reference DS, a proxy that forwards
+/// everything but answers `GET …/idle` with 503.
+async fn failing_idle_in_front_of(reference: String) -> (String, tokio::task::JoinHandle<()>) {
+    use axum::body::Bytes;
+    use axum::http::{HeaderMap, Method, StatusCode, Uri};
+    use axum::response::IntoResponse;
+    let client = reqwest::Client::new();
+    let forward = move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+        let client = client.clone();
+        let url = format!("{reference}{uri}");
+        async move {
+            if uri.path().ends_with("/idle") {
+                return StatusCode::SERVICE_UNAVAILABLE.into_response();
+            }
+            let mut request = client.request(method, url).body(body);
+            for (name, value) in &headers {
+                if name != "host" && name != "content-length" {
+                    request = request.header(name, value);
+                }
+            }
+            let answer = request.send().await.expect("the reference answers");
+            let status = StatusCode::from_u16(answer.status().as_u16()).unwrap();
+            let content_type = answer.headers().get("content-type").cloned();
+            let body = answer.bytes().await.expect("a body");
+            let mut response = (status, body).into_response();
+            if let Some(v) = content_type {
+                response.headers_mut().insert("content-type", v);
+            }
+            response
+        }
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let app = axum::Router::new().fallback(forward);
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (url, task)
+}
+
+#[test]
+fn a_failing_idle_makes_the_case_indeterminate_never_a_pass() {
+    use mimi_ds_harness::reference::{self, Config};
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let config = Config {
+        me: provider("hub.example"),
+        mutant: None,
+        freedom: None,
+        call_timeout: std::time::Duration::from_secs(5),
+        idle: true,
+    };
+    let server = runtime
+        .block_on(reference::start(config, "127.0.0.1:0".parse().unwrap()))
+        .unwrap();
+    let (proxy, task) = runtime.block_on(failing_idle_in_front_of(server.url()));
+    let options = Options {
+        target: Some(proxy),
+        ..Options::default()
+    };
+    let summary = suite::run(&cases(), &options, &|_, _| {}).expect("the suite runs");
+    assert_eq!(summary.count(Verdict::Pass), 0, "{}", summary.line());
+    let first = &summary.results[0];
+    assert_eq!(first.verdict, Verdict::Indeterminate);
+    assert!(
+        first.because[0].contains("idle answered 503"),
+        "{:?}",
+        first.because
+    );
+    assert!(summary.problem(false).is_some());
+    task.abort();
+}
