@@ -9,27 +9,6 @@ use mimi_ds_model::ds::{Expectation, Input, Outbound, Response, State};
 use mimi_ds_model::errata::{self, ErratumId};
 use mimi_ds_model::requirements::{self as req, ReqId};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Freedom {
-    PushBeforeAnswering,
-    PushAfterAnswering,
-    PushTwice,
-    PushLagging,
-    NoHints,
-    EveryHint,
-    UnknownPartitionError,
-    CounterPastEndMalformed,
-    DeclineTerminations,
-    NoNegativePolicy,
-    LastApplicableRefusal,
-    NewestKeyPackageFirst,
-    NoTreeInference,
-    NoIdle,
-    NoOhttp,
-    RefusalsUnder400,
-    OctetStreamMediaType,
-}
-
 pub struct FreedomInfo {
     pub freedom: Freedom,
     pub name: &'static str,
@@ -40,127 +19,79 @@ pub struct FreedomInfo {
     pub errata: &'static [ErratumId],
 }
 
-pub const FREEDOMS: &[FreedomInfo] = &[
-    FreedomInfo {
-        freedom: Freedom::PushBeforeAnswering,
-        name: "push-before-answering",
-        uses: "pushes every partition of the group to every provider taking part, after each accepted message and before answering",
-        requirements: &[req::RECEIVE_PUSH, req::RECEIVE_HUB_DISCRETION],
-        errata: &[errata::PUSH_SNAPSHOT, errata::PUSH_RECIPIENTS],
-    },
-    FreedomInfo {
-        freedom: Freedom::PushAfterAnswering,
-        name: "push-after-answering",
-        uses: "the same pushes, made after the answer has gone (idle waits for them)",
-        requirements: &[req::RECEIVE_PUSH, req::RECEIVE_HUB_DISCRETION],
-        errata: &[errata::PUSH_SNAPSHOT],
-    },
-    FreedomInfo {
-        freedom: Freedom::PushTwice,
-        name: "push-twice",
-        uses: "sends every push twice, as a hub retrying a push whose answer it lost would",
-        requirements: &[req::RECEIVE_PUSH],
-        errata: &[errata::PUSH_AND_PULL],
-    },
-    FreedomInfo {
-        freedom: Freedom::PushLagging,
-        name: "push-lagging",
-        uses: "pushes the group as it stood before the accepted message, a snapshot taken just before sequencing",
-        requirements: &[req::RECEIVE_HUB_DISCRETION],
-        errata: &[errata::PUSH_SNAPSHOT],
-    },
-    FreedomInfo {
-        freedom: Freedom::NoHints,
-        name: "no-hints",
-        uses: "answers every ReceiveRequest without hints",
-        requirements: &[req::RECEIVE_HUB_DISCRETION],
-        errata: &[errata::HINT_SELECTION],
-    },
-    FreedomInfo {
-        freedom: Freedom::EveryHint,
-        name: "every-hint",
-        uses: "hints every other partition of the group that holds messages",
-        requirements: &[req::RECEIVE_HUB_DISCRETION, req::RECEIVE_HINTS_OTHER_EPOCHS],
-        errata: &[errata::HINT_SELECTION, errata::HINTS_WITHIN_GROUP],
-    },
-    FreedomInfo {
-        freedom: Freedom::UnknownPartitionError,
-        name: "unknown-partition-error",
-        uses: "answers reads of partitions it does not hold with unknown_partition instead of an empty response",
-        requirements: &[],
-        errata: &[errata::UNKNOWN_AND_TERMINATED_PARTITION_READS],
-    },
-    FreedomInfo {
-        freedom: Freedom::CounterPastEndMalformed,
-        name: "counter-past-end-malformed",
-        uses: "answers a counter past the end of the partition with malformed",
-        requirements: &[],
-        errata: &[errata::COUNTER_SKIPS_ALL_SEQUENCED],
-    },
-    FreedomInfo {
-        freedom: Freedom::DeclineTerminations,
-        name: "decline-terminations",
-        uses: "never terminates a partition: declines every terminate_branch",
-        requirements: &[req::FORK_TERMINATION_DISCRETION],
-        errata: &[errata::TERMINATE_BRANCH_SCOPE],
-    },
-    FreedomInfo {
-        freedom: Freedom::NoNegativePolicy,
-        name: "no-negative-policy",
-        uses: "enforces no policy at all: offers no mute or rate_limit action and no ban convention",
-        requirements: &[req::POLICY_EXAMPLES],
-        errata: &[errata::BAN_LIST_EXTENSION],
-    },
-    FreedomInfo {
-        freedom: Freedom::LastApplicableRefusal,
-        name: "last-applicable-refusal",
-        uses: "when several refusals apply, answers the last one the model finds instead of the first",
-        requirements: &[],
-        errata: &[errata::REFUSAL_ORDER],
-    },
-    FreedomInfo {
-        freedom: Freedom::NewestKeyPackageFirst,
-        name: "newest-key-package-first",
-        uses: "hands out a user's newest matching KeyPackage instead of the oldest",
-        requirements: &[req::KEY_PACKAGES_RESPONSE_MATCHES],
-        errata: &[],
-    },
-    FreedomInfo {
-        freedom: Freedom::NoTreeInference,
-        name: "no-tree-inference",
-        uses: "keeps no ratchet trees: asks for one whenever a GroupInfo comes without it",
-        requirements: &[req::SEND_RATCHET_TREE_REQUIRED],
-        errata: &[errata::RATCHET_TREE_REQUIRED_SIGNAL],
-    },
-    FreedomInfo {
-        freedom: Freedom::NoIdle,
-        name: "no-idle",
-        uses: "offers no idle call, so the runner watches its peers for the calls it makes",
-        requirements: &[],
-        errata: &[errata::TRANSPORT],
-    },
-    FreedomInfo {
-        freedom: Freedom::RefusalsUnder400,
-        name: "refusals-under-400",
-        uses: "answers every refusal under status 400, the right DsError code in the body (graded informational)",
-        requirements: &[],
-        errata: &[errata::TRANSPORT],
-    },
-    FreedomInfo {
-        freedom: Freedom::OctetStreamMediaType,
-        name: "octet-stream-media-type",
-        uses: "labels its answers application/octet-stream (graded informational)",
-        requirements: &[],
-        errata: &[errata::TRANSPORT],
-    },
-    FreedomInfo {
-        freedom: Freedom::NoOhttp,
-        name: "no-ohttp",
-        uses: "has no OHTTP gateway: KeyPackage requests come directly, as in test mode",
-        requirements: &[req::KEY_PACKAGES_OVER_OHTTP],
-        errata: &[errata::TRANSPORT],
-    },
-];
+/// Declares the `Freedom` enum and its `FREEDOMS` table from one list.
+macro_rules! freedoms {
+    ($($freedom:ident $name:literal: $uses:literal, [$($r:ident),*], [$($e:ident),*];)+) => {
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum Freedom {
+            $($freedom),+
+        }
+
+        pub const FREEDOMS: &[FreedomInfo] = &[$(
+            FreedomInfo {
+                freedom: Freedom::$freedom,
+                name: $name,
+                uses: $uses,
+                requirements: &[$(req::$r),*],
+                errata: &[$(errata::$e),*],
+            },
+        )+];
+    };
+}
+
+freedoms! {
+    PushBeforeAnswering "push-before-answering":
+        "pushes every partition of the group to every provider taking part, after each accepted message and before answering",
+        [RECEIVE_PUSH, RECEIVE_HUB_DISCRETION], [PUSH_SNAPSHOT, PUSH_RECIPIENTS];
+    PushAfterAnswering "push-after-answering":
+        "the same pushes, made after the answer has gone (idle waits for them)",
+        [RECEIVE_PUSH, RECEIVE_HUB_DISCRETION], [PUSH_SNAPSHOT];
+    PushTwice "push-twice":
+        "sends every push twice, as a hub retrying a push whose answer it lost would",
+        [RECEIVE_PUSH], [PUSH_AND_PULL];
+    PushLagging "push-lagging":
+        "pushes the group as it stood before the accepted message, a snapshot taken just before sequencing",
+        [RECEIVE_HUB_DISCRETION], [PUSH_SNAPSHOT];
+    NoHints "no-hints":
+        "answers every ReceiveRequest without hints",
+        [RECEIVE_HUB_DISCRETION], [HINT_SELECTION];
+    EveryHint "every-hint":
+        "hints every other partition of the group that holds messages",
+        [RECEIVE_HUB_DISCRETION, RECEIVE_HINTS_OTHER_EPOCHS], [HINT_SELECTION, HINTS_WITHIN_GROUP];
+    UnknownPartitionError "unknown-partition-error":
+        "answers reads of partitions it does not hold with unknown_partition instead of an empty response",
+        [], [UNKNOWN_AND_TERMINATED_PARTITION_READS];
+    CounterPastEndMalformed "counter-past-end-malformed":
+        "answers a counter past the end of the partition with malformed",
+        [], [COUNTER_SKIPS_ALL_SEQUENCED];
+    DeclineTerminations "decline-terminations":
+        "never terminates a partition: declines every terminate_branch",
+        [FORK_TERMINATION_DISCRETION], [TERMINATE_BRANCH_SCOPE];
+    NoNegativePolicy "no-negative-policy":
+        "enforces no policy at all: offers no mute or rate_limit action and no ban convention",
+        [POLICY_EXAMPLES], [BAN_LIST_EXTENSION];
+    LastApplicableRefusal "last-applicable-refusal":
+        "when several refusals apply, answers the last one the model finds instead of the first",
+        [], [REFUSAL_ORDER];
+    NewestKeyPackageFirst "newest-key-package-first":
+        "hands out a user's newest matching KeyPackage instead of the oldest",
+        [KEY_PACKAGES_RESPONSE_MATCHES], [];
+    NoTreeInference "no-tree-inference":
+        "keeps no ratchet trees: asks for one whenever a GroupInfo comes without it",
+        [SEND_RATCHET_TREE_REQUIRED], [RATCHET_TREE_REQUIRED_SIGNAL];
+    NoIdle "no-idle":
+        "offers no idle call, so the runner watches its peers for the calls it makes",
+        [], [TRANSPORT];
+    RefusalsUnder400 "refusals-under-400":
+        "answers every refusal under status 400, the right DsError code in the body (graded informational)",
+        [], [TRANSPORT];
+    OctetStreamMediaType "octet-stream-media-type":
+        "labels its answers application/octet-stream (graded informational)",
+        [], [TRANSPORT];
+    NoOhttp "no-ohttp":
+        "has no OHTTP gateway: KeyPackage requests come directly, as in test mode",
+        [KEY_PACKAGES_OVER_OHTTP], [TRANSPORT];
+}
 
 pub fn find(name: &str) -> Option<&'static FreedomInfo> {
     FREEDOMS.iter().find(|f| f.name == name)

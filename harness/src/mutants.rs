@@ -102,10 +102,10 @@ pub enum Mutant {
     ShortPartitionKeyPadded,
     ProviderIdAnyCase,
     ServerErrorOnMalformed,
+    AcceptTrailingBytes,
     // The binding.
     TrustUnidentifiedCallers,
     RefusalsWithoutDsError,
-    AcceptTrailingBytes,
 }
 
 pub struct MutantInfo {
@@ -335,14 +335,14 @@ mutants! {
     ServerErrorOnMalformed "server-error-on-malformed":
         "answers an undecodable body with 500 and no DsError",
         [], [TRANSPORT];
+    AcceptTrailingBytes "accept-trailing-bytes":
+        "decodes a body's longest valid prefix and ignores what follows",
+        [], [TRANSPORT];
     TrustUnidentifiedCallers "trust-unidentified-callers":
         "takes a federation request with no valid provider identity as coming from b.example",
         [ENDPOINTS_FOR_THIRD_PARTIES], [PROVIDER_AUTHORIZATION];
     RefusalsWithoutDsError "refusals-without-dserror":
         "refuses with the right 4xx status but an empty body instead of a DsError",
-        [], [TRANSPORT];
-    AcceptTrailingBytes "accept-trailing-bytes":
-        "decodes a body's longest valid prefix and ignores what follows",
         [], [TRANSPORT];
 }
 
