@@ -371,7 +371,7 @@ errata! {
 
     REFUSAL_ORDER = "errata/refusal-order" {
         question: "The draft gives reasons to reject (\"The hub rejects the message if the `group_id` of `message doesn't match any known group\", a missing ratchet tree, a terminated branch, negative policy) but orders no checks: which refusal does a request get when several apply?",
-        decision: "Any one of them: when several refusals apply to one request, a DS may answer any of their codes, and nothing changes. The vectors accept each (the others as `also` alternatives). One order stays fixed for a reason of its own: at the KeyPackage endpoints the bearer token is checked first (errata/bearer-token-scope), so a refusal reveals nothing about users to a caller without a valid token.",
+        decision: "Any one of them: when several refusals apply to one request, a DS may answer any of their codes, and nothing changes. The vectors accept each (the others as `also` alternatives). Some orders stay fixed because what comes first decides what the rest can see: the caller's identity and the body's decoding before anything about the group, the group before its partitions, and at the KeyPackage endpoints the bearer token first (errata/bearer-token-scope), so a refusal reveals nothing about users to a caller without a valid token.",
         reason: "The draft orders no checks and each code is true of the request; fixing one order would fail conforming implementations for the order of their checks, not for their behaviour.",
         alternative: None,
         requirements: [req::SEND_UNKNOWN_GROUP_REJECTED, req::FORK_TERMINATION_BLOCKS_SENDS, req::SEND_RATCHET_TREE_REQUIRED, req::POLICY_ONLY_UNAMBIGUOUS],
