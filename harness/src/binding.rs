@@ -10,6 +10,7 @@ use mimi_ds_model::codec::{
     WelcomeInitRequest, WelcomeInitResponse, Wire,
 };
 use mimi_ds_model::ds::{Endpoint, Input, Outbound, Response};
+use mimi_ds_model::errata::{self, ErratumId};
 
 /// Prefix of every federation endpoint.
 pub const PREFIX: &str = "/mimi-ds/v1/";
@@ -196,9 +197,23 @@ pub fn encode_response(endpoint: Endpoint, response: &Response) -> (u16, Vec<u8>
     }
 }
 
-/// How an answer broke the binding itself (not the model).
+/// How an answer broke the binding itself (not the model), and the decisions it breaks:
+/// `errata/transport`, and the one that fixes the structure or status it got wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BindingError(pub String);
+pub struct BindingError {
+    pub why: String,
+    pub errata: Vec<ErratumId>,
+}
+
+impl BindingError {
+    fn at(endpoint: Endpoint, why: String) -> Self {
+        let mut errata = vec![errata::TRANSPORT];
+        if endpoint == Endpoint::WelcomeInit {
+            errata.push(errata::WELCOME_INIT_RESPONSE);
+        }
+        BindingError { why, errata }
+    }
+}
 
 /// A target's answer as the model reads it, with what it did otherwise than BINDING.md says
 /// but the binding accepts: graded informationally (`errata/transport`'s alternative).
@@ -228,11 +243,17 @@ pub fn decode_response(
             ));
         }
     }
+    if endpoint == Endpoint::Notify && (200..300).contains(&status) && status != 201 {
+        return Err(BindingError {
+            why: format!("notify answered {status}: a hub pushes again until it gets 201, so the push would be repeated forever"),
+            errata: vec![errata::TRANSPORT, errata::PUSH_AND_PULL],
+        });
+    }
     let response = match status {
         200..=299 => decode_success(endpoint, status, body)?,
         400..=499 => {
             let error = DsError::from_bytes(body).map_err(|e| {
-                BindingError(format!(
+                BindingError::at(endpoint, format!(
                     "{} answered {status} with a body that is not a DsError: {e}",
                     name(endpoint)
                 ))
@@ -240,13 +261,13 @@ pub fn decode_response(
             Response::Error(error.code)
         }
         500..=599 => {
-            return Err(BindingError(format!(
+            return Err(BindingError::at(endpoint, format!(
                 "{} answered {status}: a server error is never an answer the binding allows (a refusal is a DsError under a 4xx status)",
                 name(endpoint)
             )))
         }
         _ => {
-            return Err(BindingError(format!(
+            return Err(BindingError::at(endpoint, format!(
                 "{} answered {status}, which is neither a success nor a 4xx refusal",
                 name(endpoint)
             )))
@@ -269,20 +290,26 @@ pub fn decode_response(
 /// The body of a 2xx answer, by endpoint.
 fn decode_success(endpoint: Endpoint, status: u16, body: &[u8]) -> Result<Response, BindingError> {
     let bad = |what: &str, e: mimi_ds_model::codec::DecodeError| {
-        BindingError(format!(
-            "{} answered {status} with a body that is not {what}: {e}",
-            name(endpoint)
-        ))
+        BindingError::at(
+            endpoint,
+            format!(
+                "{} answered {status} with a body that is not {what}: {e}",
+                name(endpoint)
+            ),
+        )
     };
     let empty = |body: &[u8]| {
         if body.is_empty() {
             Ok(Response::Accepted)
         } else {
-            Err(BindingError(format!(
-                "{} answered {status} with {} unexpected body bytes",
-                name(endpoint),
-                body.len()
-            )))
+            Err(BindingError::at(
+                endpoint,
+                format!(
+                    "{} answered {status} with {} unexpected body bytes",
+                    name(endpoint),
+                    body.len()
+                ),
+            ))
         }
     };
     match endpoint {

@@ -103,9 +103,14 @@ pub enum Mutant {
     ProviderIdAnyCase,
     ServerErrorOnMalformed,
     AcceptTrailingBytes,
+    SendTakesAnyWireFormat,
     // The binding.
     TrustUnidentifiedCallers,
     RefusalsWithoutDsError,
+    WelcomeInitYesAsFf,
+    NotifyAnswers200,
+    // Policy, continued.
+    UnannouncedKeysInheritGroupBans,
 }
 
 pub struct MutantInfo {
@@ -344,6 +349,18 @@ mutants! {
     RefusalsWithoutDsError "refusals-without-dserror":
         "refuses with the right 4xx status but an empty body instead of a DsError",
         [], [TRANSPORT];
+    SendTakesAnyWireFormat "send-takes-any-wire-format":
+        "takes any MLSMessage as a SendRequest's message, a GroupInfo or a Welcome too",
+        [], [MLS_MESSAGE_PARSING];
+    WelcomeInitYesAsFf "welcome-init-yes-as-ff":
+        "answers yes to a WelcomeInit with the byte 0xff, as a boolean of its language",
+        [], [WELCOME_INIT_RESPONSE];
+    NotifyAnswers200 "notify-answers-200":
+        "answers a push with 200 instead of 201, so the hub would push it again and again",
+        [], [PUSH_AND_PULL];
+    UnannouncedKeysInheritGroupBans "unannounced-keys-inherit-group-bans":
+        "applies every ban of the group to a partition no sequenced commit announced yet",
+        [POLICY_PER_FORK], [POLICY_BEFORE_ANNOUNCEMENT];
 }
 
 /// A rule a mutant can break: a requirement of the draft or one of our errata decisions.
@@ -385,28 +402,8 @@ pub const ERRATA_NOT_DECIDING_WIRE: &[(ErratumId, &str)] = &[
 /// Wire rules without a mutant here, and why: rare, honest, and printed by the score.
 pub const WITHOUT_MUTANT: &[(Rule, &str)] = &[
     (
-        Rule::Erratum(errata::PUSH_AND_PULL),
-        "its testable halves are rules of their own: a hub that stops answering reads breaks receive/responds (counter-off-by-one and the other read mutants), and a follower's dropping of duplicate pushes answers 201 either way, so nothing on the wire shows it",
-    ),
-    (
-        Rule::Requirement(req::FLOW_SELF_REMOVE_KEEP_RECEIVING),
-        "a follower cannot tell its user's Remove proposal from any other (handshakes may be encrypted), so stopping reads early is on the wire the same bug as not forwarding reads (follower-answers-reads-locally)",
-    ),
-    (
-        Rule::Erratum(errata::WELCOME_INIT_RESPONSE),
-        "a hub reading a byte other than 0 or 1 as yes needs a peer answering such a byte, and the runner's peers answer only yes or no; a follower sending one is refused by the runner's strict decoder under errata/transport",
-    ),
-    (
         Rule::Erratum(errata::REFUSAL_ORDER),
         "a discretion, not a rule: it widens what is accepted (any applicable refusal); the freedom last-applicable-refusal proves the vectors accept it, and each refusal's own rule has its mutants",
-    ),
-    (
-        Rule::Erratum(errata::MLS_MESSAGE_PARSING),
-        "the codec vectors (vectors/codec) carry the unknown versions, wire formats, content, sender, proposal and credential types a DS must refuse; a trace case needs a commit with such a value inside a SendRequest, which openmls will not build: a hand-built vector is still to come",
-    ),
-    (
-        Rule::Erratum(errata::POLICY_BEFORE_ANNOUNCEMENT),
-        "needs a commit adding a banned identity sent to a key before the commit announcing it, in a group with bans: no story builds that history yet",
     ),
 ];
 
@@ -543,6 +540,21 @@ impl Mutant {
                     decodes(&padded)
                 })
             }
+            (Mutant::SendTakesAnyWireFormat, Endpoint::Send) => (1..body.len()).find_map(|n| {
+                let message = MlsMessage::from_bytes(&body[..n]).ok()?;
+                let key: [u8; 16] = match &body[n..] {
+                    [16, key @ ..] => key.try_into().ok()?,
+                    _ => return None,
+                };
+                Some(Input::Send {
+                    from: from.clone(),
+                    request: SendRequest {
+                        message,
+                        partition_key: PartitionKey(key),
+                        commit_data: None,
+                    },
+                })
+            }),
             (Mutant::ProviderIdAnyCase, Endpoint::Send) => {
                 let mut lowered = body.to_vec();
                 for (at, length) in capitalised_names(body) {
@@ -560,6 +572,16 @@ impl Mutant {
         let sent = sent(&input).cloned();
         let sent = sent.as_ref();
         match (self, input) {
+            (Mutant::UnannouncedKeysInheritGroupBans, input @ Input::Send { .. })
+                if adds_identity_banned_anywhere(state, &sent.expect("a send").message)
+                    && !state
+                        .partitions
+                        .index
+                        .contains_key(&sent.expect("a send").partition_key) =>
+            {
+                let _ = input;
+                refuse(ErrorCode::PolicyRejected)
+            }
             (Mutant::CounterOffByOne, Input::Receive { from, mut request }) => {
                 request.counter = request.counter.saturating_add(1);
                 Apply(Input::Receive { from, request })

@@ -185,6 +185,12 @@ async fn federation(
     let (status, body) = binding::encode_response(endpoint, &response);
     match shared.config.mutant {
         Some(Mutant::RefusalsWithoutDsError) if status >= 400 => Some((status, Vec::new())),
+        Some(Mutant::WelcomeInitYesAsFf) if body == [1] && endpoint == Endpoint::WelcomeInit => {
+            Some((status, vec![0xff]))
+        }
+        Some(Mutant::NotifyAnswers200) if status == 201 && endpoint == Endpoint::Notify => {
+            Some((200, body))
+        }
         _ => Some((status, body)),
     }
 }

@@ -191,6 +191,8 @@ enum Trouble {
     Transport(String),
     /// An answer that breaks the binding itself: a fail against `errata/transport`.
     Binding(String),
+    /// An answer that breaks the binding and the decisions `errata` besides.
+    Answer(binding::BindingError),
 }
 
 /// A target reachable over HTTP, with what it says it supports.
@@ -364,7 +366,7 @@ impl Target {
             posted.content_type.as_deref(),
             &posted.body,
         )
-        .map_err(|e| Trouble::Binding(e.0))
+        .map_err(Trouble::Answer)
     }
 
     /// A KeyPackage request as requester and relay: sealed to the gateway's keys, posted to
@@ -605,17 +607,28 @@ impl Failure {
                 observed: None,
                 because: vec![why],
             },
-            Trouble::Binding(why) => Failure {
-                verdict: Verdict::Fail,
-                violated: Vec::new(),
-                violated_errata: vec![errata::TRANSPORT],
+            Trouble::Binding(why) => Self::trouble(
                 step,
-                expected: Some(
-                    "an answer the binding allows (BINDING.md, errata/transport)".into(),
-                ),
-                observed: Some(why.clone()),
-                because: vec![why, format!("see {}", errata::TRANSPORT)],
-            },
+                Trouble::Answer(binding::BindingError {
+                    why,
+                    errata: vec![errata::TRANSPORT],
+                }),
+            ),
+            Trouble::Answer(binding::BindingError { why, errata }) => {
+                let ids: Vec<&str> = errata.iter().map(|e| e.0).collect();
+                Failure {
+                    verdict: Verdict::Fail,
+                    violated: Vec::new(),
+                    step,
+                    expected: Some(format!(
+                        "an answer the binding allows (BINDING.md, {})",
+                        ids.join(", ")
+                    )),
+                    observed: Some(why.clone()),
+                    because: vec![why, format!("see {}", ids.join(", "))],
+                    violated_errata: errata,
+                }
+            }
         }
     }
 }

@@ -784,8 +784,8 @@ requirements! {
         level: Should,
         section: "Example Flows / Self-Remove",
         quote: "After sending its `Remove` proposal, the user SHOULD continue receiving group messages for the same epoch to check that it's proposal was sequenced before the next Commit, and resend it if not.",
-        binds: [Client, Follower],
-        testable: Wire,
+        binds: [Client],
+        testable: ClientOnly("the user decides to keep reading after its Remove proposal; its provider only forwards the reads it is asked for (receive/follower-requests), and cannot tell a Remove from any other proposal when handshakes are encrypted"),
     }
 }
 

@@ -791,6 +791,7 @@ fn send(clear: &History, encrypted: &History) -> Vec<TraceCase> {
     out.extend(ratchet_tree_cases());
     out.push(foreign_group_info_case());
     out.push(capitalised_provider_case());
+    out.push(group_info_as_message_case());
     out.extend(welcome_data_cases());
     let founding = clear.events[0].request.to_bytes();
     out.extend(malformed_family(
@@ -887,6 +888,28 @@ fn ratchet_tree_cases() -> Vec<TraceCase> {
             )
         })
         .collect()
+}
+
+/// A SendRequest whose message is the group's own GroupInfo, where only a PublicMessage or
+/// a PrivateMessage may stand (errata/mls-message-parsing): the body does not decode.
+fn group_info_as_message_case() -> TraceCase {
+    let founding = stories::found(Handshakes::Clear);
+    let group_info = founding
+        .commit_data(true, &[FOLLOWER_B, FOLLOWER_C])
+        .group_info
+        .expect("the founding commit carries its GroupInfo");
+    let mut w = Writer::default();
+    group_info.write(&mut w);
+    w.partition_key(&founding.creation.0);
+    hub_case(
+        "send/malformed/group-info-as-message".into(),
+        "the group's GroupInfo sent as a SendRequest's message, which must be a PublicMessage or a PrivateMessage: refused as malformed, nothing sequenced".into(),
+        &[],
+        vec![
+            CaseStep::from(create(founding.creation)),
+            malformed_breaking(Endpoint::Send, w.out, &[], &[errata::MLS_MESSAGE_PARSING]),
+        ],
+    )
 }
 
 /// A commit whose CommitData carries the GroupInfo of another group
@@ -1757,6 +1780,28 @@ fn policy() -> Vec<TraceCase> {
         (Handshakes::Encrypted, true, "mallory"),
         (Handshakes::Encrypted, false, "mallory"),
     ];
+    // Carol's branch adds mallory before the commit announcing that branch is sequenced:
+    // the key is in no fork the hub knows, so bob's ban does not reach it
+    // (errata/policy-before-announcement).
+    let mut fork = stories::fork(Handshakes::Clear, Some(b"mallory"));
+    let early = Fork::add_in_branch(&mut fork.carol, "mallory");
+    out.push(hub_case(
+        "policy/ban/clear/unannounced-branch/add-mallory".into(),
+        "bob commits a ban of mallory; a commit adding mallory arrives on carol's key before carol's commit announcing that key: sequenced, no fork's ban reaches a key no commit placed yet; then carol's commit".into(),
+        &reqs,
+        steps(
+            [
+                vec![create(fork.creation)],
+                answered(&fork.founding_event),
+                vec![
+                    fork.bob_commit.hub_input(),
+                    early.hub_input(),
+                    fork.carol_commit.hub_input(),
+                ],
+            ]
+            .concat(),
+        ),
+    ));
     for (handshakes, in_ban_branch, identity) in table {
         let mut fork = stories::fork(handshakes, Some(b"mallory"));
         let adder = if in_ban_branch {

@@ -127,7 +127,6 @@ pub(crate) fn local_receive(
         req::RECEIVE_FOLLOWER_REQUESTS,
         req::FLOW_CREATE_FOLLOWERS_READ,
         req::FLOW_SELF_REMOVE_STOP_PUSHES,
-        req::FLOW_SELF_REMOVE_KEEP_RECEIVING,
     ];
     match state.follower.groups.get(group_id) {
         Some(group) if !group.self_removed => Outcome {

@@ -238,6 +238,11 @@ impl Context {
                 .requirements
                 .extend([req::EXTERNAL_JOIN_TO_HUB, req::FLOW_EXTERNAL_JOIN_STEPS]);
         }
+        let unannounced = partition.is_none_or(|p| p.parent.is_none()) && key != group.creation;
+        if is_commit && unannounced {
+            // No commit placed this key yet: no fork's bans reach it.
+            context.add(req::POLICY_PER_FORK, errata::POLICY_BEFORE_ANNOUNCEMENT);
+        }
         if group.created_by_external_commit(&key) {
             context.add(
                 req::FLOW_EXTERNAL_JOIN_NEW_PARTITION,
