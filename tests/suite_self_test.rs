@@ -123,7 +123,28 @@ fn random_traces_pass_the_reference_and_shrink_a_mutant_to_a_replayable_countere
         clean.counterexample.is_none(),
         "the reference fails a random trace"
     );
-    assert_eq!(clean.runs, 60);
+    assert_eq!(clean.runs, 3 * 60, "60 traces in each of the three roles");
+
+    // The follower and RSP alphabets reach bugs of those roles.
+    for (mutant, role) in [
+        ("take-pushes-from-anyone", "follower"),
+        ("accept-unknown-token", "rsp"),
+    ] {
+        let broken = Options {
+            mutant: Some(mimi_ds_harness::mutants::find(mutant).unwrap().mutant),
+            ..Options::default()
+        };
+        let (test, result) = suite::explore(&broken, 60, 16, 11)
+            .expect("explores")
+            .counterexample
+            .unwrap_or_else(|| panic!("{mutant} survives 60 random traces per role"));
+        assert_eq!(result.verdict, Verdict::Fail);
+        assert!(
+            test.tc_id.starts_with(&format!("explore/{role}/")),
+            "{}",
+            test.tc_id
+        );
+    }
 
     let broken = Options {
         mutant: Some(mimi_ds_harness::mutants::Mutant::CounterOffByOne),

@@ -114,7 +114,7 @@ pub fn explore(
     let found = suite::explore(options, traces, max_ops, seed)?;
     let Some((test, result)) = found.counterexample else {
         println!(
-            "{traces} random traces (seed {seed}, up to {max_ops} operations) passed; {} runs",
+            "{traces} random traces per role the target offers (seed {seed}, up to {max_ops} operations) passed; {} runs",
             found.runs
         );
         return Ok(());
@@ -393,7 +393,7 @@ pub fn freedoms(score: bool, vectors: &Path, traces: u32, seed: u64) -> CliResul
         let explore_failure = explored.as_ref().and_then(|e| e.counterexample.as_ref());
         let explore_note = match (&explored, explore_failure) {
             (None, _) => "no random traces".to_string(),
-            (Some(_), None) => format!("{traces} random traces pass"),
+            (Some(_), None) => format!("{traces} random traces pass in every role"),
             (Some(_), Some((test, _))) => {
                 format!("a random trace fails ({} inputs)", test.steps.len())
             }

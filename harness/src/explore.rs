@@ -1,16 +1,22 @@
-//! Random traces against a target, with shrinking: proptest draws sequences of operations over
-//! a real MLS group history (sends of its messages in any subset and order, reads of any
-//! partition at any counter, GroupInfo requests, branch terminations), the model judges each
-//! as the runner replays it, and a failing trace is shrunk — steps deleted, counters
-//! simplified — by replaying candidates against the target until the smallest failing one is
-//! left. That one is returned as a trace vector, replayable with `run --vectors`.
+//! Random traces against a target, in every role it offers, with shrinking. proptest draws
+//! sequences of operations: against a hub, over a real MLS group history (sends of its
+//! messages in any subset and order, reads of any partition at any counter, GroupInfo
+//! requests, terminations); against a follower, its users' sends and reads (forwarded),
+//! pushes from the hub or from another provider, and the last user leaving; against an RSP,
+//! KeyPackage uploads, tokens issued and revoked, and single and bundled requests. The model
+//! judges each as the runner replays it, and a failing trace is shrunk — steps deleted,
+//! values simplified — by replaying candidates against the target until the smallest failing
+//! one is left. That one is returned as a trace vector, replayable with `run --vectors`.
 
 use crate::generate::mls::Handshakes;
-use crate::generate::stories::{self, Event, Fork, FOLLOWER_B, FOLLOWER_C, OUTSIDER};
+use crate::generate::stories::{self, Event, Fork, FOLLOWER_B, FOLLOWER_C, HUB, OUTSIDER};
 use crate::runner::{run_case, CaseResult, Rig, Verdict};
 use crate::{cases, CliError, CliResult};
-use mimi_ds_model::codec::{GroupInfoRequest, PartitionKey, ReceiveRequest};
-use mimi_ds_model::ds::Input;
+use mimi_ds_model::codec::{
+    Bytes, Epoch, GroupInfoRequest, HintedEpoch, KeyPackageBundleRequest, KeyPackageRequest,
+    Message, MessageCommitData, PartitionKey, ReceiveRequest, ReceiveResponse, SendRequest,
+};
+use mimi_ds_model::ds::{Input, Token, TokenScope};
 use mimi_ds_model::vectors::trace::{self, Role, TraceCase, TraceTest};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
@@ -19,9 +25,9 @@ use std::cell::RefCell;
 /// The section name of explored traces (and of the file a counterexample is written to).
 pub const SECTION: &str = "explore";
 
-/// The providers a random trace names besides the hub: the runner plays them.
+/// The providers random traces name: the runner plays each that is not the target.
 pub fn peers() -> Vec<mimi_ds_model::codec::ServiceProviderId> {
-    [FOLLOWER_B, FOLLOWER_C, OUTSIDER]
+    [HUB, FOLLOWER_B, FOLLOWER_C, OUTSIDER]
         .into_iter()
         .map(stories::provider)
         .collect()
@@ -116,6 +122,7 @@ fn op(events: usize, keys: usize) -> impl Strategy<Value = Op> {
 /// The trace a sequence of operations makes: create the group, then each operation, with
 /// affirmative WelcomeInit answers after a send that carries a Welcome.
 fn trace_case(history: &Material, ops: &[Op], id: String) -> TraceCase {
+    let id = format!("{SECTION}/{}/{id}", history.name);
     let mut steps = vec![Input::CreateGroup {
         group_id: stories::GROUP.into(),
         partition_key: history.creation,
@@ -203,30 +210,63 @@ pub struct Exploration {
     pub counterexample: Option<(TraceTest, CaseResult)>,
 }
 
-/// Runs `traces` random traces of up to `max_ops` operations, from `seed`: half over a
-/// linear history, half over a forked one.
+/// Runs `traces` random traces of up to `max_ops` operations in each of `roles`, from
+/// `seed`: against a hub half over a linear history, half over a forked one.
 pub fn explore(
     runtime: &tokio::runtime::Runtime,
     rig: &Rig,
+    roles: &[Role],
     traces: u32,
     max_ops: usize,
     seed: u64,
 ) -> CliResult<Exploration> {
     let mut runs = 0;
-    for (material, share) in [
-        (Material::linear(), traces.div_ceil(2)),
-        (Material::forked(), traces / 2),
-    ] {
-        if share == 0 {
-            continue;
-        }
-        let found = explore_one(runtime, rig, &material, share, max_ops, seed)?;
-        runs += found.runs;
-        if found.counterexample.is_some() {
-            return Ok(Exploration {
-                runs,
-                counterexample: found.counterexample,
-            });
+    for role in roles {
+        let found: Vec<CliResult<Exploration>> = match role {
+            Role::Hub => [
+                (Material::linear(), traces.div_ceil(2)),
+                (Material::forked(), traces / 2),
+            ]
+            .into_iter()
+            .filter(|(_, share)| *share > 0)
+            .map(|(material, share)| {
+                let ops = prop::collection::vec(
+                    op(material.events.len(), material.keys.len()),
+                    1..=max_ops,
+                );
+                explore_one(runtime, rig, ops, share, seed, |o, id| {
+                    trace_case(&material, o, id)
+                })
+            })
+            .collect(),
+            Role::Follower => {
+                let material = Material::linear();
+                let stray = stray_send(&material);
+                let ops = prop::collection::vec(
+                    follower_op(material.events.len(), material.keys.len()),
+                    1..=max_ops,
+                );
+                vec![explore_one(runtime, rig, ops, traces, seed, |o, id| {
+                    follower_trace(&material, &stray, o, id)
+                })]
+            }
+            Role::Rsp => {
+                let uploads = stories::uploads(2, true);
+                let ops = prop::collection::vec(rsp_op(), 1..=max_ops);
+                vec![explore_one(runtime, rig, ops, traces, seed, |o, id| {
+                    rsp_trace(&uploads, o, id)
+                })]
+            }
+        };
+        for found in found {
+            let found = found?;
+            runs += found.runs;
+            if found.counterexample.is_some() {
+                return Ok(Exploration {
+                    runs,
+                    counterexample: found.counterexample,
+                });
+            }
         }
     }
     Ok(Exploration {
@@ -235,16 +275,15 @@ pub fn explore(
     })
 }
 
-fn explore_one(
+/// `traces` random traces of `ops`, each made a case by `build` (from the ops and an id).
+fn explore_one<O: std::fmt::Debug + Clone>(
     runtime: &tokio::runtime::Runtime,
     rig: &Rig,
-    material: &Material,
+    ops: impl Strategy<Value = Vec<O>>,
     traces: u32,
-    max_ops: usize,
     seed: u64,
+    build: impl Fn(&[O], String) -> TraceCase,
 ) -> CliResult<Exploration> {
-    let strategy =
-        prop::collection::vec(op(material.events.len(), material.keys.len()), 1..=max_ops);
     let config = Config {
         cases: traces,
         failure_persistence: None,
@@ -258,14 +297,13 @@ fn explore_one(
         TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes),
     );
     let runs = RefCell::new(0usize);
-    let id = |what: String| format!("{SECTION}/{}/seed-{seed}/{what}", material.name);
-    let outcome = runner.run(&strategy, |ops| {
+    let outcome = runner.run(&ops, |ops| {
         let n = {
             let mut r = runs.borrow_mut();
             *r += 1;
             *r
         };
-        let test = trace::build(&trace_case(material, &ops, id(format!("trace-{n}"))))
+        let test = trace::build(&build(&ops, format!("seed-{seed}/trace-{n}")))
             .map_err(TestCaseError::fail)?;
         let case = cases::case_of(&test).map_err(TestCaseError::fail)?;
         let result = runtime.block_on(run_case(&case, rig));
@@ -280,8 +318,8 @@ fn explore_one(
         Ok(()) => None,
         Err(TestError::Fail(_, minimal)) => {
             // proptest ends on the minimal input; run it once more so the result is its own.
-            let test = trace::build(&trace_case(material, &minimal, id("minimal".into())))
-                .map_err(CliError)?;
+            let test =
+                trace::build(&build(&minimal, format!("seed-{seed}/minimal"))).map_err(CliError)?;
             let case = cases::case_of(&test).map_err(CliError)?;
             let result = runtime.block_on(run_case(&case, rig));
             Some((test, result))
@@ -292,4 +330,229 @@ fn explore_one(
         runs: runs.into_inner(),
         counterexample,
     })
+}
+
+/// One step of a random trace against a follower (`b.example`, following the linear
+/// history's group hosted at `hub.example`).
+#[derive(Clone, Copy, Debug)]
+enum FollowerOp {
+    /// Its user sends the history's event `event`: forwarded to the hub.
+    Send { event: usize },
+    /// Its user reads partition `key` from `counter`: forwarded to the hub.
+    Receive { key: usize, counter: u32 },
+    /// A push of events `first..first + len` as one hinted partition `key`, from the hub or
+    /// from another provider.
+    Push {
+        key: usize,
+        first: usize,
+        len: usize,
+        from_hub: bool,
+    },
+    /// Its user sends a message of a group this follower does not follow.
+    SendElsewhere,
+    /// The last local user leaves the group.
+    SelfRemove,
+}
+
+fn follower_op(events: usize, keys: usize) -> impl Strategy<Value = FollowerOp> {
+    prop_oneof![
+        3 => (0..events).prop_map(|event| FollowerOp::Send { event }),
+        3 => (0..keys, 0..12u32).prop_map(|(key, counter)| FollowerOp::Receive { key, counter }),
+        3 => (0..keys, 0..events, 0..4usize, prop::bool::weighted(0.8)).prop_map(|(key, first, len, from_hub)| FollowerOp::Push { key, first, len, from_hub }),
+        1 => Just(FollowerOp::SendElsewhere),
+        1 => Just(FollowerOp::SelfRemove),
+    ]
+}
+
+/// A send of a group no one hosts, for a follower's user to try.
+fn stray_send(history: &Material) -> SendRequest {
+    let (message, commit_data, _) = stories::stray_messages().swap_remove(0);
+    SendRequest {
+        message,
+        partition_key: history.creation,
+        commit_data,
+    }
+}
+
+fn follower_trace(
+    history: &Material,
+    stray: &SendRequest,
+    ops: &[FollowerOp],
+    id: String,
+) -> TraceCase {
+    let group_id: Bytes = stories::GROUP.into();
+    let mut steps = vec![Input::FollowGroup {
+        group_id: group_id.clone(),
+        hub: stories::provider(HUB),
+    }
+    .into()];
+    for op in ops {
+        steps.push(
+            match *op {
+                FollowerOp::Send { event } => Input::LocalSend {
+                    user: b"bob".as_slice().into(),
+                    request: history.events[event].request.clone(),
+                },
+                FollowerOp::Receive { key, counter } => Input::LocalReceive {
+                    group_id: group_id.clone(),
+                    request: ReceiveRequest {
+                        partition_key: history.keys[key],
+                        counter,
+                    },
+                },
+                FollowerOp::Push {
+                    key,
+                    first,
+                    len,
+                    from_hub,
+                } => Input::Push {
+                    from: stories::provider(if from_hub { HUB } else { FOLLOWER_C }),
+                    response: ReceiveResponse {
+                        epoch: Epoch::default(),
+                        hints: vec![HintedEpoch {
+                            masked_partition_key: history.keys[key].masked(),
+                            epoch: Epoch {
+                                messages: history
+                                    .events
+                                    .iter()
+                                    .skip(first)
+                                    .take(len)
+                                    .map(message_of)
+                                    .collect(),
+                            },
+                        }],
+                    },
+                },
+                FollowerOp::SendElsewhere => Input::LocalSend {
+                    user: b"bob".as_slice().into(),
+                    request: stray.clone(),
+                },
+                FollowerOp::SelfRemove => Input::SelfRemove {
+                    group_id: group_id.clone(),
+                },
+            }
+            .into(),
+        );
+    }
+    TraceCase {
+        id: format!("{SECTION}/follower/{id}"),
+        comment: format!(
+            "a random trace of {} operations against a follower of a real MLS group",
+            ops.len()
+        ),
+        target: trace::Target {
+            role: Role::Follower,
+            provider: FOLLOWER_B.into(),
+        },
+        exercises: Vec::new(),
+        steps,
+    }
+}
+
+/// A history event as a hub relays it.
+fn message_of(event: &Event) -> Message {
+    Message {
+        message: event.request.message.clone(),
+        commit: event
+            .request
+            .commit_data
+            .as_ref()
+            .map(|d| MessageCommitData {
+                next_partition_key: d.next_partition_key.masked(),
+                group_info: d.group_info.clone(),
+            }),
+    }
+}
+
+/// One step of a random trace against an RSP (`b.example`, serving bob and beth, each with
+/// two one-time KeyPackages and a last resort).
+#[derive(Clone, Debug)]
+enum RspOp {
+    Upload {
+        user: usize,
+    },
+    Issue {
+        token: usize,
+    },
+    Revoke {
+        token: usize,
+    },
+    /// A request for `user` (2: one the RSP does not serve) with `token` (2: never issued)
+    /// and cipher suite `suite`.
+    Request {
+        user: usize,
+        token: usize,
+        suite: u16,
+    },
+    Bundle {
+        requests: Vec<(usize, usize, u16)>,
+    },
+}
+
+const RSP_USERS: [&[u8]; 3] = [b"bob", b"beth", b"nobody"];
+/// bob's own token, a shared one, one never issued.
+const RSP_TOKENS: [&[u8]; 3] = [b"token-bob", b"token-shared", b"token-unknown"];
+
+fn rsp_op() -> impl Strategy<Value = RspOp> {
+    let request = (0..3usize, 0..3usize, prop::sample::select(vec![1u16, 2]));
+    prop_oneof![
+        2 => (0..2usize).prop_map(|user| RspOp::Upload { user }),
+        2 => (0..2usize).prop_map(|token| RspOp::Issue { token }),
+        1 => (0..2usize).prop_map(|token| RspOp::Revoke { token }),
+        4 => request.clone().prop_map(|(user, token, suite)| RspOp::Request { user, token, suite }),
+        2 => prop::collection::vec(request, 1..4).prop_map(|requests| RspOp::Bundle { requests }),
+    ]
+}
+
+fn rsp_trace(uploads: &stories::Uploads, ops: &[RspOp], id: String) -> TraceCase {
+    let request = |(user, token, suite): (usize, usize, u16)| KeyPackageRequest {
+        user_id: RSP_USERS[user].into(),
+        bearer_token: RSP_TOKENS[token].into(),
+        version: 1,
+        cipher_suite: suite,
+    };
+    let steps = ops
+        .iter()
+        .map(|op| match op {
+            RspOp::Upload { user } => {
+                let (user, packages) = &uploads.users[*user];
+                Input::UploadKeyPackages {
+                    user: user.clone(),
+                    key_packages: packages.clone(),
+                }
+            }
+            RspOp::Issue { token } => Input::IssueToken(Token {
+                scope: match token {
+                    0 => TokenScope::User(RSP_USERS[0].into()),
+                    _ => TokenScope::Shared,
+                },
+                token: RSP_TOKENS[*token].into(),
+            }),
+            RspOp::Revoke { token } => Input::RevokeToken {
+                token: RSP_TOKENS[*token].into(),
+            },
+            RspOp::Request { user, token, suite } => Input::KeyPackage {
+                request: request((*user, *token, *suite)),
+            },
+            RspOp::Bundle { requests } => Input::KeyPackageBundle {
+                request: KeyPackageBundleRequest {
+                    requests: requests.iter().copied().map(request).collect(),
+                },
+            },
+        })
+        .map(Into::into)
+        .collect();
+    TraceCase {
+        id: format!("{SECTION}/rsp/{id}"),
+        comment: format!(
+            "a random trace of {} operations against an RSP with real KeyPackages",
+            ops.len()
+        ),
+        target: trace::Target {
+            role: Role::Rsp,
+            provider: FOLLOWER_B.into(),
+        },
+        exercises: Vec::new(),
+        steps,
+    }
 }

@@ -239,7 +239,8 @@ async fn connect(
     Ok((server, target))
 }
 
-/// Random traces against the target of `options` (see `explore`).
+/// `traces` random traces in each role the target of `options` offers (or the one
+/// `options.role` names), see `explore`.
 pub fn explore(
     options: &Options,
     traces: u32,
@@ -248,7 +249,21 @@ pub fn explore(
 ) -> CliResult<crate::explore::Exploration> {
     let runtime = runtime()?;
     let (_server, rig) = runtime.block_on(rig(options, crate::explore::peers()))?;
-    crate::explore::explore(&runtime, &rig, traces, max_ops, seed)
+    let offered = |role: &Role| {
+        let name = role_name(*role);
+        rig.target.capabilities.roles.iter().any(|r| r == name)
+    };
+    let roles: Vec<Role> = [Role::Hub, Role::Follower, Role::Rsp]
+        .into_iter()
+        .filter(|r| options.role.is_none_or(|only| only == *r))
+        .filter(offered)
+        .collect();
+    if roles.is_empty() {
+        return Err(CliError(
+            "no random traces: the target offers none of the roles asked for".into(),
+        ));
+    }
+    crate::explore::explore(&runtime, &rig, &roles, traces, max_ops, seed)
 }
 
 /// Connects to the target of `options` and starts the peers `ids`.
