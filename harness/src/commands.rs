@@ -23,6 +23,9 @@ pub fn seconds(flag: &str, value: f64) -> CliResult<Duration> {
     }
 }
 
+/// Informational cases listed one by one before the rest are only counted.
+const LISTED_INFORMATIONAL: usize = 5;
+
 /// A progress bar on a terminal, one line per non-passing case otherwise.
 fn progress(total: usize) -> impl Fn(usize, &CaseResult) {
     let bar = std::io::stderr().is_terminal().then(|| {
@@ -33,8 +36,11 @@ fn progress(total: usize) -> impl Fn(usize, &CaseResult) {
         );
         bar
     });
-    // After a target stops answering, one line says so rather than one per case not run.
+    // After a target stops answering, one line says so rather than one per case not run;
+    // informational findings (another status or media type, often on every answer) are
+    // listed a few at a time, then counted.
     let said_not_run = std::cell::Cell::new(false);
+    let informational = std::cell::Cell::new(0usize);
     move |i, result: &CaseResult| {
         if let Some(bar) = &bar {
             bar.set_position(i as u64 + 1);
@@ -47,12 +53,24 @@ fn progress(total: usize) -> impl Fn(usize, &CaseResult) {
             .because
             .first()
             .is_some_and(|b| b.starts_with("not run:"));
-        if result.verdict != Verdict::Pass && !(not_run && said_not_run.replace(true)) {
-            let line = describe(result);
-            match &bar {
-                Some(bar) => bar.println(line),
-                None => eprintln!("{line}"),
-            }
+        let say = |line: String| match &bar {
+            Some(bar) => bar.println(line),
+            None => eprintln!("{line}"),
+        };
+        if result.verdict == Verdict::Informational {
+            informational.set(informational.get() + 1);
+        }
+        let too_many =
+            result.verdict == Verdict::Informational && informational.get() > LISTED_INFORMATIONAL;
+        if result.verdict != Verdict::Pass && !(not_run && said_not_run.replace(true)) && !too_many
+        {
+            say(describe(result));
+        }
+        let unlisted = informational.get().saturating_sub(LISTED_INFORMATIONAL);
+        if i + 1 == total && unlisted > 0 {
+            say(format!(
+                "… and {unlisted} more informational cases (all in --report-dir's reports)"
+            ));
         }
     }
 }
