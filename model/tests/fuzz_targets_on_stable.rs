@@ -121,7 +121,7 @@ mod strategies {
     }
 
     pub fn service_provider_id() -> impl Strategy<Value = ServiceProviderId> {
-        "[a-z0-9.-]{1,24}"
+        "[a-z0-9]([a-z0-9-]{0,6}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,6}[a-z0-9])?){0,3}"
             .prop_map(|domain| ServiceProviderId::new(&domain).expect("matches the rule"))
     }
 

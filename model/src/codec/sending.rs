@@ -20,13 +20,17 @@ use serde::{Deserialize, Serialize};
 pub struct ServiceProviderId(String);
 
 impl ServiceProviderId {
-    const RULE: &'static str = "must be a non-empty lowercase ASCII domain name ([a-z0-9.-])";
+    const RULE: &'static str = "must be a lowercase ASCII domain name: dot-separated labels of 1-63 letters, digits and inner hyphens, 253 bytes at most, no trailing dot (errata/service-provider-id)";
 
     pub fn new(domain: &str) -> Result<Self, &'static str> {
-        let ok = !domain.is_empty()
-            && domain
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+        let label = |l: &str| {
+            (1..=63).contains(&l.len())
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        };
+        let ok = domain.len() <= 253 && domain.split('.').all(label);
         if ok {
             Ok(ServiceProviderId(domain.to_owned()))
         } else {
@@ -213,5 +217,39 @@ pub(crate) fn commit_data_matches(
         (true, false) => Err("a commit needs its commit data (errata/select-commit-only)"),
         (false, true) => Err("only a commit carries commit data (errata/select-commit-only)"),
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ServiceProviderId;
+
+    #[test]
+    fn provider_ids_are_lowercase_host_names_without_a_trailing_dot() {
+        for good in [
+            "b.example",
+            "hub.example",
+            "x",
+            "a-1.b2.example",
+            "xn--bcher-kva.example",
+        ] {
+            assert!(ServiceProviderId::new(good).is_ok(), "{good}");
+        }
+        let long_label = format!("{}.example", "a".repeat(64));
+        let too_long = ["a"; 128].join(".");
+        for bad in [
+            "",
+            "b.example.",
+            "a..example",
+            ".example",
+            "-a.example",
+            "a-.example",
+            "B.example",
+            "b.example:8443",
+            long_label.as_str(),
+            too_long.as_str(),
+        ] {
+            assert!(ServiceProviderId::new(bad).is_err(), "{bad:?}");
+        }
     }
 }
