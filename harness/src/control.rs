@@ -17,9 +17,9 @@ pub struct Reset {
     pub peers: BTreeMap<ServiceProviderId, String>,
 }
 
-/// `GET /mimi-ds-test/v1/capabilities`.
+/// `GET /mimi-ds-test/v1/capabilities`. Keys this runner does not know are ignored, so a
+/// target may advertise more than it is asked about.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct Capabilities {
     /// `hub`, `follower`, `rsp`.
     pub roles: Vec<String>,
