@@ -221,24 +221,36 @@ pub fn explore(
     seed: u64,
 ) -> CliResult<Exploration> {
     let mut runs = 0;
+    // Counts the runs of one exploration; its counterexample, if any, ends the whole search.
+    let mut ends = |found: Exploration| {
+        runs += found.runs;
+        found.counterexample.map(|c| Exploration {
+            runs,
+            counterexample: Some(c),
+        })
+    };
     for role in roles {
-        let found: Vec<CliResult<Exploration>> = match role {
-            Role::Hub => [
-                (Material::linear(), traces.div_ceil(2)),
-                (Material::forked(), traces / 2),
-            ]
-            .into_iter()
-            .filter(|(_, share)| *share > 0)
-            .map(|(material, share)| {
-                let ops = prop::collection::vec(
-                    op(material.events.len(), material.keys.len()),
-                    1..=max_ops,
-                );
-                explore_one(runtime, rig, ops, share, seed, |o, id| {
-                    trace_case(&material, o, id)
-                })
-            })
-            .collect(),
+        match role {
+            Role::Hub => {
+                for (material, share) in [
+                    (Material::linear(), traces.div_ceil(2)),
+                    (Material::forked(), traces / 2),
+                ] {
+                    if share == 0 {
+                        continue;
+                    }
+                    let ops = prop::collection::vec(
+                        op(material.events.len(), material.keys.len()),
+                        1..=max_ops,
+                    );
+                    let found = explore_one(runtime, rig, ops, share, seed, |o, id| {
+                        trace_case(&material, o, id)
+                    })?;
+                    if let Some(failed) = ends(found) {
+                        return Ok(failed);
+                    }
+                }
+            }
             Role::Follower => {
                 let material = Material::linear();
                 let stray = stray_send(&material);
@@ -246,26 +258,22 @@ pub fn explore(
                     follower_op(material.events.len(), material.keys.len()),
                     1..=max_ops,
                 );
-                vec![explore_one(runtime, rig, ops, traces, seed, |o, id| {
+                let found = explore_one(runtime, rig, ops, traces, seed, |o, id| {
                     follower_trace(&material, &stray, o, id)
-                })]
+                })?;
+                if let Some(failed) = ends(found) {
+                    return Ok(failed);
+                }
             }
             Role::Rsp => {
                 let uploads = stories::uploads(2, true);
                 let ops = prop::collection::vec(rsp_op(), 1..=max_ops);
-                vec![explore_one(runtime, rig, ops, traces, seed, |o, id| {
+                let found = explore_one(runtime, rig, ops, traces, seed, |o, id| {
                     rsp_trace(&uploads, o, id)
-                })]
-            }
-        };
-        for found in found {
-            let found = found?;
-            runs += found.runs;
-            if found.counterexample.is_some() {
-                return Ok(Exploration {
-                    runs,
-                    counterexample: found.counterexample,
-                });
+                })?;
+                if let Some(failed) = ends(found) {
+                    return Ok(failed);
+                }
             }
         }
     }

@@ -189,10 +189,19 @@ impl CaseResult {
 enum Trouble {
     /// No answer, or the connection failed: indeterminate.
     Transport(String),
-    /// An answer that breaks the binding itself: a fail against `errata/transport`.
-    Binding(String),
-    /// An answer that breaks the binding and the decisions `errata` besides.
-    Answer(binding::BindingError),
+    /// An answer that breaks the binding itself: a fail against `errata/transport` and the
+    /// decision it names besides.
+    Binding(binding::BindingError),
+}
+
+impl Trouble {
+    /// An answer that breaks `errata/transport` alone.
+    fn binding(why: String) -> Self {
+        Trouble::Binding(binding::BindingError {
+            why,
+            errata: vec![errata::TRANSPORT],
+        })
+    }
 }
 
 /// A target reachable over HTTP, with what it says it supports.
@@ -334,7 +343,7 @@ impl Target {
             )));
         }
         serde_json::from_slice(&bytes)
-            .map_err(|e| Trouble::Binding(format!("control answer is not a Response JSON: {e}")))
+            .map_err(|e| Trouble::binding(format!("control answer is not a Response JSON: {e}")))
     }
 
     /// A federation request from provider `from` (the `Mimi-Ds-Provider` header; none for
@@ -366,7 +375,7 @@ impl Target {
             posted.content_type.as_deref(),
             &posted.body,
         )
-        .map_err(Trouble::Answer)
+        .map_err(Trouble::Binding)
     }
 
     /// A KeyPackage request as requester and relay: sealed to the gateway's keys, posted to
@@ -378,7 +387,7 @@ impl Target {
         body: Vec<u8>,
     ) -> Result<Posted, Trouble> {
         let (sealed, opener) =
-            oblivious::seal_request(keys, endpoint, &body).map_err(Trouble::Binding)?;
+            oblivious::seal_request(keys, endpoint, &body).map_err(Trouble::binding)?;
         let Posted {
             status,
             body: answer,
@@ -393,12 +402,12 @@ impl Target {
             )
             .await?;
         if status != 200 {
-            return Err(Trouble::Binding(format!(
+            return Err(Trouble::binding(format!(
                 "the OHTTP gateway answered {status}"
             )));
         }
         let (inner_status, inner_body) =
-            oblivious::open_response(opener, &answer).map_err(Trouble::Binding)?;
+            oblivious::open_response(opener, &answer).map_err(Trouble::binding)?;
         self.log.record(Exchange::inside_ohttp(
             &binding::path(endpoint),
             &body,
@@ -596,6 +605,20 @@ struct Failure {
 }
 
 impl Failure {
+    /// The verdict of a violation of the model at step `step`.
+    fn violation(step: usize, v: Violation) -> Self {
+        Failure {
+            verdict: grade(&v.requirements),
+            violated: v.requirements,
+            violated_errata: v.errata,
+            step,
+            expected: Some(v.expected),
+            observed: Some(v.observed),
+            because: v.because,
+        }
+    }
+
+    /// The verdict of a step that could not be observed or broke the binding.
     fn trouble(step: usize, trouble: Trouble) -> Self {
         match trouble {
             Trouble::Transport(why) => Failure {
@@ -607,14 +630,7 @@ impl Failure {
                 observed: None,
                 because: vec![why],
             },
-            Trouble::Binding(why) => Self::trouble(
-                step,
-                Trouble::Answer(binding::BindingError {
-                    why,
-                    errata: vec![errata::TRANSPORT],
-                }),
-            ),
-            Trouble::Answer(binding::BindingError { why, errata }) => {
+            Trouble::Binding(binding::BindingError { why, errata }) => {
                 let ids: Vec<&str> = errata.iter().map(|e| e.0).collect();
                 Failure {
                     verdict: Verdict::Fail,
@@ -653,21 +669,6 @@ pub fn grade(violated: &[ReqId]) -> Verdict {
         Verdict::NonStrict
     } else {
         Verdict::Informational
-    }
-}
-
-impl Failure {
-    /// The verdict of a violation of the model at step `step`.
-    fn violation(step: usize, v: Violation) -> Self {
-        Failure {
-            verdict: grade(&v.requirements),
-            violated: v.requirements,
-            violated_errata: v.errata,
-            step,
-            expected: Some(v.expected),
-            observed: Some(v.observed),
-            because: v.because,
-        }
     }
 }
 
@@ -770,7 +771,7 @@ fn collect(peers: &Peers) -> Result<Vec<Outbound>, Trouble> {
     peers
         .take_all()
         .into_iter()
-        .map(|received| received.map_err(Trouble::Binding))
+        .map(|received| received.map_err(Trouble::binding))
         .collect()
 }
 
@@ -807,7 +808,7 @@ async fn perform(step: &CaseStep, target: &Target) -> Result<Option<Answer>, Tro
             .map(Some);
     }
     let (endpoint, from, body) = binding::request_of(input)
-        .ok_or_else(|| Trouble::Binding(format!("the case gives no request body for {input:?}")))?;
+        .ok_or_else(|| Trouble::binding(format!("the case gives no request body for {input:?}")))?;
     target
         .federation(endpoint, from.map(|f| f.as_str()), body)
         .await

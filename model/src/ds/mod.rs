@@ -607,8 +607,12 @@ fn judge(
     let (pushes, calls): (Vec<&Outbound>, Vec<&Outbound>) = outbound
         .iter()
         .partition(|call| matches!(call, Outbound::Push { .. }));
-    let other_reading = matches!(response, Some(Response::Error(code))
-        if *response.unwrap() != expect.canonical && expect.also.iter().any(|(c, _)| c == code));
+    let other_reading = match response {
+        Some(observed @ Response::Error(code)) => {
+            *observed != expect.canonical && expect.also.iter().any(|(c, _)| c == code)
+        }
+        _ => false,
+    };
     let next = if other_reading {
         judge_outbound(expect, &[], &calls)?;
         state.clone()
