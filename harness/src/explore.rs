@@ -9,7 +9,7 @@
 //! one is left. That one is returned as a trace vector, replayable with `run --vectors`.
 
 use crate::generate::mls::Handshakes;
-use crate::generate::stories::{self, Event, Fork, FOLLOWER_B, FOLLOWER_C, HUB, OUTSIDER};
+use crate::generate::stories::{self, Event, Fork};
 use crate::runner::{run_case, CaseResult, Rig, Verdict};
 use crate::{cases, CliError, CliResult};
 use mimi_ds_model::codec::{
@@ -17,6 +17,7 @@ use mimi_ds_model::codec::{
     Message, MessageCommitData, PartitionKey, ReceiveRequest, ReceiveResponse, SendRequest,
 };
 use mimi_ds_model::ds::{Input, Token, TokenScope};
+use mimi_ds_model::vectors::cast::{self, provider, FOLLOWER_B, FOLLOWER_C, HUB, OUTSIDER};
 use mimi_ds_model::vectors::trace::{self, Role, TraceCase, TraceTest};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
@@ -27,10 +28,7 @@ pub const SECTION: &str = "explore";
 
 /// The providers random traces name: the runner plays each that is not the target.
 pub fn peers() -> Vec<mimi_ds_model::codec::ServiceProviderId> {
-    [HUB, FOLLOWER_B, FOLLOWER_C, OUTSIDER]
-        .into_iter()
-        .map(stories::provider)
-        .collect()
+    cast::ALL.into_iter().map(provider).collect()
 }
 
 /// The real MLS messages random traces are drawn from: one group's events and the partition
@@ -143,7 +141,7 @@ fn trace_case(history: &Material, ops: &[Op], id: String) -> TraceCase {
                     .map(|w| w.service_providers.clone())
                     .unwrap_or_default()
                 {
-                    if provider.as_str() != stories::HUB && !answered.contains(&provider) {
+                    if provider.as_str() != HUB && !answered.contains(&provider) {
                         answered.push(provider.clone());
                         steps.push(
                             Input::WelcomeInitAnswered {
@@ -161,7 +159,7 @@ fn trace_case(history: &Material, ops: &[Op], id: String) -> TraceCase {
                 counter,
             } => steps.push(
                 Input::Receive {
-                    from: stories::provider([FOLLOWER_B, FOLLOWER_C][follower]),
+                    from: provider([FOLLOWER_B, FOLLOWER_C][follower]),
                     request: ReceiveRequest {
                         partition_key: history.keys[key],
                         counter,
@@ -171,7 +169,7 @@ fn trace_case(history: &Material, ops: &[Op], id: String) -> TraceCase {
             ),
             Op::GroupInfo => steps.push(
                 Input::GroupInfo {
-                    from: stories::provider(OUTSIDER),
+                    from: provider(OUTSIDER),
                     request: GroupInfoRequest {
                         group_id: stories::GROUP.into(),
                     },
@@ -195,7 +193,7 @@ fn trace_case(history: &Material, ops: &[Op], id: String) -> TraceCase {
         ),
         target: trace::Target {
             role: Role::Hub,
-            provider: stories::HUB.into(),
+            provider: HUB.into(),
         },
         exercises: Vec::new(),
         steps,
@@ -391,7 +389,7 @@ fn follower_trace(
     let group_id: Bytes = stories::GROUP.into();
     let mut steps = vec![Input::FollowGroup {
         group_id: group_id.clone(),
-        hub: stories::provider(HUB),
+        hub: provider(HUB),
     }
     .into()];
     for op in ops {
@@ -414,7 +412,7 @@ fn follower_trace(
                     len,
                     from_hub,
                 } => Input::Push {
-                    from: stories::provider(if from_hub { HUB } else { FOLLOWER_C }),
+                    from: provider(if from_hub { HUB } else { FOLLOWER_C }),
                     response: ReceiveResponse {
                         epoch: Epoch::default(),
                         hints: vec![HintedEpoch {

@@ -9,7 +9,6 @@
 //! [`explore::Model`]).
 
 use crate::binding;
-use crate::generate::stories::{FOLLOWER_B, FOLLOWER_C, OUTSIDER};
 use mimi_ds_model::codec::{
     Bytes, CommitData, ContentType, Epoch, ErrorCode, HintedEpoch, KeyPackageResponse, MlsMessage,
     PartitionKey, ProposalView, RatchetTree, ReceiveResponse, SendRequest, ServiceProviderId, Wire,
@@ -21,6 +20,7 @@ use mimi_ds_model::ds::{
 };
 use mimi_ds_model::errata::{self, ErratumId, ERRATA};
 use mimi_ds_model::requirements::{self as req, ReqId, CATALOGUE};
+use mimi_ds_model::vectors::cast::{provider, FOLLOWER_B, FOLLOWER_C, OUTSIDER};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mutant {
@@ -1330,7 +1330,7 @@ impl Mutant {
         let recipients: Vec<ServiceProviderId> = match self {
             Mutant::PushToEveryPeer => [FOLLOWER_B, FOLLOWER_C, OUTSIDER]
                 .into_iter()
-                .map(|p| ServiceProviderId::new(p).expect("a provider id"))
+                .map(provider)
                 .filter(|p| *p != state.me)
                 .collect(),
             _ => group

@@ -6,7 +6,6 @@
 use crate::binding::{self, CONTROL_PREFIX, MEDIA_TYPE, PROVIDER_HEADER};
 use crate::control::{self, Capabilities, Reset};
 use crate::freedoms::{Freedom, PushTiming};
-use crate::generate::stories::FOLLOWER_B;
 use crate::mutants::Mutant;
 use crate::oblivious::{self, Gateway};
 use axum::body::Bytes as Body;
@@ -14,6 +13,7 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response as HttpResponse};
 use mimi_ds_model::codec::{ErrorCode, ServiceProviderId, WelcomeInitResponse, Wire};
 use mimi_ds_model::ds::{apply_in_place, Endpoint, Input, Outbound, Response, State};
+use mimi_ds_model::vectors::cast;
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -163,9 +163,7 @@ async fn federation(
     body: &[u8],
 ) -> Option<(u16, Vec<u8>)> {
     let caller = match (caller, shared.config.mutant) {
-        (None, Some(Mutant::TrustUnidentifiedCallers)) => {
-            Some(ServiceProviderId::new(FOLLOWER_B).expect("a provider id"))
-        }
+        (None, Some(Mutant::TrustUnidentifiedCallers)) => Some(cast::provider(cast::FOLLOWER_B)),
         (caller, _) => caller,
     };
     let response = match (caller, binding::needs_provider(endpoint)) {

@@ -7,9 +7,7 @@
 //! `<section>/<family>/<variant>`.
 
 use super::mls::Handshakes;
-use super::stories::{
-    self, provider, Event, Fork, History, FOLLOWER_B, FOLLOWER_C, GROUP, HUB, OUTSIDER, STRAY_GROUP,
-};
+use super::stories::{self, Event, Fork, History, GROUP, STRAY_GROUP};
 use mimi_ds_model::codec::reader::Fault;
 use mimi_ds_model::codec::{
     Bytes, CommitData, Epoch, ExternalJoinRequest, GroupInfoRequest, HintedEpoch,
@@ -19,6 +17,7 @@ use mimi_ds_model::codec::{
 use mimi_ds_model::ds::{Endpoint, Input, Token, TokenScope};
 use mimi_ds_model::errata::{self, ErratumId};
 use mimi_ds_model::requirements::{self as req, ReqId};
+use mimi_ds_model::vectors::cast::{provider, FOLLOWER_B, FOLLOWER_C, HUB, OUTSIDER};
 use mimi_ds_model::vectors::trace::{CaseStep, Role, Target, TraceCase};
 
 /// Every section's cases, in file order.

@@ -12,20 +12,12 @@ use mimi_ds_model::codec::{
     WelcomeData,
 };
 use mimi_ds_model::ds::Input;
+use mimi_ds_model::vectors::cast::{provider, FOLLOWER_B, FOLLOWER_C, HUB, OUTSIDER};
 use openmls::prelude::KeyPackage;
 
-pub const HUB: &str = "a.example";
-pub const FOLLOWER_B: &str = "b.example";
-pub const FOLLOWER_C: &str = "c.example";
-/// The provider of users who join from outside.
-pub const OUTSIDER: &str = "d.example";
 pub const GROUP: &[u8] = b"mimi-group-1";
 /// A group no hub in the vectors hosts.
 pub const STRAY_GROUP: &[u8] = b"mimi-group-unknown";
-
-pub fn provider(domain: &str) -> ServiceProviderId {
-    ServiceProviderId::new(domain).expect("scenario domains are valid")
-}
 
 /// One message a user hands to its provider for the group.
 #[derive(Clone)]

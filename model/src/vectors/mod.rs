@@ -1,6 +1,7 @@
 //! Test vectors, generated from the codec and the model: the data other implementations
 //! consume. This module builds and checks them in memory; the harness reads and writes files.
 
+pub mod cast;
 pub mod codec;
 pub mod samples;
 pub mod trace;
