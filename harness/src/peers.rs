@@ -5,9 +5,10 @@
 
 use crate::binding::{self, MEDIA_TYPE, PROVIDER_HEADER};
 use crate::wire::{Exchange, WireLog};
-use axum::body::Bytes as Body;
-use axum::http::{HeaderMap, StatusCode, Uri};
-use axum::response::IntoResponse;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::CONTENT_TYPE;
+use hyper_util::rt::TokioIo;
 use mimi_ds_model::codec::{ReceiveResponse, ServiceProviderId, WelcomeInitResponse, Wire};
 use mimi_ds_model::ds::Outbound;
 use std::collections::{BTreeMap, VecDeque};
@@ -52,12 +53,7 @@ impl Peer {
             script: Mutex::new(Script::default()),
             log,
         });
-        let app = axum::Router::new()
-            .fallback(answer)
-            .with_state(state.clone());
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let task = tokio::spawn(serve(listener, state.clone()));
         Ok(Peer {
             id,
             addr,
@@ -85,25 +81,55 @@ impl Peer {
     }
 }
 
+/// The largest request body a peer reads; the binding's bodies are far smaller.
+const MAX_BODY: usize = 16 << 20;
+
+/// Accepts connections until the peer is dropped (which aborts this task and, with it, every
+/// connection it spawned).
+async fn serve(listener: tokio::net::TcpListener, peer: Arc<PeerState>) {
+    let mut connections = tokio::task::JoinSet::new();
+    while let Ok((stream, _)) = listener.accept().await {
+        while connections.try_join_next().is_some() {}
+        let peer = peer.clone();
+        connections.spawn(async move {
+            let service = hyper::service::service_fn(move |request| {
+                let peer = peer.clone();
+                async move { Ok::<_, std::convert::Infallible>(answer(&peer, request).await) }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
 async fn answer(
-    axum::extract::State(peer): axum::extract::State<Arc<PeerState>>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> axum::response::Response {
-    let caller = headers
+    peer: &PeerState,
+    request: hyper::Request<Incoming>,
+) -> hyper::Response<Full<Bytes>> {
+    let (parts, body) = request.into_parts();
+    let path = parts.uri.path();
+    let caller = parts
+        .headers
         .get(PROVIDER_HEADER)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_owned();
-    let endpoint = binding::endpoint_of_path(uri.path());
-    let received = match endpoint {
-        Some(e) => binding::outbound_of(e, &peer.id, &body),
-        None => Err(format!(
-            "call to {} which is no endpoint of the binding",
-            uri.path()
+    let body = Limited::new(body, MAX_BODY)
+        .collect()
+        .await
+        .map(|b| b.to_bytes());
+    let endpoint = binding::endpoint_of_path(path);
+    let received = match (&body, endpoint) {
+        (Err(e), _) => Err(format!(
+            "the body of a call to {path} could not be read: {e}"
+        )),
+        (Ok(body), Some(e)) => binding::outbound_of(e, &peer.id, body),
+        (Ok(_), None) => Err(format!(
+            "call to {path} which is no endpoint of the binding"
         )),
     };
+    let body = body.unwrap_or_default();
     let (status, reply) = {
         let mut script = peer.script.lock().expect("peer lock");
         let reply = match (&received, endpoint) {
@@ -121,20 +147,15 @@ async fn answer(
         reply
     };
     peer.log.record(Exchange::inbound(
-        &peer.id,
-        &caller,
-        uri.path(),
-        &body,
-        status,
-        &reply,
+        &peer.id, &caller, path, &body, status, &reply,
     ));
-    let status = StatusCode::from_u16(status).expect("valid status");
-    (
-        status,
-        [(axum::http::header::CONTENT_TYPE, MEDIA_TYPE)],
-        reply,
-    )
-        .into_response()
+    let mut response = hyper::Response::new(Full::new(Bytes::from(reply)));
+    *response.status_mut() = hyper::StatusCode::from_u16(status).expect("a valid status");
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static(MEDIA_TYPE),
+    );
+    response
 }
 
 /// Every peer the runner plays, by provider id.
