@@ -3,13 +3,14 @@
 //! mutant with a case naming every rule it breaks, and a reference in another process over
 //! real sockets gets the same verdicts as the in-process one.
 
-use mimi_ds_harness::commands::Score;
-use mimi_ds_harness::mutants::{self, Rule, MUTANTS};
-use mimi_ds_harness::runner::{Role, Verdict};
-use mimi_ds_harness::suite::{self, Options, BUNDLED_VECTORS};
-use mimi_ds_harness::{cases, runner::Case};
+use mimi_ds_check::runner::{Role, Verdict};
+use mimi_ds_check::score::Score;
+use mimi_ds_check::suite::{self, Options};
+use mimi_ds_check::{cases, runner::Case};
 use mimi_ds_model::errata::ERRATA;
 use mimi_ds_model::requirements::CATALOGUE;
+use mimi_ds_reference::mutants::{self, Rule, MUTANTS};
+use mimi_ds_vectors::BUNDLED as BUNDLED_VECTORS;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -30,7 +31,7 @@ fn the_reference_passes_every_vector_in_every_role() {
         .results
         .iter()
         .filter(|r| r.verdict != Verdict::Pass)
-        .map(mimi_ds_harness::commands::describe)
+        .map(mimi_ds_check::report::describe)
         .collect();
     assert!(
         not_passed.is_empty(),
@@ -131,7 +132,7 @@ fn random_traces_pass_the_reference_and_shrink_a_mutant_to_a_replayable_countere
         ("accept-unknown-token", "rsp"),
     ] {
         let broken = Options {
-            mutant: Some(mimi_ds_harness::mutants::find(mutant).unwrap().mutant),
+            mutant: Some(mimi_ds_reference::mutants::find(mutant).unwrap().mutant),
             ..Options::default()
         };
         let (test, result) = suite::explore(&broken, 60, 16, 11)
@@ -147,7 +148,7 @@ fn random_traces_pass_the_reference_and_shrink_a_mutant_to_a_replayable_countere
     }
 
     let broken = Options {
-        mutant: Some(mimi_ds_harness::mutants::Mutant::CounterOffByOne),
+        mutant: Some(mimi_ds_reference::mutants::Mutant::CounterOffByOne),
         ..Options::default()
     };
     let found = suite::explore(&broken, 60, 16, 11).expect("explores");
@@ -206,8 +207,8 @@ fn observable(summary: &suite::Summary) -> Vec<(String, &'static str, Vec<String
 
 #[test]
 fn every_freedom_passes_every_vector_and_is_exercised_by_them() {
-    use mimi_ds_harness::control::Capabilities;
-    use mimi_ds_harness::freedoms::FREEDOMS;
+    use mimi_ds_binding::control::Capabilities;
+    use mimi_ds_reference::freedoms::FREEDOMS;
     let cases = all_cases();
     let reference = suite::run(&cases, &Options::default(), &|_, _| {}).expect("runs");
     let reference_wire = observable(&reference);
@@ -227,7 +228,7 @@ fn every_freedom_passes_every_vector_and_is_exercised_by_them() {
                     Verdict::Pass | Verdict::Informational | Verdict::Skipped
                 )
             })
-            .map(mimi_ds_harness::commands::describe)
+            .map(mimi_ds_check::report::describe)
             .collect();
         assert!(
             wrong.is_empty(),
@@ -260,7 +261,7 @@ fn junit_counts_what_report_json_counts() {
     };
     let summary = suite::run(&cases, &options, &|_, _| {}).expect("runs");
     for strict in [false, true] {
-        mimi_ds_harness::report::write_all(&dir, &summary, strict).expect("reports written");
+        mimi_ds_check::report::write_all(&dir, &summary, strict).expect("reports written");
         let junit = std::fs::read_to_string(dir.join("junit.xml")).expect("junit.xml");
         let report: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap())

@@ -1,0 +1,843 @@
+//! The runner: replays cases against a target over the binding, playing every other provider,
+//! and judges each observation with the model (`ds::check`), so every verdict names the
+//! requirements it rests on and carries the model's because-chain and the full wire log.
+
+use crate::peers::Peers;
+use mimi_ds_binding::control::{self, Capabilities, Reset};
+use mimi_ds_binding::oblivious;
+use mimi_ds_binding::wire::{Exchange, WireLog};
+use mimi_ds_binding::{self as binding, Answer, CONTROL_PREFIX, MEDIA_TYPE, PROVIDER_HEADER};
+use mimi_ds_model::codec::ServiceProviderId;
+use mimi_ds_model::ds::{
+    apply_in_place, check, check_calls, check_unprompted, Endpoint, Input, Observed, Outbound,
+    Response, State, Violation,
+};
+use mimi_ds_model::errata::{self, ErratumId};
+use mimi_ds_model::requirements::{self as req, Level, ReqId};
+use serde::Serialize;
+use std::time::{Duration, Instant};
+
+use mimi_ds_model::vectors::trace;
+pub use mimi_ds_model::vectors::trace::Role;
+
+/// The role's name in BINDING.md's capabilities.
+pub fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Hub => "hub",
+        Role::Follower => "follower",
+        Role::Rsp => "rsp",
+    }
+}
+
+/// One replayable case: the inputs a target in `role`, named `target`, receives in order.
+#[derive(Clone, Debug)]
+pub struct Case {
+    pub id: String,
+    pub comment: String,
+    pub requirements: Vec<ReqId>,
+    pub errata: Vec<ErratumId>,
+    pub role: Role,
+    pub target: ServiceProviderId,
+    pub steps: Vec<CaseStep>,
+}
+
+/// One input, with what the model's value cannot say: the raw request of a malformed or
+/// unidentified one.
+#[derive(Clone, Debug)]
+pub struct CaseStep {
+    pub input: Input,
+    /// For `Input::Malformed` and `Input::Unidentified`: what goes on the wire.
+    pub raw: Option<RawRequest>,
+}
+
+/// A request as bytes, with the provider header it carries (none: no identity).
+#[derive(Clone, Debug)]
+pub struct RawRequest {
+    pub provider: Option<String>,
+    pub body: Vec<u8>,
+}
+
+impl Case {
+    /// The draft section, the first segment of the id.
+    pub fn section(&self) -> &str {
+        self.id.split('/').next().unwrap_or(&self.id)
+    }
+
+    /// Every provider other than the target the case mentions: the runner plays each.
+    pub fn peers(&self) -> Vec<ServiceProviderId> {
+        let mut ids: Vec<ServiceProviderId> = self
+            .steps
+            .iter()
+            .flat_map(|s| mentioned(&s.input))
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids.retain(|id| *id != self.target);
+        ids
+    }
+}
+
+fn mentioned(input: &Input) -> Vec<ServiceProviderId> {
+    let mut ids = Vec::new();
+    let commit_data = match input {
+        Input::Send { request, .. } | Input::LocalSend { request, .. } => {
+            request.commit_data.as_ref()
+        }
+        Input::ExternalJoin { request, .. } => Some(&request.commit_data),
+        _ => None,
+    };
+    if let Some(data) = commit_data.and_then(|c| c.welcome_data.as_ref()) {
+        ids.extend(data.service_providers.iter().cloned());
+    }
+    ids.extend(input.sender().cloned());
+    if let Input::FollowGroup { hub, .. } = input {
+        ids.push(hub.clone());
+    }
+    ids
+}
+
+/// Graded outcome of one case (Autobahn's grades, plus `skipped`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    Pass,
+    /// A SHOULD not met.
+    NonStrict,
+    /// A MAY not taken; recorded only.
+    Informational,
+    /// Timeout or transport error: nothing can be concluded.
+    Indeterminate,
+    /// The target lacks a capability the case needs; never counted as a pass.
+    Skipped,
+    /// A MUST (or a statement of behaviour) broken.
+    Fail,
+}
+
+impl Verdict {
+    /// In the order reports list them.
+    pub const ALL: [Verdict; 6] = [
+        Verdict::Pass,
+        Verdict::Fail,
+        Verdict::NonStrict,
+        Verdict::Informational,
+        Verdict::Indeterminate,
+        Verdict::Skipped,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::NonStrict => "non-strict",
+            Verdict::Informational => "informational",
+            Verdict::Indeterminate => "indeterminate",
+            Verdict::Skipped => "skipped",
+            Verdict::Fail => "fail",
+        }
+    }
+}
+
+/// Everything a report says of one case.
+#[derive(Clone, Debug, Serialize)]
+pub struct CaseResult {
+    pub id: String,
+    pub section: String,
+    pub comment: String,
+    pub role: Role,
+    pub requirements: Vec<ReqId>,
+    pub errata: Vec<ErratumId>,
+    pub verdict: Verdict,
+    /// The requirements the observation broke (empty unless the verdict says so).
+    pub violated: Vec<ReqId>,
+    /// The errata decisions the broken expectation rests on.
+    pub violated_errata: Vec<ErratumId>,
+    /// Which input decided the verdict, counting from 1 as the vector's steps are read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observed: Option<String>,
+    pub because: Vec<String>,
+    pub wire: Vec<Exchange>,
+    pub millis: f64,
+}
+
+impl CaseResult {
+    /// A result for `case` with nothing observed yet.
+    pub fn new(case: &Case, verdict: Verdict) -> Self {
+        CaseResult {
+            id: case.id.clone(),
+            section: case.section().to_owned(),
+            comment: case.comment.clone(),
+            role: case.role,
+            requirements: case.requirements.clone(),
+            errata: case.errata.clone(),
+            verdict,
+            violated: Vec::new(),
+            violated_errata: Vec::new(),
+            step: None,
+            expected: None,
+            observed: None,
+            because: Vec::new(),
+            wire: Vec::new(),
+            millis: 0.0,
+        }
+    }
+}
+
+/// Why a step could not be observed.
+enum Trouble {
+    /// No answer, or the connection failed: indeterminate.
+    Transport(String),
+    /// An answer that breaks the binding itself: a fail against `errata/transport` and the
+    /// decision it names besides.
+    Binding(binding::BindingError),
+}
+
+impl Trouble {
+    /// An answer that breaks `errata/transport` alone.
+    fn binding(why: String) -> Self {
+        Trouble::Binding(binding::BindingError {
+            why,
+            errata: vec![errata::TRANSPORT],
+        })
+    }
+}
+
+/// A target reachable over HTTP, with what it says it supports.
+pub struct Target {
+    base: String,
+    client: reqwest::Client,
+    pub capabilities: Capabilities,
+    /// The gateway's key configuration, when the target takes KeyPackage requests over OHTTP.
+    ohttp_keys: Option<Vec<u8>>,
+    log: WireLog,
+}
+
+impl Target {
+    pub async fn connect(base: &str, timeout: Duration, log: WireLog) -> Result<Target, String> {
+        let base = base.trim_end_matches('/').to_owned();
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .build()
+            .map_err(|e| e.to_string())?;
+        let url = format!("{base}{CONTROL_PREFIX}capabilities");
+        let answer = client
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| format!("cannot reach the target at {url}: {e}"))?;
+        if !answer.status().is_success() {
+            return Err(format!("{url} answered {}; the target must implement the test-control contract of BINDING.md", answer.status()));
+        }
+        let capabilities = answer
+            .json::<Capabilities>()
+            .await
+            .map_err(|e| format!("{url}: capabilities are not the JSON of BINDING.md: {e}"))?;
+        let ohttp_keys = match capabilities.ohttp {
+            true => Some(fetch_ohttp_keys(&client, &base).await?),
+            false => None,
+        };
+        Ok(Target {
+            base,
+            client,
+            capabilities,
+            ohttp_keys,
+            log,
+        })
+    }
+
+    async fn post(
+        &self,
+        path: &str,
+        from: &str,
+        provider: Option<&str>,
+        body: Vec<u8>,
+        content_type: &str,
+    ) -> Result<Posted, Trouble> {
+        let mut request = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .body(body.clone());
+        request = request.header(reqwest::header::CONTENT_TYPE, content_type);
+        if let Some(p) = provider {
+            request = request.header(PROVIDER_HEADER, p);
+        }
+        let answer = async {
+            let answer = request.send().await?;
+            let status = answer.status().as_u16();
+            let content_type = answer
+                .headers()
+                .get(reqwest::header::CONTENT_TYPE)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+            Ok::<_, reqwest::Error>(Posted {
+                status,
+                content_type,
+                body: answer.bytes().await?.to_vec(),
+            })
+        }
+        .await;
+        let to = "target";
+        match answer {
+            Ok(posted) => {
+                self.log.record(Exchange::outbound(
+                    from,
+                    to,
+                    path,
+                    &body,
+                    Ok((posted.status, &posted.body)),
+                ));
+                Ok(posted)
+            }
+            Err(e) => {
+                let why = if e.is_timeout() {
+                    format!("no answer to {path} within the timeout")
+                } else {
+                    format!("{path}: {e}")
+                };
+                self.log
+                    .record(Exchange::outbound(from, to, path, &body, Err(&why)));
+                Err(Trouble::Transport(why))
+            }
+        }
+    }
+
+    async fn reset(&self, reset: &Reset) -> Result<(), Trouble> {
+        let body = serde_json::to_vec(reset).expect("reset serializes");
+        match self
+            .post(
+                &format!("{CONTROL_PREFIX}reset"),
+                "control",
+                None,
+                body,
+                JSON,
+            )
+            .await?
+        {
+            Posted {
+                status: 200..=299, ..
+            } => Ok(()),
+            Posted { status, .. } => Err(Trouble::Transport(format!("reset answered {status}"))),
+        }
+    }
+
+    async fn control(&self, input: &Input) -> Result<Response, Trouble> {
+        let body = serde_json::to_vec(input).expect("inputs serialize");
+        let Posted {
+            status,
+            body: bytes,
+            ..
+        } = self
+            .post(
+                &format!("{CONTROL_PREFIX}control"),
+                "control",
+                None,
+                body,
+                JSON,
+            )
+            .await?;
+        if !(200..300).contains(&status) {
+            return Err(Trouble::Transport(format!(
+                "control action answered {status}: {}",
+                String::from_utf8_lossy(&bytes)
+            )));
+        }
+        serde_json::from_slice(&bytes)
+            .map_err(|e| Trouble::binding(format!("control answer is not a Response JSON: {e}")))
+    }
+
+    /// A federation request from provider `from` (the `Mimi-Ds-Provider` header; none for
+    /// KeyPackage requests, which go through OHTTP when the target offers it).
+    async fn federation(
+        &self,
+        endpoint: Endpoint,
+        from: Option<&str>,
+        body: Vec<u8>,
+    ) -> Result<Answer, Trouble> {
+        let oblivious = !binding::needs_provider(endpoint) && from.is_none();
+        let posted = match &self.ohttp_keys {
+            Some(keys) if oblivious => self.oblivious(keys, endpoint, body).await?,
+            _ => {
+                let caller = from.unwrap_or(trace::ANONYMOUS);
+                let posted = self
+                    .post(&binding::path(endpoint), caller, from, body, MEDIA_TYPE)
+                    .await?;
+                Posted {
+                    // A missing header is checked as an empty media type.
+                    content_type: Some(posted.content_type.unwrap_or_default()),
+                    ..posted
+                }
+            }
+        };
+        binding::decode_response(
+            endpoint,
+            posted.status,
+            posted.content_type.as_deref(),
+            &posted.body,
+        )
+        .map_err(Trouble::Binding)
+    }
+
+    /// A KeyPackage request as requester and relay: sealed to the gateway's keys, posted to
+    /// the gateway, the answer opened. The wire log gets the sealed exchange and the inner one.
+    async fn oblivious(
+        &self,
+        keys: &[u8],
+        endpoint: Endpoint,
+        body: Vec<u8>,
+    ) -> Result<Posted, Trouble> {
+        let (sealed, opener) =
+            oblivious::seal_request(keys, endpoint, &body).map_err(Trouble::binding)?;
+        let Posted {
+            status,
+            body: answer,
+            ..
+        } = self
+            .post(
+                oblivious::GATEWAY_PATH,
+                "ohttp-relay",
+                None,
+                sealed,
+                oblivious::REQUEST_TYPE,
+            )
+            .await?;
+        if status != 200 {
+            return Err(Trouble::binding(format!(
+                "the OHTTP gateway answered {status}"
+            )));
+        }
+        let (inner_status, inner_body) =
+            oblivious::open_response(opener, &answer).map_err(Trouble::binding)?;
+        self.log.record(Exchange::inside_ohttp(
+            &binding::path(endpoint),
+            &body,
+            inner_status,
+            &inner_body,
+        ));
+        // The inner response's headers stay inside OHTTP: its media type is not checked.
+        Ok(Posted {
+            status: inner_status,
+            content_type: None,
+            body: inner_body,
+        })
+    }
+
+    /// The loopback floor: the median round trip of `n` bare capability requests, the least
+    /// any exchange with this target can cost.
+    pub async fn round_trip_floor(&self, n: usize) -> Duration {
+        let url = format!("{}{CONTROL_PREFIX}capabilities", self.base);
+        let mut times = Vec::with_capacity(n);
+        for _ in 0..n {
+            let started = Instant::now();
+            // A target that stops answering gets no more samples (each would wait a timeout).
+            match self.client.get(&url).send().await {
+                Ok(_) => times.push(started.elapsed()),
+                Err(_) => break,
+            }
+        }
+        times.sort();
+        times.get(times.len() / 2).copied().unwrap_or_default()
+    }
+
+    /// Waits until the target has made every call the last input causes: with `idle`, by
+    /// asking (an idle call that fails leaves the calls unknown: indeterminate); without, by
+    /// watching the peers until the `expected` calls arrived (or `patience` ran out), then a
+    /// short grace for calls nobody expected, such as pushes. With nothing expected the
+    /// grace is only spent at the end of a case (`end`): a call that comes later than an
+    /// input's window is judged with a later input, against a later state.
+    async fn settle(
+        &self,
+        peers: &Peers,
+        expected: usize,
+        patience: Duration,
+        end: bool,
+    ) -> Result<(), Trouble> {
+        if self.capabilities.idle {
+            let url = format!("{}{CONTROL_PREFIX}idle", self.base);
+            return match self.client.get(&url).send().await {
+                Ok(answer) if answer.status().is_success() => Ok(()),
+                Ok(answer) => Err(Trouble::Transport(format!(
+                    "idle answered {}: the calls the target still makes are unknown",
+                    answer.status()
+                ))),
+                Err(e) => Err(Trouble::Transport(format!("idle: {e}"))),
+            };
+        }
+        if expected == 0 && !end {
+            return Ok(());
+        }
+        let started = Instant::now();
+        while peers.received() < expected && started.elapsed() < patience {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        tokio::time::sleep(GRACE).await;
+        Ok(())
+    }
+}
+
+/// One answer of the target over HTTP.
+struct Posted {
+    status: u16,
+    content_type: Option<String>,
+    body: Vec<u8>,
+}
+
+/// How long a target without `idle` gets for calls beyond the expected ones.
+const GRACE: Duration = Duration::from_millis(10);
+
+const JSON: &str = "application/json";
+
+async fn fetch_ohttp_keys(client: &reqwest::Client, base: &str) -> Result<Vec<u8>, String> {
+    let url = format!("{base}{}", oblivious::KEYS_PATH);
+    let fail =
+        |e: String| format!("the target offers ohttp but {url} gave no key configuration: {e}");
+    let answer = client
+        .get(&url)
+        .send()
+        .await
+        .map_err(|e| fail(e.to_string()))?;
+    if !answer.status().is_success() {
+        return Err(fail(format!("status {}", answer.status())));
+    }
+    let keys = answer
+        .bytes()
+        .await
+        .map_err(|e| fail(e.to_string()))?
+        .to_vec();
+    oblivious::check_keys(&keys).map_err(fail)?;
+    Ok(keys)
+}
+
+/// Why a case cannot run on this target, if it cannot.
+pub fn missing_capability(case: &Case, capabilities: &Capabilities) -> Option<String> {
+    if !capabilities.roles.iter().any(|r| r == role_name(case.role)) {
+        return Some(format!(
+            "the target does not offer the {} role",
+            role_name(case.role)
+        ));
+    }
+    let missing_action = case
+        .steps
+        .iter()
+        .filter_map(|s| control::action_name(&s.input))
+        .find(|a| !capabilities.actions.iter().any(|c| c == a))
+        .map(|a| format!("the target does not offer the control action {a}"));
+    missing_action.or_else(|| {
+        let needs_bans = !capabilities.has_convention(control::BAN_EXTENSION)
+            && refuses_by_ban(case);
+        needs_bans.then(|| format!("the case needs the optional {} convention (errata/ban-list-extension), which the target does not advertise", control::BAN_EXTENSION))
+    })
+}
+
+/// Whether the model, enforcing the ban convention, refuses some step of `case` for a ban.
+fn refuses_by_ban(case: &Case) -> bool {
+    let mut state = State::new(case.target.clone());
+    case.steps.iter().any(|step| {
+        let (expect, _) = apply_in_place(&mut state, &step.input);
+        expect.is_error() && expect.errata.contains(&errata::BAN_LIST_EXTENSION)
+    })
+}
+
+/// Knobs of one run.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// For targets without `idle`: how long to wait for calls after each input.
+    pub settle: Duration,
+}
+
+/// Runs one case: reset, replay, judge.
+/// Everything a case runs against: the target, the peers the runner plays, the wire log
+/// they share, and the knobs.
+pub struct Rig {
+    pub target: Target,
+    pub peers: Peers,
+    pub log: WireLog,
+    pub settings: Settings,
+}
+
+pub async fn run_case(case: &Case, rig: &Rig) -> CaseResult {
+    let Rig {
+        target,
+        peers,
+        log,
+        settings,
+    } = rig;
+    let started = Instant::now();
+    log.take();
+    let mut result = CaseResult::new(case, Verdict::Pass);
+    if let Some(why) = missing_capability(case, &target.capabilities) {
+        result.verdict = Verdict::Skipped;
+        result.because.push(why);
+        return result;
+    }
+    let outcome = replay(case, target, peers, settings).await;
+    match outcome {
+        Ok(notes) if !notes.is_empty() => {
+            // The binding's alternative readings: recorded, never failed.
+            result.verdict = Verdict::Informational;
+            result.violated_errata = vec![errata::TRANSPORT];
+            result.because = notes;
+        }
+        Ok(_) => {}
+        Err(failure) => {
+            result.verdict = failure.verdict;
+            result.violated = failure.violated;
+            result.violated_errata = failure.violated_errata;
+            result.step = Some(failure.step + 1);
+            result.expected = failure.expected;
+            result.observed = failure.observed;
+            result.because = failure.because;
+        }
+    }
+    result.wire = log.take();
+    result.millis = started.elapsed().as_secs_f64() * 1000.0;
+    result
+}
+
+struct Failure {
+    verdict: Verdict,
+    violated: Vec<ReqId>,
+    violated_errata: Vec<ErratumId>,
+    step: usize,
+    expected: Option<String>,
+    observed: Option<String>,
+    because: Vec<String>,
+}
+
+impl Failure {
+    /// The verdict of a violation of the model at step `step`.
+    fn violation(step: usize, v: Violation) -> Self {
+        Failure {
+            verdict: grade(&v.requirements),
+            violated: v.requirements,
+            violated_errata: v.errata,
+            step,
+            expected: Some(v.expected),
+            observed: Some(v.observed),
+            because: v.because,
+        }
+    }
+
+    /// The verdict of a step that could not be observed or broke the binding.
+    fn trouble(step: usize, trouble: Trouble) -> Self {
+        match trouble {
+            Trouble::Transport(why) => Failure {
+                verdict: Verdict::Indeterminate,
+                violated: Vec::new(),
+                violated_errata: Vec::new(),
+                step,
+                expected: None,
+                observed: None,
+                because: vec![why],
+            },
+            Trouble::Binding(binding::BindingError { why, errata }) => {
+                let ids: Vec<&str> = errata.iter().map(|e| e.0).collect();
+                Failure {
+                    verdict: Verdict::Fail,
+                    violated: Vec::new(),
+                    step,
+                    expected: Some(format!(
+                        "an answer the binding allows (BINDING.md, {})",
+                        ids.join(", ")
+                    )),
+                    observed: Some(why.clone()),
+                    because: vec![why, format!("see {}", ids.join(", "))],
+                    violated_errata: errata,
+                }
+            }
+        }
+    }
+}
+
+/// The grade of a broken set of requirements: the strictest level among them.
+pub fn grade(violated: &[ReqId]) -> Verdict {
+    let levels: Vec<Level> = violated
+        .iter()
+        .filter_map(|id| req::find(id.0))
+        .map(|r| r.level)
+        .collect();
+    if levels.is_empty()
+        || levels
+            .iter()
+            .any(|l| matches!(l, Level::Must | Level::MustNot | Level::Statement))
+    {
+        Verdict::Fail
+    } else if levels
+        .iter()
+        .any(|l| matches!(l, Level::Should | Level::ShouldNot))
+    {
+        Verdict::NonStrict
+    } else {
+        Verdict::Informational
+    }
+}
+
+/// The model's view of the target at the start of a case: who it is and which optional
+/// conventions it enforces.
+fn initial_state(case: &Case, capabilities: &Capabilities) -> State {
+    let mut state = State::new(case.target.clone());
+    state.ban_extension = capabilities.has_convention(control::BAN_EXTENSION);
+    state
+}
+
+/// Replays `case` and judges each observation; on success, the notes of answers the
+/// binding accepts only as its alternative reading (graded informational).
+async fn replay(
+    case: &Case,
+    target: &Target,
+    peers: &Peers,
+    settings: &Settings,
+) -> Result<Vec<String>, Failure> {
+    let reset = Reset {
+        me: case.target.clone(),
+        peers: peers.urls(),
+    };
+    target
+        .reset(&reset)
+        .await
+        .map_err(|t| Failure::trouble(0, t))?;
+    let answers = |p: &ServiceProviderId| -> Vec<bool> {
+        case.steps
+            .iter()
+            .filter_map(|s| match &s.input {
+                Input::WelcomeInitAnswered { provider, accepted } if provider == p => {
+                    Some(*accepted)
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    for (id, peer) in &peers.0 {
+        peer.script(answers(id));
+    }
+    let mut state = initial_state(case, &target.capabilities);
+    let mut notes = Vec::new();
+    let inputs: Vec<&Input> = case.steps.iter().map(|s| &s.input).collect();
+    let mut index = 0;
+    while index < inputs.len() {
+        // A request and the WelcomeInit answers right after it form one window: the calls
+        // the target makes in it are attributed to the input that causes them.
+        let window_end = (index + 1..inputs.len())
+            .find(|&i| !matches!(inputs[i], Input::WelcomeInitAnswered { .. }))
+            .unwrap_or(inputs.len());
+        let response = match perform(&case.steps[index], target).await {
+            Ok(Some(answer)) => {
+                notes.extend(answer.notes);
+                Some(answer.response)
+            }
+            Ok(None) => None,
+            Err(t) => return Err(Failure::trouble(index, t)),
+        };
+        let window = &inputs[index..window_end];
+        let expected = expected_calls(&state, window);
+        target
+            .settle(peers, expected, settings.settle, false)
+            .await
+            .map_err(|t| Failure::trouble(index, t))?;
+        let calls = collect(peers).map_err(|t| Failure::trouble(index, t))?;
+        let mut attributed = attribute(window, calls);
+        for (offset, input) in window.iter().copied().enumerate() {
+            let outbound = std::mem::take(&mut attributed[offset]);
+            let judged = match (offset, &response) {
+                (0, Some(response)) => check(
+                    &state,
+                    input,
+                    &Observed {
+                        response: response.clone(),
+                        outbound,
+                    },
+                ),
+                // Not a request to the target (a provider's answer to its call): only the
+                // calls it made are judged, nothing is taken as its answer.
+                _ => check_calls(&state, input, &outbound),
+            };
+            state = judged.map_err(|v| Failure::violation(index + offset, v))?;
+        }
+        index = window_end;
+    }
+    // Calls made after the last input (late pushes above all) are judged too.
+    let last = inputs.len().saturating_sub(1);
+    target
+        .settle(peers, 0, settings.settle, true)
+        .await
+        .map_err(|t| Failure::trouble(last, t))?;
+    let late = collect(peers).map_err(|t| Failure::trouble(last, t))?;
+    check_unprompted(&state, &late).map_err(|v| Failure::violation(last, v))?;
+    Ok(notes)
+}
+
+/// The calls the peers received since the last collection, as the model names them.
+fn collect(peers: &Peers) -> Result<Vec<Outbound>, Trouble> {
+    peers
+        .take_all()
+        .into_iter()
+        .map(|received| received.map_err(Trouble::binding))
+        .collect()
+}
+
+/// How many calls the model expects the target to make for a window of inputs.
+fn expected_calls(state: &State, window: &[&Input]) -> usize {
+    let mut state = state.clone();
+    window
+        .iter()
+        .map(|input| apply_in_place(&mut state, input).1.len())
+        .sum()
+}
+
+/// Sends one input to the target; `None` for inputs that are not requests (answers the
+/// runner's peers already gave).
+async fn perform(step: &CaseStep, target: &Target) -> Result<Option<Answer>, Trouble> {
+    let input = &step.input;
+    if let Input::WelcomeInitAnswered { .. } = input {
+        return Ok(None);
+    }
+    if control::action_name(input).is_some() {
+        return target.control(input).await.map(|response| {
+            Some(Answer {
+                response,
+                notes: Vec::new(),
+            })
+        });
+    }
+    if let (Input::Malformed { endpoint, .. } | Input::Unidentified { endpoint, .. }, Some(raw)) =
+        (input, &step.raw)
+    {
+        return target
+            .federation(*endpoint, raw.provider.as_deref(), raw.body.clone())
+            .await
+            .map(Some);
+    }
+    let (endpoint, from, body) = binding::request_of(input)
+        .ok_or_else(|| Trouble::binding(format!("the case gives no request body for {input:?}")))?;
+    target
+        .federation(endpoint, from.map(|f| f.as_str()), body)
+        .await
+        .map(Some)
+}
+
+/// Splits a window's calls over its inputs: Welcome pushes to a provider go to that
+/// provider's answer, in order; pushes of messages to the last input, so they are judged
+/// against the state the whole window leaves (errata `errata/push-snapshot`); everything
+/// else to the request that opened the window.
+fn attribute(window: &[&Input], calls: Vec<Outbound>) -> Vec<Vec<Outbound>> {
+    let mut out = vec![Vec::new(); window.len()];
+    let mut used = vec![false; window.len()];
+    for call in calls {
+        let slot = match &call {
+            Outbound::WelcomePush { to, .. } => window.iter().enumerate().position(|(i, input)| {
+                !used[i] && matches!(input, Input::WelcomeInitAnswered { provider, .. } if provider == to)
+            }),
+            Outbound::Push { .. } => Some(window.len() - 1),
+            _ => None,
+        };
+        match (slot, &call) {
+            (Some(i), Outbound::Push { .. }) => out[i].push(call),
+            (Some(i), _) => {
+                used[i] = true;
+                out[i].push(call);
+            }
+            (None, _) => out[0].push(call),
+        }
+    }
+    out
+}

@@ -1,0 +1,345 @@
+//! One run of the suite: pick the target (a URL, or the reference DS in process, possibly a
+//! mutant), start the peers, replay the selected cases, and sum up. This is also the library
+//! entry point a Rust implementer's `#[test]` calls.
+
+use crate::peers::Peers;
+use crate::runner::{role_name, run_case, Case, CaseResult, Rig, Role, Settings, Target, Verdict};
+use crate::{CliError, CliResult};
+use mimi_ds_binding::wire::WireLog;
+use mimi_ds_model::codec::ServiceProviderId;
+#[cfg(feature = "reference")]
+use mimi_ds_reference as reference;
+#[cfg(feature = "reference")]
+use mimi_ds_reference::{
+    freedoms::{self, Freedom},
+    mutants::{self, Mutant},
+};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+/// The one call for a Rust implementer's `#[test]`: every bundled vector against `target`
+/// (a base URL), or against the in-process reference DS when `None`.
+///
+/// ```no_run
+/// let summary = mimi_ds_check::suite::check(Some("http://127.0.0.1:8080")).unwrap();
+/// assert!(summary.passed(false), "{}", summary.line());
+/// ```
+pub fn check(target: Option<&str>) -> CliResult<Summary> {
+    let options = Options {
+        target: target.map(String::from),
+        ..Options::default()
+    };
+    let cases = select(
+        crate::cases::load(std::path::Path::new(mimi_ds_vectors::BUNDLED))?,
+        &options,
+    )?;
+    run(&cases, &options, &|_, _| {})
+}
+
+/// Consecutive indeterminate cases after which a target counts as gone: the rest are not
+/// run, so a hung server costs a few timeouts, not one per case.
+const GIVE_UP_AFTER: usize = 5;
+
+/// Round trips measured for the loopback floor.
+const FLOOR_SAMPLES: usize = 200;
+
+/// What to run and against what.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Base URL of the DS under test; `None` runs the reference DS in process.
+    pub target: Option<String>,
+    /// With no target: the bug to plant in the in-process reference.
+    pub mutant: Option<Mutant>,
+    /// With no target: the legal variant the in-process reference behaves as.
+    pub freedom: Option<Freedom>,
+    /// Only cases of this role.
+    pub role: Option<Role>,
+    /// Only cases whose id matches this glob (`*`, `?`, `[…]`).
+    pub only: Option<String>,
+    /// Per request.
+    pub timeout: Duration,
+    /// For targets without the `idle` capability: how long to wait for their calls.
+    pub settle: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            target: None,
+            mutant: None,
+            freedom: None,
+            role: None,
+            only: None,
+            timeout: Duration::from_secs(5),
+            settle: Duration::from_millis(500),
+        }
+    }
+}
+
+/// The results of a run, with the figures of the benchmark.
+#[derive(Debug)]
+pub struct Summary {
+    pub target: String,
+    pub results: Vec<CaseResult>,
+    pub wall: Duration,
+    /// HTTP exchanges in both directions.
+    pub exchanges: usize,
+    /// Median loopback round trip to the target, measured in the same run.
+    pub floor: Duration,
+}
+
+impl Summary {
+    pub fn count(&self, verdict: Verdict) -> usize {
+        self.results.iter().filter(|r| r.verdict == verdict).count()
+    }
+
+    /// Nothing failed (and, when strict, no SHOULD was missed).
+    pub fn passed(&self, strict: bool) -> bool {
+        self.problem(strict).is_none()
+    }
+
+    /// Why this run is not a pass: a failure (with `strict`, a SHOULD not met), a case that
+    /// could not be observed, or nothing checked at all. `None` for a pass.
+    pub fn problem(&self, strict: bool) -> Option<String> {
+        let failed = self.count(Verdict::Fail)
+            + if strict {
+                self.count(Verdict::NonStrict)
+            } else {
+                0
+            };
+        let indeterminate = self.count(Verdict::Indeterminate);
+        let checked = self.count(Verdict::Pass)
+            + self.count(Verdict::Fail)
+            + self.count(Verdict::NonStrict)
+            + self.count(Verdict::Informational);
+        if failed > 0 {
+            let strict_note = if strict {
+                " (strict: non-strict counts)"
+            } else {
+                ""
+            };
+            Some(format!("{failed} cases failed{strict_note}"))
+        } else if indeterminate > 0 {
+            Some(format!("{indeterminate} cases indeterminate (timeouts or transport errors): nothing can be concluded from them"))
+        } else if checked == 0 {
+            Some(format!(
+                "no case could be checked: all {} were skipped for capabilities the target lacks",
+                self.results.len()
+            ))
+        } else {
+            None
+        }
+    }
+
+    /// The benchmark line: wall time, exchanges per second, and how the run compares with
+    /// the loopback floor (every exchange at the floor's cost).
+    pub fn timing_line(&self) -> String {
+        let wall = self.wall.as_secs_f64();
+        let floor_total = self.floor.as_secs_f64() * self.exchanges as f64;
+        format!(
+            "{:.0} ms wall, {} exchanges, {:.0} exchanges/s; loopback floor {:.0} µs per round trip, {:.0} ms for all exchanges ({:.2}x)",
+            wall * 1000.0,
+            self.exchanges,
+            self.exchanges as f64 / wall.max(1e-9),
+            self.floor.as_secs_f64() * 1e6,
+            floor_total * 1000.0,
+            wall / floor_total.max(1e-9)
+        )
+    }
+
+    /// One line: counts per verdict.
+    pub fn line(&self) -> String {
+        let parts: Vec<String> = Verdict::ALL
+            .iter()
+            .map(|v| format!("{} {}", self.count(*v), v.name()))
+            .collect();
+        format!(
+            "{} cases against {}: {}",
+            self.results.len(),
+            self.target,
+            parts.join(", ")
+        )
+    }
+}
+
+/// The cases `options` selects, in order; an error if none is left (a run that checks
+/// nothing must not look like a pass).
+pub fn select(cases: Vec<Case>, options: &Options) -> CliResult<Vec<Case>> {
+    let pattern = match &options.only {
+        Some(p) => Some(
+            glob::Pattern::new(p)
+                .map_err(|e| CliError(format!("--only {p:?} is not a glob: {e}")))?,
+        ),
+        None => None,
+    };
+    let total = cases.len();
+    let chosen: Vec<Case> = cases
+        .into_iter()
+        .filter(|c| options.role.is_none_or(|r| c.role == r))
+        .filter(|c| pattern.as_ref().is_none_or(|p| p.matches(&c.id)))
+        .collect();
+    if chosen.is_empty() {
+        let mut why = vec![];
+        if let Some(p) = &options.only {
+            why.push(format!("--only {p:?}"));
+        }
+        if let Some(r) = options.role {
+            why.push(format!("--role {}", role_name(r)));
+        }
+        return Err(CliError(format!(
+            "no case selected: {} matched none of the {total} cases",
+            why.join(" and ")
+        )));
+    }
+    Ok(chosen)
+}
+
+/// Runs `cases` (already selected) against the target of `options`.
+pub fn run(
+    cases: &[Case],
+    options: &Options,
+    progress: &dyn Fn(usize, &CaseResult),
+) -> CliResult<Summary> {
+    runtime()?.block_on(run_async(cases, options, progress))
+}
+
+fn runtime() -> CliResult<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| CliError(format!("starting the async runtime: {e}")))
+}
+
+/// The target of `options`: the given URL, or a reference DS started here (kept alive by the
+/// returned server).
+async fn connect(
+    options: &Options,
+    log: &WireLog,
+) -> CliResult<(Option<reference::Server>, Target)> {
+    let (server, url) = match &options.target {
+        Some(url) => (None, url.clone()),
+        None => {
+            let config = reference::Config {
+                me: ServiceProviderId::new("hub.example").expect("valid domain"),
+                mutant: options.mutant,
+                freedom: options.freedom,
+                call_timeout: options.timeout,
+                idle: true,
+            };
+            let server = reference::start(config, SocketAddr::from(([127, 0, 0, 1], 0)))
+                .await
+                .map_err(|e| CliError(format!("starting the reference DS: {e}")))?;
+            let url = server.url();
+            (Some(server), url)
+        }
+    };
+    let target = Target::connect(&url, options.timeout, log.clone())
+        .await
+        .map_err(CliError)?;
+    Ok((server, target))
+}
+
+/// `traces` random traces in each role the target of `options` offers (or the one
+/// `options.role` names), see `explore`.
+pub fn explore(
+    options: &Options,
+    traces: u32,
+    max_ops: usize,
+    seed: u64,
+) -> CliResult<crate::explore::Exploration> {
+    let runtime = runtime()?;
+    let (_server, rig) = runtime.block_on(rig(options, crate::explore::peers()))?;
+    let offered = |role: &Role| {
+        let name = role_name(*role);
+        rig.target.capabilities.roles.iter().any(|r| r == name)
+    };
+    let roles: Vec<Role> = [Role::Hub, Role::Follower, Role::Rsp]
+        .into_iter()
+        .filter(|r| options.role.is_none_or(|only| only == *r))
+        .filter(offered)
+        .collect();
+    if roles.is_empty() {
+        return Err(CliError(
+            "no random traces: the target offers none of the roles asked for".into(),
+        ));
+    }
+    crate::explore::explore(&runtime, &rig, &roles, traces, max_ops, seed)
+}
+
+/// Connects to the target of `options` and starts the peers `ids`.
+async fn rig(
+    options: &Options,
+    ids: Vec<ServiceProviderId>,
+) -> CliResult<(Option<reference::Server>, Rig)> {
+    let log = WireLog::default();
+    let (server, target) = connect(options, &log).await?;
+    let peers = Peers::start(ids, &log)
+        .await
+        .map_err(|e| CliError(format!("starting the peers: {e}")))?;
+    let settings = Settings {
+        settle: options.settle,
+    };
+    Ok((
+        server,
+        Rig {
+            target,
+            peers,
+            log,
+            settings,
+        },
+    ))
+}
+
+async fn run_async(
+    cases: &[Case],
+    options: &Options,
+    progress: &dyn Fn(usize, &CaseResult),
+) -> CliResult<Summary> {
+    let mut ids: Vec<ServiceProviderId> = cases.iter().flat_map(|c| c.peers()).collect();
+    ids.sort();
+    ids.dedup();
+    let (_server, rig) = rig(options, ids).await?;
+    let floor = rig.target.round_trip_floor(FLOOR_SAMPLES).await;
+    let started = Instant::now();
+    let mut results = Vec::with_capacity(cases.len());
+    let mut unanswered = 0;
+    for (i, case) in cases.iter().enumerate() {
+        let result = if unanswered >= GIVE_UP_AFTER {
+            let mut not_run = CaseResult::new(case, Verdict::Indeterminate);
+            not_run.because.push(format!(
+                "not run: the target stopped answering ({GIVE_UP_AFTER} cases in a row could not be observed)"
+            ));
+            not_run
+        } else {
+            run_case(case, &rig).await
+        };
+        unanswered = if result.verdict == Verdict::Indeterminate {
+            unanswered + 1
+        } else {
+            0
+        };
+        progress(i, &result);
+        results.push(result);
+    }
+    let exchanges = results
+        .iter()
+        .flat_map(|r| &r.wire)
+        .filter(|e| e.direction != "inside-ohttp")
+        .count();
+    let target_name = match (&options.target, options.mutant, options.freedom) {
+        (Some(url), _, _) => url.clone(),
+        (None, Some(m), _) => format!("the reference DS with mutant {}", mutants::info(m).name),
+        (None, None, Some(f)) => {
+            format!("the reference DS with freedom {}", freedoms::info(f).name)
+        }
+        (None, None, None) => "the reference DS".into(),
+    };
+    Ok(Summary {
+        target: target_name,
+        results,
+        wall: started.elapsed(),
+        exchanges,
+        floor,
+    })
+}

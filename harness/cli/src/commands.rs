@@ -1,0 +1,342 @@
+//! The `run`, `serve`, `mutants` and `freedoms` commands: options in, lines and exit codes
+//! out.
+
+use mimi_ds_check::report::describe;
+use mimi_ds_check::runner::{role_name, Case, CaseResult, Role, Verdict};
+use mimi_ds_check::score::Score;
+use mimi_ds_check::suite::{self, Options};
+use mimi_ds_check::{cases, explore, report, CliError, CliResult};
+use mimi_ds_model::codec::ServiceProviderId;
+use mimi_ds_model::vectors::trace;
+use mimi_ds_reference::freedoms::{self, Freedom, FREEDOMS};
+use mimi_ds_reference::mutants::{self, Mutant, MutantInfo, MUTANTS};
+use mimi_ds_reference::{self as reference, Config};
+use std::io::IsTerminal;
+use std::path::Path;
+use std::time::Duration;
+
+pub fn seconds(flag: &str, value: f64) -> CliResult<Duration> {
+    if value.is_finite() && value > 0.0 && value <= 3600.0 {
+        Ok(Duration::from_secs_f64(value))
+    } else {
+        Err(CliError(format!(
+            "{flag} {value}: give seconds between 0 and 3600"
+        )))
+    }
+}
+
+/// Informational cases listed one by one before the rest are only counted.
+const LISTED_INFORMATIONAL: usize = 5;
+
+/// A progress bar on a terminal, one line per non-passing case otherwise.
+fn progress(total: usize) -> impl Fn(usize, &CaseResult) {
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new(total as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")
+                .expect("valid template"),
+        );
+        bar
+    });
+    // After a target stops answering, one line says so rather than one per case not run;
+    // informational findings (another status or media type, often on every answer) are
+    // listed a few at a time, then counted.
+    let said_not_run = std::cell::Cell::new(false);
+    let informational = std::cell::Cell::new(0usize);
+    move |i, result: &CaseResult| {
+        if let Some(bar) = &bar {
+            bar.set_position(i as u64 + 1);
+            bar.set_message(result.id.clone());
+            if i + 1 == total {
+                bar.finish_and_clear();
+            }
+        }
+        let not_run = result
+            .because
+            .first()
+            .is_some_and(|b| b.starts_with("not run:"));
+        let say = |line: String| match &bar {
+            Some(bar) => bar.println(line),
+            None => eprintln!("{line}"),
+        };
+        if result.verdict == Verdict::Informational {
+            informational.set(informational.get() + 1);
+        }
+        let too_many =
+            result.verdict == Verdict::Informational && informational.get() > LISTED_INFORMATIONAL;
+        if result.verdict != Verdict::Pass && !(not_run && said_not_run.replace(true)) && !too_many
+        {
+            say(describe(result));
+        }
+        let unlisted = informational.get().saturating_sub(LISTED_INFORMATIONAL);
+        if i + 1 == total && unlisted > 0 {
+            say(format!(
+                "… and {unlisted} more informational cases (all in --report-dir's reports)"
+            ));
+        }
+    }
+}
+
+pub fn run(
+    vectors: &Path,
+    options: &Options,
+    strict: bool,
+    dry_run: bool,
+    report_dir: Option<&Path>,
+) -> CliResult {
+    let selected = suite::select(cases::load(vectors)?, options)?;
+    if dry_run {
+        for case in &selected {
+            println!(
+                "{} ({}, {} inputs)",
+                case.id,
+                role_name(case.role),
+                case.steps.len()
+            );
+        }
+        println!("{} cases selected", selected.len());
+        return Ok(());
+    }
+    let summary = suite::run(&selected, options, &progress(selected.len()))?;
+    if let Some(dir) = report_dir {
+        report::write_all(dir, &summary, strict)?;
+    }
+    println!("{}", summary.line());
+    println!("{}", summary.timing_line());
+    match summary.problem(strict) {
+        None => Ok(()),
+        Some(problem) => Err(CliError(problem)),
+    }
+}
+
+pub fn explore(
+    options: &Options,
+    traces: u32,
+    max_ops: usize,
+    seed: u64,
+    report_dir: Option<&Path>,
+) -> CliResult {
+    if traces == 0 || max_ops == 0 {
+        return Err(CliError("--explore and --max-ops need at least 1".into()));
+    }
+    let found = suite::explore(options, traces, max_ops, seed)?;
+    let Some((test, result)) = found.counterexample else {
+        println!(
+            "{traces} random traces per role the target offers (seed {seed}, up to {max_ops} operations) passed; {} runs",
+            found.runs
+        );
+        return Ok(());
+    };
+    println!("{}", describe(&result));
+    println!(
+        "a random trace failed; shrunk to {} inputs after {} runs (seed {seed})",
+        test.steps.len(),
+        found.runs
+    );
+    match report_dir {
+        Some(dir) => {
+            let vectors = dir.join("counterexample");
+            let file = trace::file(explore::SECTION, vec![test]);
+            mimi_ds_vectors::write_trace_file(&vectors, &file)?;
+            println!(
+                "replay it with: mimi-ds-check run --vectors {}",
+                vectors.display()
+            );
+        }
+        None => println!("give --report-dir to keep it as a replayable vector"),
+    }
+    Err(CliError(format!("{} failed", result.id)))
+}
+
+pub fn serve(
+    role: Role,
+    listen: std::net::SocketAddr,
+    mutant: Option<Mutant>,
+    freedom: Option<Freedom>,
+) -> CliResult {
+    let me = match role {
+        Role::Hub => "hub.example",
+        Role::Follower | Role::Rsp => "b.example",
+    };
+    let config = Config {
+        me: ServiceProviderId::new(me).expect("valid domain"),
+        mutant,
+        freedom,
+        call_timeout: Duration::from_secs(5),
+        idle: true,
+    };
+    let runtime = tokio::runtime::Runtime::new()
+        .map_err(|e| CliError(format!("starting the async runtime: {e}")))?;
+    runtime.block_on(async {
+        let server = reference::start(config, listen)
+            .await
+            .map_err(|e| CliError(format!("listening on {listen}: {e}")))?;
+        let bug = match (mutant, freedom) {
+            (Some(m), _) => format!(" with mutant {}", mutants::info(m).name),
+            (None, Some(f)) => format!(" with freedom {}", freedoms::info(f).name),
+            (None, None) => String::new(),
+        };
+        println!(
+            "reference DS ({} role){bug} serving at {}",
+            role_name(role),
+            server.url()
+        );
+        tokio::signal::ctrl_c()
+            .await
+            .map_err(|e| CliError(format!("waiting for Ctrl-C: {e}")))?;
+        Ok(())
+    })
+}
+
+pub fn mutants(score: bool, vectors: &Path) -> CliResult {
+    if !score {
+        for m in MUTANTS {
+            println!("{:<40} {}", m.name, m.breaks);
+        }
+        return Ok(());
+    }
+    let score = Score::run(vectors)?;
+    let rules = mutants::rules();
+    for rule in &rules {
+        let breakers: Vec<&MutantInfo> = mutants::mutants_of(*rule).collect();
+        if breakers.is_empty() {
+            let why = mutants::why_without_mutant(*rule).unwrap_or("NO MUTANT AND NO REASON");
+            println!("{}\n  no mutant: {why}", rule.id());
+            continue;
+        }
+        println!("{}", rule.id());
+        for m in breakers {
+            match score.killer(m.mutant, *rule) {
+                Some(kill) => println!("  killed   {:<40} by {}", m.name, kill.case),
+                None => println!(
+                    "  SURVIVED {:<40} no failing case names {}",
+                    m.name,
+                    rule.id()
+                ),
+            }
+        }
+    }
+    let survivors = score.survivors();
+    let unnamed = score.unnamed();
+    let uncovered = Score::uncovered();
+    let with_mutant = rules
+        .iter()
+        .filter(|r| mutants::mutants_of(**r).next().is_some())
+        .count();
+    let rules_killed = rules
+        .iter()
+        .filter(|r| mutants::mutants_of(**r).next().is_some())
+        .filter(|r| !unnamed.iter().any(|(u, _)| u == *r))
+        .count();
+    let killed = MUTANTS.len() - survivors.len();
+    println!(
+        "rules: {} wire rules; {with_mutant} with mutants, every one killed by a case naming the rule for {rules_killed}; {} without a mutant, each with its reason above; {} with neither",
+        rules.len(),
+        mutants::WITHOUT_MUTANT.len(),
+        uncovered.len()
+    );
+    println!(
+        "kill rate: {killed}/{} mutants ({:.0}%)",
+        MUTANTS.len(),
+        100.0 * killed as f64 / MUTANTS.len() as f64
+    );
+    let mut problems = Vec::new();
+    if !survivors.is_empty() {
+        problems.push(format!("mutants survived: {}", survivors.join(", ")));
+    }
+    if !unnamed.is_empty() {
+        let pairs: Vec<String> = unnamed
+            .iter()
+            .map(|(r, m)| format!("{m} ({})", r.id()))
+            .collect();
+        problems.push(format!(
+            "mutants no case names a rule for: {}",
+            pairs.join(", ")
+        ));
+    }
+    if !uncovered.is_empty() {
+        let ids: Vec<&str> = uncovered.iter().map(|r| r.id()).collect();
+        problems.push(format!("rules without a mutant: {}", ids.join(", ")));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(CliError(problems.join("; ")))
+    }
+}
+
+/// Lists the freedoms, or (`score`) runs every vector and `traces` random traces against
+/// each: every one must pass, since each is a DS the draft allows.
+pub fn freedoms(score: bool, vectors: &Path, traces: u32, seed: u64) -> CliResult {
+    if !score {
+        for f in FREEDOMS {
+            println!("{:<28} {}", f.name, f.uses);
+        }
+        return Ok(());
+    }
+    let cases: Vec<Case> = suite::select(cases::load(vectors)?, &Options::default())?;
+    let mut false_verdicts = 0;
+    for f in FREEDOMS {
+        let options = Options {
+            freedom: Some(f.freedom),
+            ..Options::default()
+        };
+        let summary = suite::run(&cases, &options, &|_, _| {})?;
+        let explored = match traces {
+            0 => None,
+            n => Some(suite::explore(&options, n, EXPLORE_OPS, seed)?),
+        };
+        let wrong: Vec<&CaseResult> = summary
+            .results
+            .iter()
+            .filter(|r| {
+                matches!(
+                    r.verdict,
+                    Verdict::Fail | Verdict::NonStrict | Verdict::Indeterminate
+                )
+            })
+            .collect();
+        let explore_failure = explored.as_ref().and_then(|e| e.counterexample.as_ref());
+        let explore_note = match (&explored, explore_failure) {
+            (None, _) => "no random traces".to_string(),
+            (Some(_), None) => format!("{traces} random traces pass in every role"),
+            (Some(_), Some((test, _))) => {
+                format!("a random trace fails ({} inputs)", test.steps.len())
+            }
+        };
+        if wrong.is_empty() && explore_failure.is_none() {
+            println!(
+                "passes  {:<28} {} pass, {} informational, {} skipped; {explore_note}",
+                f.name,
+                summary.count(Verdict::Pass),
+                summary.count(Verdict::Informational),
+                summary.count(Verdict::Skipped)
+            );
+            continue;
+        }
+        false_verdicts += 1;
+        println!(
+            "FALSE   {:<28} {} cases wrongly not passed; {explore_note}",
+            f.name,
+            wrong.len()
+        );
+        for r in wrong.iter().take(3) {
+            println!("          {}", describe(r));
+        }
+        if let Some((_, result)) = explore_failure {
+            println!("          {}", describe(result));
+        }
+    }
+    println!(
+        "freedoms passing: {}/{}",
+        FREEDOMS.len() - false_verdicts,
+        FREEDOMS.len()
+    );
+    match false_verdicts {
+        0 => Ok(()),
+        n => Err(CliError(format!("{n} freedoms got false verdicts"))),
+    }
+}
+
+/// Operations per random trace in `freedoms --score`, as `run --explore` draws by default.
+const EXPLORE_OPS: usize = 24;

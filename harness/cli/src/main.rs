@@ -1,0 +1,402 @@
+//! `mimi-ds-check`: decode and encode the draft's structures, list requirements and errata,
+//! generate and verify vectors.
+
+use clap::{Parser, Subcommand};
+use mimi_ds_check::runner::Role;
+mod codec_cli;
+mod commands;
+
+use mimi_ds_check::{CliError, CliResult};
+use mimi_ds_reference::{freedoms, mutants};
+use mimi_ds_vectors as vector_files;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "mimi-ds-check",
+    version,
+    about = "Conformance suite for the MIMI Delivery Service draft"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Decode hex (argument, or stdin one per line) into one JSON object per line.
+    Decode {
+        /// `mls-message` or a structure of the draft in kebab case (`send-request`, …).
+        structure: String,
+        hex: Option<String>,
+    },
+    /// Encode JSON (argument, or stdin one per line) as produced by `decode` back into hex.
+    Encode {
+        structure: String,
+        json: Option<String>,
+    },
+    /// The requirement catalogue: every normative statement of the draft.
+    Requirements {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Our decisions on what the draft leaves open.
+    Errata {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the suite against a DS (by default the reference DS, in process).
+    Run(RunArgs),
+    /// Serve the reference DS (the model over the binding) until interrupted.
+    Serve {
+        #[arg(long, value_enum, default_value = "hub")]
+        role: RoleArg,
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// Plant one bug (see `mimi-ds-check mutants`).
+        #[arg(long, conflicts_with = "freedom")]
+        mutant: Option<String>,
+        /// Behave as one legal variant (see `mimi-ds-check freedoms`).
+        #[arg(long)]
+        freedom: Option<String>,
+    },
+    /// List the mutants of the reference DS, or (`--score`) run the suite against each.
+    Mutants {
+        #[arg(long)]
+        score: bool,
+        #[arg(long, default_value = "vectors")]
+        vectors: PathBuf,
+    },
+    /// List the freedoms — legal variants of the reference DS, each using a discretion the
+    /// draft gives — or (`--score`) run every vector and random traces against each: every
+    /// one must pass.
+    Freedoms {
+        #[arg(long)]
+        score: bool,
+        #[arg(long, default_value = "vectors")]
+        vectors: PathBuf,
+        /// Random traces per freedom with --score.
+        #[arg(long, default_value_t = 1000)]
+        traces: u32,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Generate or verify the test vectors.
+    Vectors {
+        #[command(subcommand)]
+        action: VectorsAction,
+    },
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// Base URL of the DS under test; without it the reference DS runs in process.
+    #[arg(long)]
+    target: Option<String>,
+    /// Only the cases of this role.
+    #[arg(long, value_enum)]
+    role: Option<RoleArg>,
+    #[arg(long, default_value = "vectors")]
+    vectors: PathBuf,
+    /// Only the cases whose id matches this glob (e.g. 'receive/*').
+    #[arg(long)]
+    only: Option<String>,
+    /// Also fail on SHOULDs not met (non-strict verdicts).
+    #[arg(long)]
+    strict: bool,
+    /// List the selected cases without running them.
+    #[arg(long)]
+    dry_run: bool,
+    /// Write report.json, junit.xml and index.html here.
+    #[arg(long)]
+    report_dir: Option<PathBuf>,
+    /// With no --target: plant this bug in the in-process reference DS.
+    #[arg(long, conflicts_with_all = ["target", "freedom"])]
+    mutant: Option<String>,
+    /// With no --target: the in-process reference DS behaves as this legal variant.
+    #[arg(long, conflicts_with = "target")]
+    freedom: Option<String>,
+    /// Instead of the vectors, run this many random traces (shrinking any failure to the
+    /// smallest, written to --report-dir as a replayable vector).
+    #[arg(long)]
+    explore: Option<u32>,
+    /// Seed of the random traces (the same seed gives the same traces).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Most operations in one random trace.
+    #[arg(long, default_value_t = 24)]
+    max_ops: usize,
+    /// For targets without the idle capability: seconds to wait for the calls an input
+    /// should cause (WelcomeInit, Welcome, forwarding) before judging them.
+    #[arg(long, default_value_t = 0.5)]
+    settle: f64,
+    /// Seconds to wait for any one answer.
+    #[arg(long, default_value_t = 5.0)]
+    timeout: f64,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum RoleArg {
+    Hub,
+    Follower,
+    Rsp,
+}
+
+impl From<RoleArg> for Role {
+    fn from(r: RoleArg) -> Role {
+        match r {
+            RoleArg::Hub => Role::Hub,
+            RoleArg::Follower => Role::Follower,
+            RoleArg::Rsp => Role::Rsp,
+        }
+    }
+}
+
+fn freedom(name: &str) -> CliResult<freedoms::Freedom> {
+    freedoms::find(name).map(|f| f.freedom).ok_or_else(|| {
+        CliError(format!(
+            "no freedom {name:?}; `mimi-ds-check freedoms` lists them"
+        ))
+    })
+}
+
+fn mutant(name: &str) -> CliResult<mutants::Mutant> {
+    mutants::find(name).map(|m| m.mutant).ok_or_else(|| {
+        CliError(format!(
+            "no mutant {name:?}; `mimi-ds-check mutants` lists them"
+        ))
+    })
+}
+
+#[derive(Subcommand)]
+enum VectorsAction {
+    /// Write every vector file, deterministically.
+    Generate {
+        #[arg(long, default_value = "vectors")]
+        out: PathBuf,
+    },
+    /// Recompute every vector's expectation and fail on any difference.
+    Verify {
+        #[arg(default_value = "vectors")]
+        dir: PathBuf,
+    },
+    /// Count trace vectors per requirement; fail unless every wire-testable requirement has
+    /// one and every one needing a negative vector has one (vectors/README.md).
+    Coverage {
+        #[arg(default_value = "vectors")]
+        dir: PathBuf,
+    },
+}
+
+fn run(cli: Cli) -> CliResult {
+    match cli.command {
+        Command::Decode { structure, hex } => codec_cli::decode(&structure, hex),
+        Command::Encode { structure, json } => codec_cli::encode(&structure, json),
+        Command::Requirements { json } => {
+            let catalogue = mimi_ds_model::requirements::CATALOGUE;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(catalogue).map_err(|e| CliError(e.to_string()))?
+                );
+            } else {
+                for r in catalogue {
+                    println!(
+                        "{:<52} {:<10} {}",
+                        r.id.0,
+                        r.level.keyword().unwrap_or("STATEMENT"),
+                        r.section
+                    );
+                }
+            }
+            Ok(())
+        }
+        Command::Errata { json } => {
+            let errata = mimi_ds_model::errata::ERRATA;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(errata).map_err(|e| CliError(e.to_string()))?
+                );
+            } else {
+                for e in errata {
+                    println!(
+                        "{}\n  decision: {}\n  reason:   {}\n",
+                        e.id.0, e.decision, e.reason
+                    );
+                }
+            }
+            Ok(())
+        }
+        Command::Run(args) => {
+            let options = mimi_ds_check::suite::Options {
+                target: args.target,
+                mutant: args.mutant.as_deref().map(mutant).transpose()?,
+                freedom: args.freedom.as_deref().map(freedom).transpose()?,
+                role: args.role.map(Role::from),
+                only: args.only,
+                timeout: commands::seconds("--timeout", args.timeout)?,
+                settle: commands::seconds("--settle", args.settle)?,
+                ..Default::default()
+            };
+            match args.explore {
+                Some(traces) => commands::explore(
+                    &options,
+                    traces,
+                    args.max_ops,
+                    args.seed,
+                    args.report_dir.as_deref(),
+                ),
+                None => commands::run(
+                    &args.vectors,
+                    &options,
+                    args.strict,
+                    args.dry_run,
+                    args.report_dir.as_deref(),
+                ),
+            }
+        }
+        Command::Serve {
+            role,
+            listen,
+            mutant: bug,
+            freedom: variant,
+        } => commands::serve(
+            Role::from(role),
+            listen,
+            bug.as_deref().map(mutant).transpose()?,
+            variant.as_deref().map(freedom).transpose()?,
+        ),
+        Command::Freedoms {
+            score,
+            vectors,
+            traces,
+            seed,
+        } => commands::freedoms(score, &vectors, traces, seed),
+        Command::Mutants { score, vectors } => commands::mutants(score, &vectors),
+        Command::Vectors {
+            action: VectorsAction::Generate { out },
+        } => {
+            let started = std::time::Instant::now();
+            let generated =
+                mimi_ds_generate::generate(&out).map_err(|e| CliError(e.to_string()))?;
+            println!(
+                "wrote {} codec vectors under {}",
+                generated.codec_tests,
+                out.display()
+            );
+            println!(
+                "wrote {} trace vectors in {} files under {} in {:.1} s",
+                generated.trace_tests,
+                generated.trace_files,
+                out.join("trace").display(),
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
+        Command::Vectors {
+            action: VectorsAction::Verify { dir },
+        } => {
+            let v = vector_files::verify(&dir)?;
+            for p in &v.problems {
+                eprintln!("mimi-ds-check: {p}");
+            }
+            if v.problems.is_empty() {
+                println!(
+                    "verified {} vectors in {} files under {}",
+                    v.tests,
+                    v.files,
+                    dir.display()
+                );
+                Ok(())
+            } else {
+                Err(CliError(format!(
+                    "{} problems in {} vectors under {}",
+                    v.problems.len(),
+                    v.tests,
+                    dir.display()
+                )))
+            }
+        }
+        Command::Vectors {
+            action: VectorsAction::Coverage { dir },
+        } => {
+            let rows = vector_files::coverage(&dir)?;
+            println!(
+                "{:<52} {:<10} {:>5} {:>7} {:>10}  gap",
+                "requirement", "level", "valid", "invalid", "acceptable"
+            );
+            let mut gaps = 0;
+            for row in &rows {
+                let level = serde_json::to_value(row.level)
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_default();
+                let gap = match (row.wire_testable, row.gap()) {
+                    (false, _) => "(not wire-testable)",
+                    (true, Some(gap)) => {
+                        gaps += 1;
+                        gap
+                    }
+                    (true, None) => "",
+                };
+                let c = &row.counts;
+                println!(
+                    "{:<52} {:<10} {:>5} {:>7} {:>10}  {gap}",
+                    row.id, level, c.valid, c.invalid, c.acceptable
+                );
+            }
+            if gaps == 0 {
+                println!("every wire-testable requirement has a vector, and a negative one where required");
+                Ok(())
+            } else {
+                Err(CliError(format!(
+                    "{gaps} requirement(s) lack the vectors they need"
+                )))
+            }
+        }
+    }
+}
+
+/// A reader that stops early (`mimi-ds-check mutants | head`) ends the run quietly, as for
+/// any Unix tool, instead of a panic on the next line printed.
+fn die_quietly_on_closed_stdout() {
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of one signal before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+fn main() -> ExitCode {
+    die_quietly_on_closed_stdout();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            // --help and --version
+            print!("{e}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            // clap's message is several lines; the first says what is wrong.
+            let text = e.to_string();
+            let first = text
+                .lines()
+                .next()
+                .unwrap_or("bad arguments")
+                .trim_start_matches("error: ");
+            eprintln!("mimi-ds-check: {first} (see --help)");
+            return ExitCode::from(2);
+        }
+    };
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(CliError(msg)) => {
+            if !msg.is_empty() {
+                eprintln!("mimi-ds-check: {msg}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
