@@ -7,7 +7,7 @@
 
 use mimi_ds_model::codec::{ExternalJoinRequest, PartitionKey, ReceiveRequest};
 use mimi_ds_model::ds::scenario::{self, commit_data, follower_id, hosting_hub, key};
-use mimi_ds_model::ds::{apply_in_place, step, Input, State};
+use mimi_ds_model::ds::{apply, step, Input, State};
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -89,7 +89,7 @@ fn trace() -> Vec<Input> {
                 }
             }
         };
-        apply_in_place(&mut state, &input);
+        apply(&mut state, &input);
         inputs.push(input);
     }
     inputs
@@ -117,7 +117,7 @@ fn main() {
     let in_place = measure(&trace, |trace| {
         let mut state = hosting_hub();
         for input in trace {
-            black_box(apply_in_place(&mut state, input));
+            black_box(apply(&mut state, input));
         }
     });
     let copying = measure(&trace, |trace| {
@@ -127,6 +127,6 @@ fn main() {
         }
     });
     println!("ds_steps: {STEPS} steps, median of {RUNS} runs");
-    println!("  apply_in_place: {:.0} steps/s", in_place);
+    println!("  apply (in place): {:.0} steps/s", in_place);
     println!("  step (copies the state): {:.0} steps/s", copying);
 }

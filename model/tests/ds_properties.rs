@@ -10,8 +10,8 @@ use mimi_ds_model::ds::scenario::{
     self, follower_id, hosting_hub, hub_id, key, key_package, Op, GROUP, SUITE,
 };
 use mimi_ds_model::ds::{
-    check, explore, forks, receiving, step, Input, Observed, Outbound, Response, State, Token,
-    TokenScope,
+    check, explore, forks, receiving, step, Input, Model, Outbound, Reference, Response, State,
+    Token, TokenScope,
 };
 use mimi_ds_model::requirements::{self as req, ReqId, Testability, CATALOGUE};
 use proptest::prelude::*;
@@ -185,11 +185,11 @@ proptest! {
         let mut state = hosting_hub();
         for op in &ops {
             let input = op.input();
-            let s = step(&state, &input);
-            let observed = Observed { response: s.expect.canonical.clone(), outbound: s.outbound.clone() };
-            prop_assert_eq!(check(&state, &input, &observed), Ok(s.next.clone()));
-            explore::invariants(&state, &input, &s).map_err(|v| TestCaseError::fail(v.to_string()))?;
-            state = s.next;
+            let mut next = state.clone();
+            let observed = Reference.apply(&mut next, &input);
+            prop_assert_eq!(check(&state, &input, &observed), Ok(next.clone()));
+            explore::invariants(&state, &input, &next, &observed).map_err(|v| TestCaseError::fail(v.to_string()))?;
+            state = next;
         }
     }
 

@@ -9,8 +9,8 @@ use mimi_ds_binding::wire::{Exchange, WireLog};
 use mimi_ds_binding::{self as binding, Answer, CONTROL_PREFIX, MEDIA_TYPE, PROVIDER_HEADER};
 use mimi_ds_model::codec::ServiceProviderId;
 use mimi_ds_model::ds::{
-    apply_in_place, check, check_calls, check_unprompted, Endpoint, Input, Observed, Outbound,
-    Response, State, Violation,
+    apply, check, check_calls, check_unprompted, Endpoint, Input, Observed, Outbound, Response,
+    State, Violation,
 };
 use mimi_ds_model::errata::{self, ErratumId};
 use mimi_ds_model::requirements::{self as req, Level, ReqId};
@@ -533,7 +533,7 @@ pub fn missing_capability(case: &Case, capabilities: &Capabilities) -> Option<St
 fn refuses_by_ban(case: &Case) -> bool {
     let mut state = State::new(case.target.clone());
     case.steps.iter().any(|step| {
-        let (expect, _) = apply_in_place(&mut state, &step.input);
+        let expect = apply(&mut state, &step.input).expect;
         expect.is_error() && expect.errata.contains(&errata::BAN_LIST_EXTENSION)
     })
 }
@@ -780,7 +780,7 @@ fn expected_calls(state: &State, window: &[&Input]) -> usize {
     let mut state = state.clone();
     window
         .iter()
-        .map(|input| apply_in_place(&mut state, input).1.len())
+        .map(|input| apply(&mut state, input).outbound.len())
         .sum()
 }
 

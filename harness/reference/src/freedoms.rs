@@ -5,7 +5,9 @@
 
 use mimi_ds_binding::control::{Capabilities, BAN_EXTENSION};
 use mimi_ds_model::codec::{Epoch, ErrorCode, HintedEpoch, ReceiveResponse};
-use mimi_ds_model::ds::{Expectation, Input, Outbound, Response, State};
+use mimi_ds_model::ds::{
+    apply, Expectation, Input, Model, Observed, Outbound, Outcome, Response, State,
+};
 use mimi_ds_model::errata::{self, ErratumId};
 use mimi_ds_model::requirements::{self as req, ReqId};
 
@@ -104,6 +106,21 @@ pub fn info(freedom: Freedom) -> &'static FreedomInfo {
         .expect("every freedom is listed")
 }
 
+/// A freedom is a DS behaviour: the model's transition, adjusted before and after.
+impl Model for Freedom {
+    fn apply(&self, state: &mut State, input: &Input) -> Observed {
+        let before = state.clone();
+        self.before(state, input);
+        let Outcome {
+            expect,
+            mut outbound,
+        } = apply(state, input);
+        let mut response = expect.canonical.clone();
+        self.after(&before, state, input, &expect, &mut response, &mut outbound);
+        Observed { response, outbound }
+    }
+}
+
 /// When the reference makes its pushes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PushTiming {
@@ -157,7 +174,7 @@ impl Freedom {
 
     /// Before the model applies `input`: the state it sees (a KeyPackage store read newest
     /// first). Undone by [`Freedom::after`].
-    pub fn before(self, state: &mut State, input: &Input) {
+    fn before(self, state: &mut State, input: &Input) {
         let key_package_request = matches!(
             input,
             Input::KeyPackage { .. } | Input::KeyPackageBundle { .. }
@@ -171,7 +188,7 @@ impl Freedom {
 
     /// After the model applied `input` to `state` (which was `before`): the answer and calls
     /// the variant gives instead, and the state it keeps.
-    pub fn after(
+    fn after(
         self,
         before: &State,
         state: &mut State,

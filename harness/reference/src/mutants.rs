@@ -4,9 +4,8 @@
 //!
 //! The rules come from the catalogues, not from memory: every wire-testable requirement and
 //! every erratum that decides wire behaviour ([`rules`]) has at least one mutant, or an entry
-//! in [`WITHOUT_MUTANT`] saying why it has none. The same mutants serve the reference DS
-//! (`--mutant`, through [`Mutant::apply`]) and the model's bounded exhaustive explorer (as an
-//! [`explore::Model`]).
+//! in [`WITHOUT_MUTANT`] saying why it has none. Each is a [`Model`], so the same mutants serve the
+//! reference DS (`--mutant`) and the model's bounded exhaustive explorer.
 
 use mimi_ds_binding as binding;
 use mimi_ds_model::codec::{
@@ -14,9 +13,8 @@ use mimi_ds_model::codec::{
     PartitionKey, ProposalView, RatchetTree, ReceiveResponse, SendRequest, ServiceProviderId, Wire,
     WireFormat,
 };
-use mimi_ds_model::ds::explore;
 use mimi_ds_model::ds::{
-    apply_in_place, forks, step, Endpoint, Expectation, Input, Outbound, Response, State, Step,
+    apply, forks, Endpoint, Input, Model, Observed, Outbound, Outcome, Response, State,
 };
 use mimi_ds_model::errata::{self, ErratumId, ERRATA};
 use mimi_ds_model::requirements::{self as req, ReqId, CATALOGUE};
@@ -462,39 +460,32 @@ enum Before {
     Answer(Response),
 }
 
-/// The explorer judges each transition of a mutant against the reference from the state the
-/// mutant itself reached.
-impl explore::Model for Mutant {
-    fn step(&self, state: &State, input: &Input) -> Step {
-        let reference = step(state, input);
-        let mut next = state.clone();
-        let (canonical, outbound) = self.apply(&mut next, input.clone());
-        Step {
-            next,
-            expect: Expectation {
-                canonical,
-                ..reference.expect
-            },
-            outbound,
-        }
+/// A mutant is a DS behaviour like the reference: the reference DS serves it, the exhaustive
+/// explorer explores it, both judging it against the reference from the state the mutant
+/// itself reached.
+impl Model for Mutant {
+    fn apply(&self, state: &mut State, input: &Input) -> Observed {
+        let before = state.clone();
+        let input = match self.before(state, input.clone()) {
+            Before::Answer(response) => {
+                return Observed {
+                    response,
+                    outbound: Vec::new(),
+                }
+            }
+            Before::Apply(input) => input,
+        };
+        let Outcome {
+            expect,
+            mut outbound,
+        } = apply(state, &input);
+        let mut response = expect.canonical;
+        self.after(&before, state, &input, &mut response, &mut outbound);
+        Observed { response, outbound }
     }
 }
 
 impl Mutant {
-    /// The one hook of the reference DS: what this broken DS answers to `input` in `state`
-    /// (which it updates), and the calls it makes.
-    pub fn apply(self, state: &mut State, input: Input) -> (Response, Vec<Outbound>) {
-        let before = state.clone();
-        let input = match self.before(state, input) {
-            Before::Answer(response) => return (response, Vec::new()),
-            Before::Apply(input) => input,
-        };
-        let (expect, mut outbound) = apply_in_place(state, &input);
-        let mut response = expect.canonical;
-        self.after(&before, state, &input, &mut response, &mut outbound);
-        (response, outbound)
-    }
-
     /// The other hook: how this DS decodes a body the strict decoder refused at `endpoint`;
     /// `None` keeps the refusal.
     pub fn decode_refused(
@@ -955,7 +946,7 @@ impl Mutant {
                     request.bearer_token.clone(),
                     mimi_ds_model::ds::TokenScope::Shared,
                 );
-                let (expect, _) = apply_in_place(&mut trusting, input);
+                let expect = apply(&mut trusting, input).expect;
                 trusting.key_packages.tokens = before.key_packages.tokens.clone();
                 *response = expect.canonical;
                 *state = trusting;
@@ -1035,7 +1026,10 @@ impl Mutant {
                 let key = request.partition_key;
                 let mut reopened = before.clone();
                 set_terminated(&mut reopened, &key, false);
-                let (expect, calls) = apply_in_place(&mut reopened, input);
+                let Outcome {
+                    expect,
+                    outbound: calls,
+                } = apply(&mut reopened, input);
                 set_terminated(&mut reopened, &key, true);
                 *response = expect.canonical;
                 *outbound = calls;
@@ -1098,7 +1092,10 @@ impl Mutant {
                 let key = request.partition_key;
                 let mut lax = before.clone();
                 let bans = set_bans(&mut lax, &key, Default::default());
-                let (expect, calls) = apply_in_place(&mut lax, input);
+                let Outcome {
+                    expect,
+                    outbound: calls,
+                } = apply(&mut lax, input);
                 set_bans(&mut lax, &key, bans);
                 *response = expect.canonical;
                 *outbound = calls;
@@ -1111,7 +1108,10 @@ impl Mutant {
             ) if before.policy.muted.contains(user) => {
                 let mut lax = before.clone();
                 lax.policy.muted.remove(user);
-                let (expect, calls) = apply_in_place(&mut lax, input);
+                let Outcome {
+                    expect,
+                    outbound: calls,
+                } = apply(&mut lax, input);
                 lax.policy.muted.insert(user.clone());
                 *response = expect.canonical;
                 *outbound = calls;

@@ -12,7 +12,7 @@ use mimi_ds_binding::control::{self, Capabilities, Reset};
 use mimi_ds_binding::oblivious::{self, Gateway};
 use mimi_ds_binding::{self as binding, CONTROL_PREFIX, MEDIA_TYPE, PROVIDER_HEADER};
 use mimi_ds_model::codec::{ErrorCode, ServiceProviderId, WelcomeInitResponse, Wire};
-use mimi_ds_model::ds::{apply_in_place, Endpoint, Input, Outbound, Response, State};
+use mimi_ds_model::ds::{Endpoint, Input, Model, Observed, Outbound, Reference, Response, State};
 use mimi_ds_model::vectors::cast;
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
@@ -33,6 +33,17 @@ pub struct Config {
     /// Whether to offer the `idle` capability (off, it behaves like a target that cannot
     /// say when its calls are done: the runner then watches for them).
     pub idle: bool,
+}
+
+impl Config {
+    /// The behaviour served: the mutant, else the freedom, else the reference.
+    fn model(&self) -> &dyn Model {
+        match (&self.mutant, &self.freedom) {
+            (Some(mutant), _) => mutant,
+            (None, Some(freedom)) => freedom,
+            (None, None) => &Reference,
+        }
+    }
 }
 
 struct Shared {
@@ -312,28 +323,8 @@ impl Shared {
 
     fn apply(&self, input: Input) -> (Response, Vec<Outbound>) {
         let mut state = self.state.lock().expect("state lock");
-        match (self.config.mutant, self.config.freedom) {
-            (Some(mutant), _) => mutant.apply(&mut state, input),
-            (None, Some(freedom)) => {
-                let before = state.clone();
-                freedom.before(&mut state, &input);
-                let (expect, mut outbound) = apply_in_place(&mut state, &input);
-                let mut response = expect.canonical.clone();
-                freedom.after(
-                    &before,
-                    &mut state,
-                    &input,
-                    &expect,
-                    &mut response,
-                    &mut outbound,
-                );
-                (response, outbound)
-            }
-            (None, None) => {
-                let (expect, outbound) = apply_in_place(&mut state, &input);
-                (expect.canonical, outbound)
-            }
-        }
+        let Observed { response, outbound } = self.config.model().apply(&mut state, &input);
+        (response, outbound)
     }
 
     async fn deliver(&self, calls: Vec<Outbound>) {

@@ -6,32 +6,18 @@
 //! answered and called acceptable to the reference?) and by invariants over the next state
 //! (order kept, counters skip exactly, canonical hints pass the relation, masks right,
 //! terminated partitions never grow, nothing sequenced is lost, no banned Add in its fork).
-//! The explored model is anything implementing [`Model`]: the reference, or one of the
-//! harness's mutants (the same planted bugs its `--mutant` reference DS serves), which the
-//! harness's tests explore to show each is found with a shortest counterexample.
+//! The explored DS is anything implementing [`Model`]: the [`Reference`](super::Reference), or one of the
+//! reference DS's mutants (the same planted bugs its `--mutant` option serves), which their
+//! tests explore to show each is found with a shortest counterexample.
 
 use super::scenario::{hosting_hub, Op};
-use super::{check, step, Input, Observed, Outbound, Response, State, Step, Violation};
+use super::{check, Input, Model, Observed, Outbound, Response, State, Violation};
 use crate::codec::{ProposalView, ReceiveRequest};
 use crate::requirements::{self as req, ReqId};
 use serde::Serialize;
 use std::collections::hash_map::DefaultHasher;
 use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
-
-/// A DS behaviour to explore.
-pub trait Model {
-    fn step(&self, state: &State, input: &Input) -> Step;
-}
-
-/// The reference model itself.
-pub struct Reference;
-
-impl Model for Reference {
-    fn step(&self, state: &State, input: &Input) -> Step {
-        step(state, input)
-    }
-}
 
 /// The operations explored: sends to each key, commits forking key 0, a ban in one fork
 /// and an Add of the banned identity in another, a Welcome, an external join, reads,
@@ -113,8 +99,10 @@ pub fn explore(model: &dyn Model, depth: usize) -> Report {
             for op in &ops {
                 transitions += 1;
                 let input = op.input();
-                let s = model.step(state, &input);
-                let judged = judge(state, &input, &s);
+                let mut next = state.clone();
+                let observed = model.apply(&mut next, &input);
+                let judged = check(state, &input, &observed)
+                    .and_then(|_| invariants(state, &input, &next, &observed));
                 if let Err(violation) = judged {
                     let mut ops = path.clone();
                     ops.push(*op);
@@ -125,10 +113,10 @@ pub fn explore(model: &dyn Model, depth: usize) -> Report {
                         counterexample: Some(Counterexample { ops, violation }),
                     };
                 }
-                if seen.insert(fingerprint(&s.next)) && level + 1 < depth {
+                if seen.insert(fingerprint(&next)) && level + 1 < depth {
                     let mut longer = path.clone();
                     longer.push(*op);
-                    next_frontier.push((s.next, longer));
+                    next_frontier.push((next, longer));
                 }
             }
         }
@@ -148,16 +136,6 @@ fn fingerprint(state: &State) -> u64 {
     h.finish()
 }
 
-/// The reference's verdict on one transition, then the invariants of the next state.
-fn judge(state: &State, input: &Input, s: &Step) -> Result<(), Violation> {
-    let observed = Observed {
-        response: s.expect.canonical.clone(),
-        outbound: s.outbound.clone(),
-    };
-    check(state, input, &observed)?;
-    invariants(state, input, s)
-}
-
 fn broken(requirements: &[ReqId], expected: &str, observed: String, because: String) -> Violation {
     Violation {
         requirements: requirements.to_vec(),
@@ -169,8 +147,12 @@ fn broken(requirements: &[ReqId], expected: &str, observed: String, because: Str
 }
 
 /// What must hold of every transition, whatever the model answered.
-pub fn invariants(before: &State, input: &Input, s: &Step) -> Result<(), Violation> {
-    let after = &s.next;
+pub fn invariants(
+    before: &State,
+    input: &Input,
+    after: &State,
+    observed: &Observed,
+) -> Result<(), Violation> {
     let count = |st: &State| -> usize {
         st.partitions
             .groups
@@ -182,8 +164,9 @@ pub fn invariants(before: &State, input: &Input, s: &Step) -> Result<(), Violati
     let sequenced = matches!(
         input,
         Input::Send { .. } | Input::ExternalJoin { .. } | Input::LocalSend { .. }
-    ) && s.expect.canonical == Response::Accepted
-        && s.outbound
+    ) && observed.response == Response::Accepted
+        && observed
+            .outbound
             .iter()
             .all(|c| !matches!(c, Outbound::Send { .. }));
     let expected_count = count(before) + usize::from(sequenced);
@@ -286,7 +269,7 @@ pub fn invariants(before: &State, input: &Input, s: &Step) -> Result<(), Violati
         }
     }
     if let Input::Send { request, .. } = input {
-        if s.expect.canonical == Response::Accepted {
+        if observed.response == Response::Accepted {
             let banned = before
                 .partitions
                 .partition(&request.partition_key)
@@ -314,6 +297,7 @@ pub fn invariants(before: &State, input: &Input, s: &Step) -> Result<(), Violati
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ds::Reference;
 
     #[test]
     fn the_reference_survives_exhaustive_exploration_to_depth_6() {

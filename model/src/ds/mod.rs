@@ -13,6 +13,7 @@
 //! a clock, draws randomness or does I/O: every discretion of the hub is either an explicit
 //! input or a rule the checker accepts in all its allowed forms.
 
+#[cfg(any(test, feature = "test-util"))]
 pub mod explore;
 pub mod external_joins;
 pub mod follower;
@@ -21,6 +22,7 @@ pub mod key_packages;
 pub mod partitions;
 pub mod policy;
 pub mod receiving;
+#[cfg(any(test, feature = "test-util"))]
 pub mod scenario;
 pub mod sending;
 pub mod welcome;
@@ -444,30 +446,53 @@ impl std::fmt::Display for Violation {
     }
 }
 
-/// What `apply` produces besides the mutated state.
-pub(crate) struct Outcome {
+/// What [`apply`] produces besides the mutated state: what the DS must answer and the calls
+/// it must make, in order per destination.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
     pub expect: Expectation,
     pub outbound: Vec<Outbound>,
 }
 
 impl Outcome {
-    pub fn answer(expect: Expectation) -> Self {
+    pub(crate) fn answer(expect: Expectation) -> Self {
         Outcome {
             expect,
             outbound: Vec::new(),
         }
     }
 
-    pub fn error(code: ErrorCode, requirements: &[ReqId], errata: &[ErratumId]) -> Self {
+    pub(crate) fn error(code: ErrorCode, requirements: &[ReqId], errata: &[ErratumId]) -> Self {
         Self::answer(Expectation::error(code, requirements, errata))
     }
 
-    pub fn accepted(requirements: &[ReqId], errata: &[ErratumId]) -> Self {
+    pub(crate) fn accepted(requirements: &[ReqId], errata: &[ErratumId]) -> Self {
         Self::answer(Expectation::accepted(requirements, errata))
     }
 }
 
-/// What a DS in `state` must do with `input`.
+/// A DS's behaviour — the one interface the checkers run: what it answers to `input` in
+/// `state` and the calls it makes, leaving `state` as that DS is afterwards. [`Reference`] is
+/// the model's canonical behaviour; the reference DS's mutants (planted bugs) and freedoms
+/// (legal variants) are the others. Whatever a `Model` does is judged by [`check`].
+pub trait Model {
+    fn apply(&self, state: &mut State, input: &Input) -> Observed;
+}
+
+/// The canonical DS: [`apply`]'s answer and calls.
+pub struct Reference;
+
+impl Model for Reference {
+    fn apply(&self, state: &mut State, input: &Input) -> Observed {
+        let Outcome { expect, outbound } = apply(state, input);
+        Observed {
+            response: expect.canonical,
+            outbound,
+        }
+    }
+}
+
+/// [`apply`] on a copy: what a DS in `state` must do with `input`, and the state after it.
 pub fn step(state: &State, input: &Input) -> Step {
     let mut next = state.clone();
     let Outcome { expect, outbound } = apply(&mut next, input);
@@ -478,14 +503,11 @@ pub fn step(state: &State, input: &Input) -> Step {
     }
 }
 
-/// [`step`] in place: the canonical transition without copying the state. The reference
-/// DS and the vector generator, which own their state, use this.
-pub fn apply_in_place(state: &mut State, input: &Input) -> (Expectation, Vec<Outbound>) {
-    let Outcome { expect, outbound } = apply(state, input);
-    (expect, outbound)
-}
-
-fn apply(state: &mut State, input: &Input) -> Outcome {
+/// The model's transition: what a DS in `state` must do with `input` — the canonical answer
+/// with every acceptable alternative and the requirements and errata behind it, and the
+/// calls it must make — updating `state` to the canonical next state. Every consumer (the
+/// checker [`check`], the trace vectors, the reference DS, the explorers) goes through here.
+pub fn apply(state: &mut State, input: &Input) -> Outcome {
     match input {
         Input::Send { from, request } => {
             let limits_users = !state.policy.muted.is_empty() || !state.policy.budgets.is_empty();

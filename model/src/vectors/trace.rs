@@ -192,7 +192,7 @@ pub fn build(case: &TraceCase) -> Result<TraceTest, String> {
         let context = || format!("{} step {}", case.id, index + 1);
         let body = request_body(&step.input, step.malformed_body.as_ref())
             .map_err(|e| format!("{}: {e}", context()))?;
-        let (expect, outbound) = ds::apply_in_place(&mut state, &step.input);
+        let ds::Outcome { expect, outbound } = ds::apply(&mut state, &step.input);
         requirements.extend(expect.requirements.iter().map(|r| r.0));
         errata.extend(expect.errata.iter().map(|e| e.0));
         errata.extend(expect.also.iter().map(|(_, e)| e.0));
