@@ -8,7 +8,7 @@
 //! values simplified — by replaying candidates against the target until the smallest failing
 //! one is left. That one is returned as a trace vector, replayable with `run --vectors`.
 
-use crate::runner::{run_case, CaseResult, Rig, Verdict};
+use crate::runner::{run_case, CaseResult, Grade, Rig};
 use crate::{cases, CliError, CliResult};
 use mimi_ds_generate::mls::Handshakes;
 use mimi_ds_generate::stories::{self, Event, Fork};
@@ -313,8 +313,8 @@ fn explore_one<O: std::fmt::Debug + Clone>(
             .map_err(TestCaseError::fail)?;
         let case = cases::case_of(&test).map_err(TestCaseError::fail)?;
         let result = runtime.block_on(run_case(&case, rig));
-        match result.verdict {
-            Verdict::Fail | Verdict::NonStrict => Err(TestCaseError::fail(
+        match result.grade {
+            Grade::Fail | Grade::NonStrict => Err(TestCaseError::fail(
                 result.because.first().cloned().unwrap_or_default(),
             )),
             _ => Ok(()),

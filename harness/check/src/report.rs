@@ -3,7 +3,7 @@
 //! testsuite per draft section) and `index.html` (a matrix per section, each case with its
 //! wire log).
 
-use crate::runner::{CaseResult, Verdict};
+use crate::runner::{CaseResult, Grade};
 use crate::suite::Summary;
 use crate::{CliError, CliResult};
 use serde::Serialize;
@@ -20,7 +20,7 @@ pub fn describe(result: &CaseResult) -> String {
         format!(" [{}]", ids.join(", "))
     };
     let first = result.because.first().map(String::as_str).unwrap_or("");
-    format!("{:<13} {}{what}: {first}", result.verdict.name(), result.id)
+    format!("{:<13} {}{what}: {first}", result.grade.name(), result.id)
 }
 
 #[derive(Serialize)]
@@ -50,7 +50,7 @@ pub fn json(summary: &Summary) -> String {
     let report = JsonReport {
         tool: concat!("mimi-ds-check ", env!("CARGO_PKG_VERSION")),
         target: &summary.target,
-        summary: Verdict::ALL
+        summary: Grade::ALL
             .iter()
             .map(|v| (v.name(), summary.count(*v)))
             .collect(),
@@ -108,7 +108,7 @@ fn explanation(r: &CaseResult) -> String {
     text
 }
 
-/// How a verdict shows in JUnit: fail (and, under `--strict`, non-strict) as `<failure>`,
+/// How a grade shows in JUnit: fail (and, under `--strict`, non-strict) as `<failure>`,
 /// indeterminate as `<error>`, skipped as `<skipped>`; pass and informational as passing
 /// testcases, informational with its note in `<system-out>`.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -119,13 +119,13 @@ enum JunitKind {
     Skipped,
 }
 
-fn junit_kind(verdict: Verdict, strict: bool) -> JunitKind {
-    match verdict {
-        Verdict::Fail => JunitKind::Failure,
-        Verdict::NonStrict if strict => JunitKind::Failure,
-        Verdict::Indeterminate => JunitKind::Error,
-        Verdict::Skipped => JunitKind::Skipped,
-        Verdict::Pass | Verdict::NonStrict | Verdict::Informational => JunitKind::Passed,
+fn junit_kind(grade: Grade, strict: bool) -> JunitKind {
+    match grade {
+        Grade::Fail => JunitKind::Failure,
+        Grade::NonStrict if strict => JunitKind::Failure,
+        Grade::Indeterminate => JunitKind::Error,
+        Grade::Skipped => JunitKind::Skipped,
+        Grade::Pass | Grade::NonStrict | Grade::Informational => JunitKind::Passed,
     }
 }
 
@@ -133,7 +133,7 @@ pub fn junit(summary: &Summary, strict: bool) -> String {
     let count = |cases: &[&CaseResult], kind: JunitKind| {
         cases
             .iter()
-            .filter(|c| junit_kind(c.verdict, strict) == kind)
+            .filter(|c| junit_kind(c.grade, strict) == kind)
             .count()
     };
     let all: Vec<&CaseResult> = summary.results.iter().collect();
@@ -167,7 +167,7 @@ pub fn junit(summary: &Summary, strict: bool) -> String {
                 c.millis / 1000.0
             );
             let message = escape(c.because.first().map_or("", |s| s));
-            let element = match junit_kind(c.verdict, strict) {
+            let element = match junit_kind(c.grade, strict) {
                 JunitKind::Failure => Some("failure"),
                 JunitKind::Error => Some("error"),
                 JunitKind::Skipped => {
@@ -180,14 +180,14 @@ pub fn junit(summary: &Summary, strict: bool) -> String {
                 let _ = write!(
                     x,
                     "<{element} message=\"{}: {message}\">{}</{element}>",
-                    c.verdict.name(),
+                    c.grade.name(),
                     escape(&explanation(c))
                 );
-            } else if matches!(c.verdict, Verdict::NonStrict | Verdict::Informational) {
+            } else if matches!(c.grade, Grade::NonStrict | Grade::Informational) {
                 let _ = write!(
                     x,
                     "<system-out>{}: {}</system-out>",
-                    c.verdict.name(),
+                    c.grade.name(),
                     escape(&explanation(c))
                 );
             }
@@ -199,14 +199,14 @@ pub fn junit(summary: &Summary, strict: bool) -> String {
     x
 }
 
-fn colour(v: Verdict) -> &'static str {
+fn colour(v: Grade) -> &'static str {
     match v {
-        Verdict::Pass => "#2e7d32",
-        Verdict::Fail => "#c62828",
-        Verdict::NonStrict => "#ef6c00",
-        Verdict::Informational => "#1565c0",
-        Verdict::Indeterminate => "#6a1b9a",
-        Verdict::Skipped => "#757575",
+        Grade::Pass => "#2e7d32",
+        Grade::Fail => "#c62828",
+        Grade::NonStrict => "#ef6c00",
+        Grade::Informational => "#1565c0",
+        Grade::Indeterminate => "#6a1b9a",
+        Grade::Skipped => "#757575",
     }
 }
 
@@ -223,7 +223,7 @@ details summary{{cursor:pointer}}</style></head><body>\n<h1>mimi-ds-check report
         escape(&summary.line())
     );
     h.push_str("<p>");
-    for v in Verdict::ALL {
+    for v in Grade::ALL {
         let _ = write!(
             h,
             "<span class=\"v\" style=\"background:{}\">{} {}</span> ",
@@ -236,7 +236,7 @@ details summary{{cursor:pointer}}</style></head><body>\n<h1>mimi-ds-check report
     let not_passed: Vec<&CaseResult> = summary
         .results
         .iter()
-        .filter(|r| r.verdict != Verdict::Pass)
+        .filter(|r| r.grade != Grade::Pass)
         .collect();
     if !not_passed.is_empty() {
         h.push_str("<h2>Not passed</h2>\n<ul>\n");
@@ -245,8 +245,8 @@ details summary{{cursor:pointer}}</style></head><body>\n<h1>mimi-ds-check report
             let _ = writeln!(
                 h,
                 "<li><span class=\"v\" style=\"background:{}\">{}</span> <a href=\"#{}\"><code>{}</code></a> <small>{}</small></li>",
-                colour(c.verdict),
-                c.verdict.name(),
+                colour(c.grade),
+                c.grade.name(),
                 escape(&c.id),
                 escape(&c.id),
                 escape(&ids.join(", "))
@@ -257,7 +257,7 @@ details summary{{cursor:pointer}}</style></head><body>\n<h1>mimi-ds-check report
     for (section, cases) in by_section(summary) {
         let _ = writeln!(h, "<h2 id=\"{0}\">{0}</h2>\n<div>", escape(section));
         for c in &cases {
-            let _ = write!(h, "<a href=\"#{0}\" title=\"{0}: {1}\"><span class=\"cell\" style=\"background:{2}\"></span></a>", escape(&c.id), c.verdict.name(), colour(c.verdict));
+            let _ = write!(h, "<a href=\"#{0}\" title=\"{0}: {1}\"><span class=\"cell\" style=\"background:{2}\"></span></a>", escape(&c.id), c.grade.name(), colour(c.grade));
         }
         h.push_str("</div>\n<table><colgroup><col class=\"case\"><col class=\"verdict\"><col class=\"reqs\"><col></colgroup><tr><th>case</th><th>verdict</th><th>requirements</th><th>details</th></tr>\n");
         for c in &cases {
@@ -268,11 +268,11 @@ details summary{{cursor:pointer}}</style></head><body>\n<h1>mimi-ds-check report
                 escape(&c.id),
                 escape(&c.id),
                 escape(&c.comment),
-                colour(c.verdict),
-                c.verdict.name(),
+                colour(c.grade),
+                c.grade.name(),
                 escape(&ids.join(", "))
             );
-            if c.verdict != Verdict::Pass {
+            if c.grade != Grade::Pass {
                 let _ = write!(h, "<pre>{}</pre>", escape(&explanation(c)));
             }
             let _ = write!(

@@ -3,7 +3,7 @@
 //! entry point a Rust implementer's `#[test]` calls.
 
 use crate::peers::Peers;
-use crate::runner::{role_name, run_case, Case, CaseResult, Rig, Role, Settings, Target, Verdict};
+use crate::runner::{role_name, run_case, Case, CaseResult, Grade, Rig, Role, Settings, Target};
 use crate::{CliError, CliResult};
 use mimi_ds_binding::wire::WireLog;
 use mimi_ds_model::codec::ServiceProviderId;
@@ -89,8 +89,8 @@ pub struct Summary {
 }
 
 impl Summary {
-    pub fn count(&self, verdict: Verdict) -> usize {
-        self.results.iter().filter(|r| r.verdict == verdict).count()
+    pub fn count(&self, grade: Grade) -> usize {
+        self.results.iter().filter(|r| r.grade == grade).count()
     }
 
     /// Nothing failed (and, when strict, no SHOULD was missed).
@@ -101,17 +101,17 @@ impl Summary {
     /// Why this run is not a pass: a failure (with `strict`, a SHOULD not met), a case that
     /// could not be observed, or nothing checked at all. `None` for a pass.
     pub fn problem(&self, strict: bool) -> Option<String> {
-        let failed = self.count(Verdict::Fail)
+        let failed = self.count(Grade::Fail)
             + if strict {
-                self.count(Verdict::NonStrict)
+                self.count(Grade::NonStrict)
             } else {
                 0
             };
-        let indeterminate = self.count(Verdict::Indeterminate);
-        let checked = self.count(Verdict::Pass)
-            + self.count(Verdict::Fail)
-            + self.count(Verdict::NonStrict)
-            + self.count(Verdict::Informational);
+        let indeterminate = self.count(Grade::Indeterminate);
+        let checked = self.count(Grade::Pass)
+            + self.count(Grade::Fail)
+            + self.count(Grade::NonStrict)
+            + self.count(Grade::Informational);
         if failed > 0 {
             let strict_note = if strict {
                 " (strict: non-strict counts)"
@@ -147,9 +147,9 @@ impl Summary {
         )
     }
 
-    /// One line: counts per verdict.
+    /// One line: counts per grade.
     pub fn line(&self) -> String {
-        let parts: Vec<String> = Verdict::ALL
+        let parts: Vec<String> = Grade::ALL
             .iter()
             .map(|v| format!("{} {}", self.count(*v), v.name()))
             .collect();
@@ -306,7 +306,7 @@ async fn run_async(
     let mut unanswered = 0;
     for (i, case) in cases.iter().enumerate() {
         let result = if unanswered >= GIVE_UP_AFTER {
-            let mut not_run = CaseResult::new(case, Verdict::Indeterminate);
+            let mut not_run = CaseResult::new(case, Grade::Indeterminate);
             not_run.because.push(format!(
                 "not run: the target stopped answering ({GIVE_UP_AFTER} cases in a row could not be observed)"
             ));
@@ -314,7 +314,7 @@ async fn run_async(
         } else {
             run_case(case, &rig).await
         };
-        unanswered = if result.verdict == Verdict::Indeterminate {
+        unanswered = if result.grade == Grade::Indeterminate {
             unanswered + 1
         } else {
             0

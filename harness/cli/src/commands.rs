@@ -2,7 +2,7 @@
 //! out.
 
 use mimi_ds_check::report::describe;
-use mimi_ds_check::runner::{role_name, Case, CaseResult, Role, Verdict};
+use mimi_ds_check::runner::{role_name, Case, CaseResult, Grade, Role};
 use mimi_ds_check::score::Score;
 use mimi_ds_check::suite::{self, Options};
 use mimi_ds_check::{cases, explore, report, CliError, CliResult};
@@ -59,13 +59,12 @@ fn progress(total: usize) -> impl Fn(usize, &CaseResult) {
             Some(bar) => bar.println(line),
             None => eprintln!("{line}"),
         };
-        if result.verdict == Verdict::Informational {
+        if result.grade == Grade::Informational {
             informational.set(informational.get() + 1);
         }
         let too_many =
-            result.verdict == Verdict::Informational && informational.get() > LISTED_INFORMATIONAL;
-        if result.verdict != Verdict::Pass && !(not_run && said_not_run.replace(true)) && !too_many
-        {
+            result.grade == Grade::Informational && informational.get() > LISTED_INFORMATIONAL;
+        if result.grade != Grade::Pass && !(not_run && said_not_run.replace(true)) && !too_many {
             say(describe(result));
         }
         let unlisted = informational.get().saturating_sub(LISTED_INFORMATIONAL);
@@ -291,8 +290,8 @@ pub fn freedoms(score: bool, vectors: &Path, traces: u32, seed: u64) -> CliResul
             .iter()
             .filter(|r| {
                 matches!(
-                    r.verdict,
-                    Verdict::Fail | Verdict::NonStrict | Verdict::Indeterminate
+                    r.grade,
+                    Grade::Fail | Grade::NonStrict | Grade::Indeterminate
                 )
             })
             .collect();
@@ -308,9 +307,9 @@ pub fn freedoms(score: bool, vectors: &Path, traces: u32, seed: u64) -> CliResul
             println!(
                 "passes  {:<28} {} pass, {} informational, {} skipped; {explore_note}",
                 f.name,
-                summary.count(Verdict::Pass),
-                summary.count(Verdict::Informational),
-                summary.count(Verdict::Skipped)
+                summary.count(Grade::Pass),
+                summary.count(Grade::Informational),
+                summary.count(Grade::Skipped)
             );
             continue;
         }
