@@ -5,7 +5,7 @@
 
 use crate::runner::{CaseResult, Grade};
 use crate::suite::Summary;
-use crate::{CliError, CliResult};
+use crate::{Error, Result};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -32,13 +32,19 @@ struct JsonReport<'a> {
 }
 
 /// Writes the three reports; `strict` makes SHOULDs not met JUnit failures.
-pub fn write_all(dir: &Path, summary: &Summary, strict: bool) -> CliResult {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| CliError(format!("creating {}: {e}", dir.display())))?;
+pub fn write_all(dir: &Path, summary: &Summary, strict: bool) -> Result {
+    std::fs::create_dir_all(dir).map_err(|source| Error::Report {
+        action: "creating",
+        path: dir.to_owned(),
+        source,
+    })?;
     let write = |name: &str, text: String| {
         let path = dir.join(name);
-        std::fs::write(&path, text)
-            .map_err(|e| CliError(format!("writing {}: {e}", path.display())))
+        std::fs::write(&path, text).map_err(|source| Error::Report {
+            action: "writing",
+            path,
+            source,
+        })
     };
     write("report.json", json(summary))?;
     write("junit.xml", junit(summary, strict))?;

@@ -218,26 +218,48 @@ pub struct Target {
     log: WireLog,
 }
 
+/// Why the runner could not start talking to a target.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("building the HTTP client: {0}")]
+    Client(reqwest::Error),
+    #[error("cannot reach the target at {url}: {source}")]
+    Unreachable { url: String, source: reqwest::Error },
+    #[error("{url} answered {status}; the target must implement the test-control contract of BINDING.md")]
+    NoControl {
+        url: String,
+        status: reqwest::StatusCode,
+    },
+    #[error("{url}: capabilities are not the JSON of BINDING.md: {source}")]
+    Capabilities { url: String, source: reqwest::Error },
+    #[error("the target offers ohttp but {url} gave no key configuration: {why}")]
+    OhttpKeys { url: String, why: String },
+}
+
 impl Target {
-    pub async fn connect(base: &str, timeout: Duration, log: WireLog) -> Result<Target, String> {
+    pub async fn connect(
+        base: &str,
+        timeout: Duration,
+        log: WireLog,
+    ) -> Result<Target, ConnectError> {
         let base = base.trim_end_matches('/').to_owned();
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .build()
-            .map_err(|e| e.to_string())?;
+            .map_err(ConnectError::Client)?;
         let url = format!("{base}{CONTROL_PREFIX}capabilities");
-        let answer = client
-            .get(&url)
-            .send()
-            .await
-            .map_err(|e| format!("cannot reach the target at {url}: {e}"))?;
+        let answer = match client.get(&url).send().await {
+            Ok(answer) => answer,
+            Err(source) => return Err(ConnectError::Unreachable { url, source }),
+        };
         if !answer.status().is_success() {
-            return Err(format!("{url} answered {}; the target must implement the test-control contract of BINDING.md", answer.status()));
+            let status = answer.status();
+            return Err(ConnectError::NoControl { url, status });
         }
-        let capabilities = answer
-            .json::<Capabilities>()
-            .await
-            .map_err(|e| format!("{url}: capabilities are not the JSON of BINDING.md: {e}"))?;
+        let capabilities = match answer.json::<Capabilities>().await {
+            Ok(capabilities) => capabilities,
+            Err(source) => return Err(ConnectError::Capabilities { url, source }),
+        };
         let ohttp_keys = match capabilities.ohttp {
             true => Some(fetch_ohttp_keys(&client, &base).await?),
             false => None,
@@ -491,25 +513,19 @@ const GRACE: Duration = Duration::from_millis(10);
 
 const JSON: &str = "application/json";
 
-async fn fetch_ohttp_keys(client: &reqwest::Client, base: &str) -> Result<Vec<u8>, String> {
+async fn fetch_ohttp_keys(client: &reqwest::Client, base: &str) -> Result<Vec<u8>, ConnectError> {
     let url = format!("{base}{}", oblivious::KEYS_PATH);
-    let fail =
-        |e: String| format!("the target offers ohttp but {url} gave no key configuration: {e}");
-    let answer = client
-        .get(&url)
-        .send()
-        .await
-        .map_err(|e| fail(e.to_string()))?;
-    if !answer.status().is_success() {
-        return Err(fail(format!("status {}", answer.status())));
+    let keys = async {
+        let answer = client.get(&url).send().await.map_err(|e| e.to_string())?;
+        if !answer.status().is_success() {
+            return Err(format!("status {}", answer.status()));
+        }
+        let keys = answer.bytes().await.map_err(|e| e.to_string())?.to_vec();
+        oblivious::check_keys(&keys)?;
+        Ok(keys)
     }
-    let keys = answer
-        .bytes()
-        .await
-        .map_err(|e| fail(e.to_string()))?
-        .to_vec();
-    oblivious::check_keys(&keys).map_err(fail)?;
-    Ok(keys)
+    .await;
+    keys.map_err(|why| ConnectError::OhttpKeys { url, why })
 }
 
 /// Why a case cannot run on this target, if it cannot.

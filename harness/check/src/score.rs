@@ -3,7 +3,7 @@
 
 use crate::runner::{Case, CaseResult, Grade};
 use crate::suite::{self, Options, Summary};
-use crate::{cases, CliResult};
+use crate::{cases, Result};
 use mimi_ds_reference::mutants::{self, Mutant, MutantInfo, Rule, MUTANTS};
 use std::path::Path;
 
@@ -36,7 +36,7 @@ pub struct Score {
 
 impl Score {
     /// Runs every vector against every mutant.
-    pub fn run(vectors: &Path) -> CliResult<Score> {
+    pub fn run(vectors: &Path) -> Result<Score> {
         let cases: Vec<Case> = suite::select(cases::load(vectors)?, &Options::default())?;
         let mut runs = Vec::new();
         for m in MUTANTS {

@@ -4,7 +4,7 @@
 
 use crate::peers::Peers;
 use crate::runner::{role_name, run_case, Case, CaseResult, Grade, Rig, Role, Settings, Target};
-use crate::{CliError, CliResult};
+use crate::{Error, Result};
 use mimi_ds_binding::wire::WireLog;
 use mimi_ds_model::codec::ServiceProviderId;
 #[cfg(feature = "reference")]
@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 /// let summary = mimi_ds_check::suite::check(Some("http://127.0.0.1:8080")).unwrap();
 /// assert!(summary.passed(false), "{}", summary.line());
 /// ```
-pub fn check(target: Option<&str>) -> CliResult<Summary> {
+pub fn check(target: Option<&str>) -> Result<Summary> {
     let options = Options {
         target: target.map(String::from),
         ..Options::default()
@@ -164,12 +164,12 @@ impl Summary {
 
 /// The cases `options` selects, in order; an error if none is left (a run that checks
 /// nothing must not look like a pass).
-pub fn select(cases: Vec<Case>, options: &Options) -> CliResult<Vec<Case>> {
+pub fn select(cases: Vec<Case>, options: &Options) -> Result<Vec<Case>> {
     let pattern = match &options.only {
-        Some(p) => Some(
-            glob::Pattern::new(p)
-                .map_err(|e| CliError(format!("--only {p:?} is not a glob: {e}")))?,
-        ),
+        Some(p) => Some(glob::Pattern::new(p).map_err(|source| Error::Glob {
+            pattern: p.clone(),
+            source,
+        })?),
         None => None,
     };
     let total = cases.len();
@@ -186,10 +186,10 @@ pub fn select(cases: Vec<Case>, options: &Options) -> CliResult<Vec<Case>> {
         if let Some(r) = options.role {
             why.push(format!("--role {}", role_name(r)));
         }
-        return Err(CliError(format!(
-            "no case selected: {} matched none of the {total} cases",
-            why.join(" and ")
-        )));
+        return Err(Error::NothingSelected {
+            filters: why.join(" and "),
+            total,
+        });
     }
     Ok(chosen)
 }
@@ -199,24 +199,21 @@ pub fn run(
     cases: &[Case],
     options: &Options,
     progress: &dyn Fn(usize, &CaseResult),
-) -> CliResult<Summary> {
+) -> Result<Summary> {
     runtime()?.block_on(run_async(cases, options, progress))
 }
 
-fn runtime() -> CliResult<tokio::runtime::Runtime> {
+fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| CliError(format!("starting the async runtime: {e}")))
+        .map_err(Error::Runtime)
 }
 
 /// The target of `options`: the given URL, or a reference DS started here (kept alive by the
 /// returned server).
-async fn connect(
-    options: &Options,
-    log: &WireLog,
-) -> CliResult<(Option<reference::Server>, Target)> {
+async fn connect(options: &Options, log: &WireLog) -> Result<(Option<reference::Server>, Target)> {
     let (server, url) = match &options.target {
         Some(url) => (None, url.clone()),
         None => {
@@ -229,14 +226,12 @@ async fn connect(
             };
             let server = reference::start(config, SocketAddr::from(([127, 0, 0, 1], 0)))
                 .await
-                .map_err(|e| CliError(format!("starting the reference DS: {e}")))?;
+                .map_err(Error::Reference)?;
             let url = server.url();
             (Some(server), url)
         }
     };
-    let target = Target::connect(&url, options.timeout, log.clone())
-        .await
-        .map_err(CliError)?;
+    let target = Target::connect(&url, options.timeout, log.clone()).await?;
     Ok((server, target))
 }
 
@@ -247,7 +242,7 @@ pub fn explore(
     traces: u32,
     max_ops: usize,
     seed: u64,
-) -> CliResult<crate::explore::Exploration> {
+) -> Result<crate::explore::Exploration> {
     let runtime = runtime()?;
     let (_server, rig) = runtime.block_on(rig(options, crate::explore::peers()))?;
     let offered = |role: &Role| {
@@ -260,9 +255,7 @@ pub fn explore(
         .filter(offered)
         .collect();
     if roles.is_empty() {
-        return Err(CliError(
-            "no random traces: the target offers none of the roles asked for".into(),
-        ));
+        return Err(Error::NoRoleOffered);
     }
     crate::explore::explore(&runtime, &rig, &roles, traces, max_ops, seed)
 }
@@ -271,12 +264,10 @@ pub fn explore(
 async fn rig(
     options: &Options,
     ids: Vec<ServiceProviderId>,
-) -> CliResult<(Option<reference::Server>, Rig)> {
+) -> Result<(Option<reference::Server>, Rig)> {
     let log = WireLog::default();
     let (server, target) = connect(options, &log).await?;
-    let peers = Peers::start(ids, &log)
-        .await
-        .map_err(|e| CliError(format!("starting the peers: {e}")))?;
+    let peers = Peers::start(ids, &log).await.map_err(Error::Peers)?;
     let settings = Settings {
         settle: options.settle,
     };
@@ -295,7 +286,7 @@ async fn run_async(
     cases: &[Case],
     options: &Options,
     progress: &dyn Fn(usize, &CaseResult),
-) -> CliResult<Summary> {
+) -> Result<Summary> {
     let mut ids: Vec<ServiceProviderId> = cases.iter().flat_map(|c| c.peers()).collect();
     ids.sort();
     ids.dedup();
