@@ -44,6 +44,8 @@ pub enum Error {
     RandomCase(CaseError),
     #[error("exploring aborted: {0}")]
     ExploreAborted(String),
+    #[error("writing junit.xml: {0}")]
+    Junit(quick_junit::SerializeError),
     /// Creating the report directory (`action` "creating") or writing a report in it.
     #[error("{action} {}: {source}", path.display())]
     Report {

@@ -118,9 +118,9 @@ impl Summary {
             } else {
                 ""
             };
-            Some(format!("{failed} cases failed{strict_note}"))
+            Some(format!("{} failed{strict_note}", n_cases(failed)))
         } else if indeterminate > 0 {
-            Some(format!("{indeterminate} cases indeterminate (timeouts or transport errors): nothing can be concluded from them"))
+            Some(format!("{} indeterminate (timeouts or transport errors): nothing can be concluded from them", n_cases(indeterminate)))
         } else if checked == 0 {
             Some(format!(
                 "no case could be checked: all {} were skipped for capabilities the target lacks",
@@ -154,11 +154,19 @@ impl Summary {
             .map(|v| format!("{} {}", self.count(*v), v.name()))
             .collect();
         format!(
-            "{} cases against {}: {}",
-            self.results.len(),
+            "{} against {}: {}",
+            n_cases(self.results.len()),
             self.target,
             parts.join(", ")
         )
+    }
+}
+
+/// "1 case", "2 cases".
+fn n_cases(n: usize) -> String {
+    match n {
+        1 => "1 case".into(),
+        n => format!("{n} cases"),
     }
 }
 
