@@ -8,6 +8,8 @@ use crate::runner::{CaseResult, Grade};
 use crate::suite::Summary;
 use crate::{Error, Result};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
+use mimi_ds_binding::wire::Exchange;
+use mimi_ds_model::requirements::ReqId;
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -17,14 +19,16 @@ use std::time::Duration;
 
 /// One line per case that did not pass: grade, id, what broke.
 pub fn describe(result: &CaseResult) -> String {
-    let ids: Vec<&str> = result.violated.iter().map(|r| r.0).collect();
-    let what = if ids.is_empty() {
-        String::new()
-    } else {
-        format!(" [{}]", ids.join(", "))
+    let what = match ids(&result.violated) {
+        ids if ids.is_empty() => String::new(),
+        ids => format!(" [{}]", ids.join(", ")),
     };
-    let first = result.because.first().map(String::as_str).unwrap_or("");
-    format!("{:<13} {}{what}: {first}", result.grade.name(), result.id)
+    format!(
+        "{:<13} {}{what}: {}",
+        result.grade.name(),
+        result.id,
+        first_reason(result)
+    )
 }
 
 #[derive(Serialize)]
@@ -62,7 +66,7 @@ pub fn json(summary: &Summary) -> String {
         target: &summary.target,
         summary: Grade::ALL
             .iter()
-            .map(|v| (v.name(), summary.count(*v)))
+            .map(|g| (g.name(), summary.count(*g)))
             .collect(),
         cases: &summary.results,
     };
@@ -83,8 +87,7 @@ fn by_section(summary: &Summary) -> BTreeMap<&str, Vec<&CaseResult>> {
 fn explanation(r: &CaseResult) -> String {
     let mut text = String::new();
     if !r.violated.is_empty() {
-        let ids: Vec<&str> = r.violated.iter().map(|i| i.0).collect();
-        let _ = writeln!(text, "violates {}", ids.join(", "));
+        let _ = writeln!(text, "violates {}", ids(&r.violated).join(", "));
     }
     if let Some(step) = r.step {
         let _ = writeln!(text, "at step {step}");
@@ -106,9 +109,8 @@ fn first_reason(r: &CaseResult) -> &str {
     r.because.first().map_or("", String::as_str)
 }
 
-fn requirement_ids(r: &CaseResult) -> String {
-    let ids: Vec<&str> = r.requirements.iter().map(|i| i.0).collect();
-    ids.join(" ")
+fn ids(requirements: &[ReqId]) -> Vec<&'static str> {
+    requirements.iter().map(|i| i.0).collect()
 }
 
 /// How a grade shows in JUnit: fail (and, under `--strict`, non-strict) as `<failure>`,
@@ -152,7 +154,10 @@ pub fn junit(summary: &Summary, strict: bool) -> Result<String> {
             let mut case = TestCase::new(c.id.as_str(), status);
             case.set_classname(section)
                 .set_time(seconds(c.millis))
-                .add_property(Property::new("requirements", requirement_ids(c)));
+                .add_property(Property::new(
+                    "requirements",
+                    ids(&c.requirements).join(" "),
+                ));
             if passing_with_note {
                 case.set_system_out(format!("{}: {}", c.grade.name(), explanation(c)));
             }
@@ -191,8 +196,8 @@ fn label(g: Grade, text: &str) -> Markup {
     html! { span.v style={ "background:" (colour(g)) } { (text) } }
 }
 
-/// One exchange of the wire log, as the report's readers know it from the CLI.
-fn exchange(e: &mimi_ds_binding::wire::Exchange) -> String {
+/// One exchange of the wire log: who called whom, where, the status, both bodies.
+fn exchange(e: &Exchange) -> String {
     let error = e
         .error
         .as_ref()
@@ -232,11 +237,10 @@ pub fn html(summary: &Summary) -> String {
                     ul {
                         "\n"
                         @for c in &not_passed {
-                            @let ids: Vec<&str> = c.violated.iter().map(|i| i.0).collect();
                             li {
                                 (label(c.grade, c.grade.name())) " "
                                 a href={ "#" (c.id) } { code { (c.id) } } " "
-                                small { (ids.join(", ")) }
+                                small { (ids(&c.violated).join(", ")) }
                             } "\n"
                         }
                     } "\n"
@@ -254,11 +258,10 @@ pub fn html(summary: &Summary) -> String {
                         colgroup { col.case; col.grade; col.reqs; col; }
                         tr { th { "case" } th { "verdict" } th { "requirements" } th { "details" } } "\n"
                         @for c in &cases {
-                            @let ids: Vec<&str> = c.requirements.iter().map(|i| i.0).collect();
                             tr id=(c.id) {
                                 td { code { (c.id) } br; small { (c.comment) } }
                                 td { (label(c.grade, c.grade.name())) }
-                                td { small { (ids.join(", ")) } }
+                                td { small { (ids(&c.requirements).join(", ")) } }
                                 td {
                                     @if c.grade != Grade::Pass {
                                         pre { (explanation(c)) }

@@ -397,7 +397,7 @@ fn main() -> ExitCode {
 /// A failure whose every line is already on stderr: the exit status carries the rest.
 #[derive(Debug, thiserror::Error)]
 #[error("already reported")]
-pub struct AlreadyReported;
+struct AlreadyReported;
 
 /// An error and the chain of its causes on one line, each cause after a colon. The checker's
 /// errors spell their cause out (`{source}` in their message), for library users who print
