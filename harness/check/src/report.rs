@@ -282,3 +282,100 @@ pub fn html(summary: &Summary) -> String {
     text.push('\n');
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runner::{Case, Role};
+    use mimi_ds_model::codec::ServiceProviderId;
+
+    /// Text a target controls (its answers, hence the because-chain and the wire log) or a
+    /// vector file carries (ids, comments), made to break markup if it were not escaped.
+    const HOSTILE: &str = "</pre><script>alert(\"x\")</script> & 'quoted' \u{1b}[31m";
+
+    fn result(grade: Grade) -> CaseResult {
+        let case = Case {
+            id: format!("receive/{}<i>", grade.name()),
+            comment: HOSTILE.into(),
+            requirements: vec![ReqId("receive/counter")],
+            errata: Vec::new(),
+            role: Role::Hub,
+            target: ServiceProviderId::new("hub.example").expect("a valid id"),
+            steps: Vec::new(),
+        };
+        let mut result = CaseResult::new(&case, grade);
+        if grade != Grade::Pass {
+            result.because = vec![HOSTILE.into()];
+            result.observed = Some(HOSTILE.into());
+        }
+        result.wire = vec![Exchange::outbound(
+            "control",
+            "target",
+            "/x",
+            HOSTILE.as_bytes(),
+            Err(HOSTILE),
+        )];
+        result
+    }
+
+    fn summary() -> Summary {
+        Summary {
+            target: HOSTILE.into(),
+            results: Grade::ALL.into_iter().map(result).collect(),
+            wall: Duration::from_millis(5),
+            exchanges: 6,
+            floor: Duration::from_micros(20),
+        }
+    }
+
+    #[test]
+    fn html_escapes_every_text_it_shows() {
+        let page = html(&summary());
+        assert!(!page.contains("<script>"), "{page}");
+        assert!(!page.contains("<i>"), "{page}");
+        assert!(page.contains("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp;"));
+        // Every case of every grade is in the matrix and the table.
+        for g in Grade::ALL {
+            let id = format!("receive/{}&lt;i&gt;", g.name());
+            assert!(page.contains(&format!("href=\"#{id}\"")), "{id}");
+            assert!(page.contains(&format!("<tr id=\"{id}\">")), "{id}");
+        }
+    }
+
+    /// The JUnit elements of each grade, with and without `--strict`.
+    #[test]
+    fn junit_maps_each_grade_and_keeps_the_xml_well_formed() {
+        for strict in [false, true] {
+            let xml = junit(&summary(), strict).expect("junit serializes");
+            assert!(
+                !xml.contains("<script>") && !xml.contains('\u{1b}'),
+                "{xml}"
+            );
+            let element = |grade: Grade| {
+                let id = format!("name=\"receive/{}&lt;i&gt;\"", grade.name());
+                let start = xml.find(&id).unwrap_or_else(|| panic!("{id} in {xml}"));
+                let end = start + xml[start..].find("</testcase>").expect("closed");
+                xml[start..end].to_owned()
+            };
+            assert!(element(Grade::Fail).contains("<failure message=\"fail: "));
+            assert!(element(Grade::Indeterminate).contains("<error message=\"indeterminate: "));
+            assert!(element(Grade::Skipped).contains("<skipped message="));
+            let non_strict = element(Grade::NonStrict);
+            assert_eq!(non_strict.contains("<failure "), strict, "{non_strict}");
+            assert_eq!(
+                non_strict.contains("<system-out>non-strict: "),
+                !strict,
+                "{non_strict}"
+            );
+            let informational = element(Grade::Informational);
+            assert!(informational.contains("<system-out>informational: "));
+            assert!(!informational.contains("<failure "));
+            let pass = element(Grade::Pass);
+            assert!(!pass.contains("<failure ") && !pass.contains("<system-out>"));
+            assert!(xml.contains(&format!(
+                "failures=\"{}\" errors=\"1\"",
+                if strict { 2 } else { 1 }
+            )));
+        }
+    }
+}
