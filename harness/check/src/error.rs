@@ -29,19 +29,28 @@ pub enum Error {
     NothingSelected { filters: String, total: usize },
     #[error("starting the async runtime: {0}")]
     Runtime(std::io::Error),
+    #[cfg(feature = "reference")]
     #[error("starting the reference DS: {0}")]
     Reference(std::io::Error),
+    /// A run without a target where the in-process reference DS is not compiled in.
+    #[cfg(not(feature = "reference"))]
+    #[error("no target: give the base URL of the DS (running the reference DS in process needs the checker's `reference` feature)")]
+    NoTarget,
     #[error("starting the peers: {0}")]
     Peers(std::io::Error),
     #[error(transparent)]
     Connect(#[from] ConnectError),
+    #[cfg(feature = "explore")]
     #[error("no random traces: the target offers none of the roles asked for")]
     NoRoleOffered,
     /// A random trace the generator drew that does not build into a case.
+    #[cfg(feature = "explore")]
     #[error("a random trace does not build: {0}")]
     RandomTrace(String),
+    #[cfg(feature = "explore")]
     #[error("a random trace does not replay: {0}")]
     RandomCase(CaseError),
+    #[cfg(feature = "explore")]
     #[error("exploring aborted: {0}")]
     ExploreAborted(String),
     #[error("writing junit.xml: {0}")]

@@ -1,6 +1,6 @@
-//! One run of the suite: pick the target (a URL, or the reference DS in process, possibly a
-//! mutant), start the peers, replay the selected cases, and sum up. This is also the library
-//! entry point a Rust implementer's `#[test]` calls.
+//! One run of the suite: pick the target (a URL, or with the `reference` feature the reference
+//! DS in process, possibly a mutant), start the peers, replay the selected cases, and sum up.
+//! This is also the library entry point a Rust implementer's `#[test]` calls.
 
 use crate::peers::Peers;
 use crate::runner::{role_name, run_case, Case, CaseResult, Grade, Rig, Role, Settings, Target};
@@ -14,11 +14,13 @@ use mimi_ds_reference::{
     freedoms::{self, Freedom},
     mutants::{self, Mutant},
 };
+#[cfg(feature = "reference")]
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 /// The one call for a Rust implementer's `#[test]`: every bundled vector against `target`
-/// (a base URL), or against the in-process reference DS when `None`.
+/// (a base URL), or against the in-process reference DS when `None` (with the `reference`
+/// feature; without, `None` is [`Error::NoTarget`]).
 ///
 /// ```no_run
 /// let summary = mimi_ds_check::suite::check(Some("http://127.0.0.1:8080")).unwrap();
@@ -49,8 +51,10 @@ pub struct Options {
     /// Base URL of the DS under test; `None` runs the reference DS in process.
     pub target: Option<String>,
     /// With no target: the bug to plant in the in-process reference.
+    #[cfg(feature = "reference")]
     pub mutant: Option<Mutant>,
     /// With no target: the legal variant the in-process reference behaves as.
+    #[cfg(feature = "reference")]
     pub freedom: Option<Freedom>,
     /// Only cases of this role.
     pub role: Option<Role>,
@@ -66,7 +70,9 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             target: None,
+            #[cfg(feature = "reference")]
             mutant: None,
+            #[cfg(feature = "reference")]
             freedom: None,
             role: None,
             only: None,
@@ -219,32 +225,75 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .map_err(Error::Runtime)
 }
 
-/// The target of `options`: the given URL, or a reference DS started here (kept alive by the
-/// returned server).
-async fn connect(options: &Options, log: &WireLog) -> Result<(Option<reference::Server>, Target)> {
-    let (server, url) = match &options.target {
-        Some(url) => (None, url.clone()),
-        None => {
-            let config = reference::Config {
-                me: ServiceProviderId::new("hub.example").expect("valid domain"),
-                mutant: options.mutant,
-                freedom: options.freedom,
-                call_timeout: options.timeout,
-                idle: true,
-            };
-            let server = reference::start(config, SocketAddr::from(([127, 0, 0, 1], 0)))
-                .await
-                .map_err(Error::Reference)?;
-            let url = server.url();
-            (Some(server), url)
-        }
+/// What keeps the in-process reference DS serving while a run uses it.
+#[cfg(feature = "reference")]
+type Serving = Option<reference::Server>;
+#[cfg(not(feature = "reference"))]
+type Serving = ();
+
+/// A target connected to, the peers started, and the name reports give the target.
+struct Running {
+    rig: Rig,
+    name: String,
+    _serving: Serving,
+}
+
+/// Connects to the target of `options` (the given URL, or a reference DS started here) and
+/// starts the peers `ids`.
+async fn start(options: &Options, ids: Vec<ServiceProviderId>) -> Result<Running> {
+    let (serving, url, name) = match &options.target {
+        Some(url) => (Serving::default(), url.clone(), url.clone()),
+        None => start_reference(options).await?,
     };
+    let log = WireLog::default();
     let target = Target::connect(&url, options.timeout, log.clone()).await?;
-    Ok((server, target))
+    let peers = Peers::start(ids, &log).await.map_err(Error::Peers)?;
+    let settings = Settings {
+        settle: options.settle,
+    };
+    Ok(Running {
+        rig: Rig {
+            target,
+            peers,
+            log,
+            settings,
+        },
+        name,
+        _serving: serving,
+    })
+}
+
+/// The reference DS of `options` (with its mutant or freedom), serving on a free port: what
+/// keeps it serving, its URL, its name.
+#[cfg(feature = "reference")]
+async fn start_reference(options: &Options) -> Result<(Serving, String, String)> {
+    let config = reference::Config {
+        me: ServiceProviderId::new("hub.example").expect("valid domain"),
+        mutant: options.mutant,
+        freedom: options.freedom,
+        call_timeout: options.timeout,
+        idle: true,
+    };
+    let server = reference::start(config, SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .map_err(Error::Reference)?;
+    let name = match (options.mutant, options.freedom) {
+        (Some(m), _) => format!("the reference DS with mutant {}", mutants::info(m).name),
+        (None, Some(f)) => format!("the reference DS with freedom {}", freedoms::info(f).name),
+        (None, None) => "the reference DS".into(),
+    };
+    let url = server.url();
+    Ok((Some(server), url, name))
+}
+
+#[cfg(not(feature = "reference"))]
+async fn start_reference(_: &Options) -> Result<(Serving, String, String)> {
+    Err(Error::NoTarget)
 }
 
 /// `traces` random traces in each role the target of `options` offers (or the one
 /// `options.role` names), see `explore`.
+#[cfg(feature = "explore")]
 pub fn explore(
     options: &Options,
     traces: u32,
@@ -252,7 +301,8 @@ pub fn explore(
     seed: u64,
 ) -> Result<crate::explore::Exploration> {
     let runtime = runtime()?;
-    let (_server, rig) = runtime.block_on(rig(options, crate::explore::peers()))?;
+    let running = runtime.block_on(start(options, crate::explore::peers()))?;
+    let rig = &running.rig;
     let offered = |role: &Role| {
         let name = role_name(*role);
         rig.target.capabilities.roles.iter().any(|r| r == name)
@@ -265,29 +315,7 @@ pub fn explore(
     if roles.is_empty() {
         return Err(Error::NoRoleOffered);
     }
-    crate::explore::explore(&runtime, &rig, &roles, traces, max_ops, seed)
-}
-
-/// Connects to the target of `options` and starts the peers `ids`.
-async fn rig(
-    options: &Options,
-    ids: Vec<ServiceProviderId>,
-) -> Result<(Option<reference::Server>, Rig)> {
-    let log = WireLog::default();
-    let (server, target) = connect(options, &log).await?;
-    let peers = Peers::start(ids, &log).await.map_err(Error::Peers)?;
-    let settings = Settings {
-        settle: options.settle,
-    };
-    Ok((
-        server,
-        Rig {
-            target,
-            peers,
-            log,
-            settings,
-        },
-    ))
+    crate::explore::explore(&runtime, rig, &roles, traces, max_ops, seed)
 }
 
 async fn run_async(
@@ -298,7 +326,8 @@ async fn run_async(
     let mut ids: Vec<ServiceProviderId> = cases.iter().flat_map(|c| c.peers()).collect();
     ids.sort();
     ids.dedup();
-    let (_server, rig) = rig(options, ids).await?;
+    let running = start(options, ids).await?;
+    let rig = &running.rig;
     let floor = rig.target.round_trip_floor(FLOOR_SAMPLES).await;
     let started = Instant::now();
     let mut results = Vec::with_capacity(cases.len());
@@ -311,7 +340,7 @@ async fn run_async(
             ));
             not_run
         } else {
-            run_case(case, &rig).await
+            run_case(case, rig).await
         };
         unanswered = if result.grade == Grade::Indeterminate {
             unanswered + 1
@@ -326,19 +355,24 @@ async fn run_async(
         .flat_map(|r| &r.wire)
         .filter(|e| e.direction != "inside-ohttp")
         .count();
-    let target_name = match (&options.target, options.mutant, options.freedom) {
-        (Some(url), _, _) => url.clone(),
-        (None, Some(m), _) => format!("the reference DS with mutant {}", mutants::info(m).name),
-        (None, None, Some(f)) => {
-            format!("the reference DS with freedom {}", freedoms::info(f).name)
-        }
-        (None, None, None) => "the reference DS".into(),
-    };
     Ok(Summary {
-        target: target_name,
+        target: running.name,
         results,
         wall: started.elapsed(),
         exchanges,
         floor,
     })
+}
+
+#[cfg(all(test, not(feature = "reference")))]
+mod tests {
+    use super::*;
+
+    /// The library as a user gets it by default has no reference DS to fall back on.
+    #[test]
+    fn without_the_reference_feature_a_run_needs_a_target() {
+        let err = check(None).unwrap_err();
+        assert!(matches!(err, Error::NoTarget), "{err}");
+        assert!(err.to_string().contains("base URL"), "{err}");
+    }
 }
