@@ -353,3 +353,109 @@ fn a_target_answering_garbage_fails_with_the_reason() {
     );
     assert!(!err.contains("panicked"));
 }
+
+/// What users read, kept as snapshots under `tests/snapshots/`: a change to any of these
+/// outputs fails here until its snapshot is reviewed (`cargo insta review`, or read the
+/// `.snap.new` insta writes beside the old one when `CI` is unset). Times, rates and the
+/// ports the runner's peers listen on change from run to run and are filtered out.
+fn assert_reads(name: &str, command: &str, text: &str) {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_description(command);
+    settings.set_omit_expression(true);
+    settings.add_filter(r"127\.0\.0\.1:\d+", "127.0.0.1:[port]");
+    settings.add_filter(
+        r"\d+ ms wall, (\d+) exchanges, \d+ exchanges/s; loopback floor \d+ µs per round trip, \d+ ms for all exchanges \([0-9.]+x\)",
+        "[ms] ms wall, $1 exchanges, [rate] exchanges/s; loopback floor [µs] µs per round trip, [ms] ms for all exchanges ([ratio]x)",
+    );
+    settings.add_filter(r#" time="[0-9.]+""#, r#" time="[s]""#);
+    settings.add_filter(r#""millis": [0-9.eE+-]+"#, r#""millis": "[ms]""#);
+    settings.add_filter(
+        concat!("mimi-ds-check ", env!("CARGO_PKG_VERSION")),
+        "mimi-ds-check [version]",
+    );
+    settings.bind(|| insta::assert_snapshot!(name, text));
+}
+
+/// Runs `args`, which must succeed, and snapshots what it prints.
+fn assert_listing_reads(name: &str, args: &[&str]) {
+    let out = check(args, None);
+    assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+    assert!(out.stderr.is_empty(), "{args:?}: {}", text(&out.stderr));
+    assert_reads(
+        name,
+        &format!("mimi-ds-check {}", args.join(" ")),
+        &text(&out.stdout),
+    );
+}
+
+#[test]
+fn the_listings_read_as_reviewed() {
+    assert_listing_reads("requirements", &["requirements"]);
+    assert_listing_reads("errata", &["errata"]);
+    assert_listing_reads("mutants", &["mutants"]);
+    assert_listing_reads("freedoms", &["freedoms"]);
+}
+
+#[test]
+fn a_decode_of_every_structure_reads_as_reviewed() {
+    let mut structures = 0;
+    for entry in std::fs::read_dir(repo().join("vectors/codec")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_stem().unwrap().to_str().unwrap().to_owned();
+        if name.ends_with(".schema") {
+            continue;
+        }
+        let file: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let hex = file["tests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["result"] == "valid")
+            .unwrap_or_else(|| panic!("{name}: no valid vector"))["hex"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_listing_reads(&format!("decode-{name}"), &["decode", &name, &hex]);
+        structures += 1;
+    }
+    assert_eq!(
+        structures,
+        mimi_ds_model::codec::structures().len(),
+        "a vector file for every structure"
+    );
+}
+
+/// One case counter-off-by-one fails and one it passes.
+const MUTANT_RUN: [&str; 5] = [
+    "run",
+    "--mutant",
+    "counter-off-by-one",
+    "--only",
+    "receive/[mp]*/[ae]*[1p][-t]*",
+];
+
+#[test]
+fn a_run_against_a_mutant_and_its_reports_read_as_reviewed() {
+    let dir = std::env::temp_dir().join(format!("mimi-ds-cli-reports-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut args = MUTANT_RUN.to_vec();
+    args.extend(["--report-dir", dir.to_str().unwrap()]);
+    let out = check(&args, None);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let command = format!("mimi-ds-check {} --report-dir DIR", MUTANT_RUN.join(" "));
+    assert_reads(
+        "run",
+        &command,
+        &format!(
+            "stdout:\n{}\nstderr:\n{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        ),
+    );
+    for report in ["report.json", "junit.xml", "index.html"] {
+        let written = std::fs::read_to_string(dir.join(report)).unwrap();
+        assert_reads(&format!("run-{report}"), &command, &written);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

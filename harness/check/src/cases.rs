@@ -2,33 +2,56 @@
 //! the model's own types so an input replays exactly as the vector records it.
 
 use crate::runner::{Case, CaseStep, RawRequest};
-use crate::{CliError, CliResult};
+use crate::{Error, Result};
 use mimi_ds_model::codec::ServiceProviderId;
 use mimi_ds_model::ds::Input;
 use mimi_ds_model::vectors::trace::TraceTest;
 use mimi_ds_vectors::read_trace_files;
 use std::path::Path;
 
-pub fn load(dir: &Path) -> CliResult<Vec<Case>> {
+/// Why a trace vector makes no case (steps count from 1, as the vector's are read).
+#[derive(Debug, thiserror::Error)]
+pub enum CaseError {
+    #[error("step {step}: input: {source}")]
+    Input {
+        step: usize,
+        source: serde_json::Error,
+    },
+    #[error("step {step}: a raw request without its body")]
+    RawWithoutBody { step: usize },
+    #[error("target provider {provider:?}: {why}")]
+    TargetProvider { provider: String, why: &'static str },
+    #[error("{id:?} is neither a requirement of the catalogue nor an erratum: {source}")]
+    UnknownId {
+        id: String,
+        source: serde_json::Error,
+    },
+}
+
+pub fn load(dir: &Path) -> Result<Vec<Case>> {
     let mut cases = Vec::new();
     for (path, file) in read_trace_files(dir)? {
         for test in &file.tests {
-            let case = case_of(test)
-                .map_err(|e| CliError(format!("{}: {}: {e}", path.display(), test.tc_id)))?;
+            let case = case_of(test).map_err(|source| Error::Case {
+                path: path.clone(),
+                id: test.tc_id.clone(),
+                source,
+            })?;
             cases.push(case);
         }
     }
     Ok(cases)
 }
 
-pub fn case_of(test: &TraceTest) -> Result<Case, String> {
+pub fn case_of(test: &TraceTest) -> Result<Case, CaseError> {
     let steps = test
         .steps
         .iter()
         .enumerate()
         .map(|(i, s)| {
+            let step = i + 1;
             let input: Input = serde_json::from_value(s.input.clone())
-                .map_err(|e| format!("step {}: input: {e}", i + 1))?;
+                .map_err(|source| CaseError::Input { step, source })?;
             let raw = match (&input, &s.body) {
                 (Input::Malformed { .. }, Some(body)) => Some(RawRequest {
                     provider: ServiceProviderId::new(&s.actor).ok().map(String::from),
@@ -39,31 +62,40 @@ pub fn case_of(test: &TraceTest) -> Result<Case, String> {
                     body: body.hex.0.clone(),
                 }),
                 (Input::Malformed { .. } | Input::Unidentified { .. }, None) => {
-                    return Err(format!("step {}: a raw request without its body", i + 1))
+                    return Err(CaseError::RawWithoutBody { step })
                 }
                 _ => None,
             };
             Ok(CaseStep { input, raw })
         })
-        .collect::<Result<Vec<_>, String>>()?;
+        .collect::<Result<Vec<_>, CaseError>>()?;
     Ok(Case {
         id: test.tc_id.clone(),
         comment: test.comment.clone(),
         requirements: ids(&test.requirements)?,
         errata: ids(&test.errata)?,
         role: test.target.role,
-        target: ServiceProviderId::new(&test.target.provider)
-            .map_err(|e| format!("target provider: {e}"))?,
+        target: ServiceProviderId::new(&test.target.provider).map_err(|why| {
+            CaseError::TargetProvider {
+                provider: test.target.provider.clone(),
+                why,
+            }
+        })?,
         steps,
     })
 }
 
 /// Ids resolved against the catalogue or the errata record (an unknown one is an error).
-fn ids<T: serde::de::DeserializeOwned>(names: &[String]) -> Result<Vec<T>, String> {
+fn ids<T: serde::de::DeserializeOwned>(names: &[String]) -> Result<Vec<T>, CaseError> {
     names
         .iter()
         .map(|n| {
-            serde_json::from_value(serde_json::Value::String(n.clone())).map_err(|e| e.to_string())
+            serde_json::from_value(serde_json::Value::String(n.clone())).map_err(|source| {
+                CaseError::UnknownId {
+                    id: n.clone(),
+                    source,
+                }
+            })
         })
         .collect()
 }

@@ -8,8 +8,8 @@
 //! values simplified — by replaying candidates against the target until the smallest failing
 //! one is left. That one is returned as a trace vector, replayable with `run --vectors`.
 
-use crate::runner::{run_case, CaseResult, Rig, Verdict};
-use crate::{cases, CliError, CliResult};
+use crate::runner::{run_case, CaseResult, Grade, Rig};
+use crate::{cases, Error, Result};
 use mimi_ds_generate::mls::Handshakes;
 use mimi_ds_generate::stories::{self, Event, Fork};
 use mimi_ds_model::codec::{
@@ -217,7 +217,7 @@ pub fn explore(
     traces: u32,
     max_ops: usize,
     seed: u64,
-) -> CliResult<Exploration> {
+) -> Result<Exploration> {
     let mut runs = 0;
     // Counts the runs of one exploration; its counterexample, if any, ends the whole search.
     let mut ends = |found: Exploration| {
@@ -289,7 +289,7 @@ fn explore_one<O: std::fmt::Debug + Clone>(
     traces: u32,
     seed: u64,
     build: impl Fn(&[O], String) -> TraceCase,
-) -> CliResult<Exploration> {
+) -> Result<Exploration> {
     let config = Config {
         cases: traces,
         failure_persistence: None,
@@ -311,10 +311,10 @@ fn explore_one<O: std::fmt::Debug + Clone>(
         };
         let test = trace::build(&build(&ops, format!("seed-{seed}/trace-{n}")))
             .map_err(TestCaseError::fail)?;
-        let case = cases::case_of(&test).map_err(TestCaseError::fail)?;
+        let case = cases::case_of(&test).map_err(|e| TestCaseError::fail(e.to_string()))?;
         let result = runtime.block_on(run_case(&case, rig));
-        match result.verdict {
-            Verdict::Fail | Verdict::NonStrict => Err(TestCaseError::fail(
+        match result.grade {
+            Grade::Fail | Grade::NonStrict => Err(TestCaseError::fail(
                 result.because.first().cloned().unwrap_or_default(),
             )),
             _ => Ok(()),
@@ -324,13 +324,13 @@ fn explore_one<O: std::fmt::Debug + Clone>(
         Ok(()) => None,
         Err(TestError::Fail(_, minimal)) => {
             // proptest ends on the minimal input; run it once more so the result is its own.
-            let test =
-                trace::build(&build(&minimal, format!("seed-{seed}/minimal"))).map_err(CliError)?;
-            let case = cases::case_of(&test).map_err(CliError)?;
+            let test = trace::build(&build(&minimal, format!("seed-{seed}/minimal")))
+                .map_err(Error::RandomTrace)?;
+            let case = cases::case_of(&test).map_err(Error::RandomCase)?;
             let result = runtime.block_on(run_case(&case, rig));
             Some((test, result))
         }
-        Err(TestError::Abort(why)) => return Err(CliError(format!("exploring aborted: {why}"))),
+        Err(TestError::Abort(why)) => return Err(Error::ExploreAborted(why.to_string())),
     };
     Ok(Exploration {
         runs: runs.into_inner(),

@@ -1,5 +1,5 @@
 //! The runner: replays cases against a target over the binding, playing every other provider,
-//! and judges each observation with the model (`ds::check`), so every verdict names the
+//! and judges each observation with the model (`ds::check`), so every grade names the
 //! requirements it rests on and carries the model's because-chain and the full wire log.
 
 use crate::peers::Peers;
@@ -96,10 +96,12 @@ fn mentioned(input: &Input) -> Vec<ServiceProviderId> {
     ids
 }
 
-/// Graded outcome of one case (Autobahn's grades, plus `skipped`).
+/// The grade the runner gives one case, from the levels of the requirements its observation
+/// breaks (Autobahn's grades, plus `skipped`). Not the vector files' `Verdict`
+/// (valid/invalid/acceptable), which says what a case expects of a DS.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Verdict {
+pub enum Grade {
     Pass,
     /// A SHOULD not met.
     NonStrict,
@@ -113,25 +115,25 @@ pub enum Verdict {
     Fail,
 }
 
-impl Verdict {
+impl Grade {
     /// In the order reports list them.
-    pub const ALL: [Verdict; 6] = [
-        Verdict::Pass,
-        Verdict::Fail,
-        Verdict::NonStrict,
-        Verdict::Informational,
-        Verdict::Indeterminate,
-        Verdict::Skipped,
+    pub const ALL: [Grade; 6] = [
+        Grade::Pass,
+        Grade::Fail,
+        Grade::NonStrict,
+        Grade::Informational,
+        Grade::Indeterminate,
+        Grade::Skipped,
     ];
 
     pub fn name(self) -> &'static str {
         match self {
-            Verdict::Pass => "pass",
-            Verdict::NonStrict => "non-strict",
-            Verdict::Informational => "informational",
-            Verdict::Indeterminate => "indeterminate",
-            Verdict::Skipped => "skipped",
-            Verdict::Fail => "fail",
+            Grade::Pass => "pass",
+            Grade::NonStrict => "non-strict",
+            Grade::Informational => "informational",
+            Grade::Indeterminate => "indeterminate",
+            Grade::Skipped => "skipped",
+            Grade::Fail => "fail",
         }
     }
 }
@@ -145,12 +147,14 @@ pub struct CaseResult {
     pub role: Role,
     pub requirements: Vec<ReqId>,
     pub errata: Vec<ErratumId>,
-    pub verdict: Verdict,
-    /// The requirements the observation broke (empty unless the verdict says so).
+    /// Called `verdict` in report.json, as the README and consumers of the report know it.
+    #[serde(rename = "verdict")]
+    pub grade: Grade,
+    /// The requirements the observation broke (empty unless the grade says so).
     pub violated: Vec<ReqId>,
     /// The errata decisions the broken expectation rests on.
     pub violated_errata: Vec<ErratumId>,
-    /// Which input decided the verdict, counting from 1 as the vector's steps are read.
+    /// Which input decided the grade, counting from 1 as the vector's steps are read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub step: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -164,7 +168,7 @@ pub struct CaseResult {
 
 impl CaseResult {
     /// A result for `case` with nothing observed yet.
-    pub fn new(case: &Case, verdict: Verdict) -> Self {
+    pub fn new(case: &Case, grade: Grade) -> Self {
         CaseResult {
             id: case.id.clone(),
             section: case.section().to_owned(),
@@ -172,7 +176,7 @@ impl CaseResult {
             role: case.role,
             requirements: case.requirements.clone(),
             errata: case.errata.clone(),
-            verdict,
+            grade,
             violated: Vec::new(),
             violated_errata: Vec::new(),
             step: None,
@@ -214,26 +218,48 @@ pub struct Target {
     log: WireLog,
 }
 
+/// Why the runner could not start talking to a target.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("building the HTTP client: {0}")]
+    Client(reqwest::Error),
+    #[error("cannot reach the target at {url}: {source}")]
+    Unreachable { url: String, source: reqwest::Error },
+    #[error("{url} answered {status}; the target must implement the test-control contract of BINDING.md")]
+    NoControl {
+        url: String,
+        status: reqwest::StatusCode,
+    },
+    #[error("{url}: capabilities are not the JSON of BINDING.md: {source}")]
+    Capabilities { url: String, source: reqwest::Error },
+    #[error("the target offers ohttp but {url} gave no key configuration: {why}")]
+    OhttpKeys { url: String, why: String },
+}
+
 impl Target {
-    pub async fn connect(base: &str, timeout: Duration, log: WireLog) -> Result<Target, String> {
+    pub async fn connect(
+        base: &str,
+        timeout: Duration,
+        log: WireLog,
+    ) -> Result<Target, ConnectError> {
         let base = base.trim_end_matches('/').to_owned();
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .build()
-            .map_err(|e| e.to_string())?;
+            .map_err(ConnectError::Client)?;
         let url = format!("{base}{CONTROL_PREFIX}capabilities");
-        let answer = client
-            .get(&url)
-            .send()
-            .await
-            .map_err(|e| format!("cannot reach the target at {url}: {e}"))?;
+        let answer = match client.get(&url).send().await {
+            Ok(answer) => answer,
+            Err(source) => return Err(ConnectError::Unreachable { url, source }),
+        };
         if !answer.status().is_success() {
-            return Err(format!("{url} answered {}; the target must implement the test-control contract of BINDING.md", answer.status()));
+            let status = answer.status();
+            return Err(ConnectError::NoControl { url, status });
         }
-        let capabilities = answer
-            .json::<Capabilities>()
-            .await
-            .map_err(|e| format!("{url}: capabilities are not the JSON of BINDING.md: {e}"))?;
+        let capabilities = match answer.json::<Capabilities>().await {
+            Ok(capabilities) => capabilities,
+            Err(source) => return Err(ConnectError::Capabilities { url, source }),
+        };
         let ohttp_keys = match capabilities.ohttp {
             true => Some(fetch_ohttp_keys(&client, &base).await?),
             false => None,
@@ -487,25 +513,19 @@ const GRACE: Duration = Duration::from_millis(10);
 
 const JSON: &str = "application/json";
 
-async fn fetch_ohttp_keys(client: &reqwest::Client, base: &str) -> Result<Vec<u8>, String> {
+async fn fetch_ohttp_keys(client: &reqwest::Client, base: &str) -> Result<Vec<u8>, ConnectError> {
     let url = format!("{base}{}", oblivious::KEYS_PATH);
-    let fail =
-        |e: String| format!("the target offers ohttp but {url} gave no key configuration: {e}");
-    let answer = client
-        .get(&url)
-        .send()
-        .await
-        .map_err(|e| fail(e.to_string()))?;
-    if !answer.status().is_success() {
-        return Err(fail(format!("status {}", answer.status())));
+    let keys = async {
+        let answer = client.get(&url).send().await.map_err(|e| e.to_string())?;
+        if !answer.status().is_success() {
+            return Err(format!("status {}", answer.status()));
+        }
+        let keys = answer.bytes().await.map_err(|e| e.to_string())?.to_vec();
+        oblivious::check_keys(&keys)?;
+        Ok(keys)
     }
-    let keys = answer
-        .bytes()
-        .await
-        .map_err(|e| fail(e.to_string()))?
-        .to_vec();
-    oblivious::check_keys(&keys).map_err(fail)?;
-    Ok(keys)
+    .await;
+    keys.map_err(|why| ConnectError::OhttpKeys { url, why })
 }
 
 /// Why a case cannot run on this target, if it cannot.
@@ -545,7 +565,6 @@ pub struct Settings {
     pub settle: Duration,
 }
 
-/// Runs one case: reset, replay, judge.
 /// Everything a case runs against: the target, the peers the runner plays, the wire log
 /// they share, and the knobs.
 pub struct Rig {
@@ -555,6 +574,7 @@ pub struct Rig {
     pub settings: Settings,
 }
 
+/// Runs one case: reset, replay, grade.
 pub async fn run_case(case: &Case, rig: &Rig) -> CaseResult {
     let Rig {
         target,
@@ -564,9 +584,9 @@ pub async fn run_case(case: &Case, rig: &Rig) -> CaseResult {
     } = rig;
     let started = Instant::now();
     log.take();
-    let mut result = CaseResult::new(case, Verdict::Pass);
+    let mut result = CaseResult::new(case, Grade::Pass);
     if let Some(why) = missing_capability(case, &target.capabilities) {
-        result.verdict = Verdict::Skipped;
+        result.grade = Grade::Skipped;
         result.because.push(why);
         return result;
     }
@@ -574,13 +594,13 @@ pub async fn run_case(case: &Case, rig: &Rig) -> CaseResult {
     match outcome {
         Ok(notes) if !notes.is_empty() => {
             // The binding's alternative readings: recorded, never failed.
-            result.verdict = Verdict::Informational;
+            result.grade = Grade::Informational;
             result.violated_errata = vec![errata::TRANSPORT];
             result.because = notes;
         }
         Ok(_) => {}
         Err(failure) => {
-            result.verdict = failure.verdict;
+            result.grade = failure.grade;
             result.violated = failure.violated;
             result.violated_errata = failure.violated_errata;
             result.step = Some(failure.step + 1);
@@ -595,7 +615,7 @@ pub async fn run_case(case: &Case, rig: &Rig) -> CaseResult {
 }
 
 struct Failure {
-    verdict: Verdict,
+    grade: Grade,
     violated: Vec<ReqId>,
     violated_errata: Vec<ErratumId>,
     step: usize,
@@ -605,10 +625,10 @@ struct Failure {
 }
 
 impl Failure {
-    /// The verdict of a violation of the model at step `step`.
+    /// The grade of a violation of the model at step `step`.
     fn violation(step: usize, v: Violation) -> Self {
         Failure {
-            verdict: grade(&v.requirements),
+            grade: grade(&v.requirements),
             violated: v.requirements,
             violated_errata: v.errata,
             step,
@@ -618,11 +638,11 @@ impl Failure {
         }
     }
 
-    /// The verdict of a step that could not be observed or broke the binding.
+    /// The grade of a step that could not be observed or broke the binding.
     fn trouble(step: usize, trouble: Trouble) -> Self {
         match trouble {
             Trouble::Transport(why) => Failure {
-                verdict: Verdict::Indeterminate,
+                grade: Grade::Indeterminate,
                 violated: Vec::new(),
                 violated_errata: Vec::new(),
                 step,
@@ -633,7 +653,7 @@ impl Failure {
             Trouble::Binding(binding::BindingError { why, errata }) => {
                 let ids: Vec<&str> = errata.iter().map(|e| e.0).collect();
                 Failure {
-                    verdict: Verdict::Fail,
+                    grade: Grade::Fail,
                     violated: Vec::new(),
                     step,
                     expected: Some(format!(
@@ -650,7 +670,7 @@ impl Failure {
 }
 
 /// The grade of a broken set of requirements: the strictest level among them.
-pub fn grade(violated: &[ReqId]) -> Verdict {
+pub fn grade(violated: &[ReqId]) -> Grade {
     let levels: Vec<Level> = violated
         .iter()
         .filter_map(|id| req::find(id.0))
@@ -661,14 +681,14 @@ pub fn grade(violated: &[ReqId]) -> Verdict {
             .iter()
             .any(|l| matches!(l, Level::Must | Level::MustNot | Level::Statement))
     {
-        Verdict::Fail
+        Grade::Fail
     } else if levels
         .iter()
         .any(|l| matches!(l, Level::Should | Level::ShouldNot))
     {
-        Verdict::NonStrict
+        Grade::NonStrict
     } else {
-        Verdict::Informational
+        Grade::Informational
     }
 }
 

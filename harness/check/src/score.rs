@@ -1,15 +1,15 @@
 //! The suite proving itself against the reference DS's mutants: which case killed each, naming
 //! which rule, and which rules no mutant breaks.
 
-use crate::runner::{Case, CaseResult, Verdict};
+use crate::runner::{Case, CaseResult, Grade};
 use crate::suite::{self, Options, Summary};
-use crate::{cases, CliResult};
+use crate::{cases, Result};
 use mimi_ds_reference::mutants::{self, Mutant, MutantInfo, Rule, MUTANTS};
 use std::path::Path;
 
-/// Whether a verdict counts against a mutant: a MUST broken, or a SHOULD not met.
+/// Whether a grade counts against a mutant: a MUST broken, or a SHOULD not met.
 fn counts(result: &CaseResult) -> bool {
-    matches!(result.verdict, Verdict::Fail | Verdict::NonStrict)
+    matches!(result.grade, Grade::Fail | Grade::NonStrict)
 }
 
 /// Whether a run caught `mutant`: a case that failed (or, for a SHOULD, was non-strict)
@@ -23,7 +23,7 @@ pub fn caught_by(summary: &Summary, mutant: Mutant) -> Option<&CaseResult> {
     })
 }
 
-/// A case that failed against a mutant, and the rules its verdict names.
+/// A case that failed against a mutant, and the rules its grade names.
 pub struct Kill {
     pub case: String,
     pub named: Vec<Rule>,
@@ -36,7 +36,7 @@ pub struct Score {
 
 impl Score {
     /// Runs every vector against every mutant.
-    pub fn run(vectors: &Path) -> CliResult<Score> {
+    pub fn run(vectors: &Path) -> Result<Score> {
         let cases: Vec<Case> = suite::select(cases::load(vectors)?, &Options::default())?;
         let mut runs = Vec::new();
         for m in MUTANTS {

@@ -1,10 +1,10 @@
-//! One run of the suite: pick the target (a URL, or the reference DS in process, possibly a
-//! mutant), start the peers, replay the selected cases, and sum up. This is also the library
-//! entry point a Rust implementer's `#[test]` calls.
+//! One run of the suite: pick the target (a URL, or with the `reference` feature the reference
+//! DS in process, possibly a mutant), start the peers, replay the selected cases, and sum up.
+//! This is also the library entry point a Rust implementer's `#[test]` calls.
 
 use crate::peers::Peers;
-use crate::runner::{role_name, run_case, Case, CaseResult, Rig, Role, Settings, Target, Verdict};
-use crate::{CliError, CliResult};
+use crate::runner::{role_name, run_case, Case, CaseResult, Grade, Rig, Role, Settings, Target};
+use crate::{Error, Result};
 use mimi_ds_binding::wire::WireLog;
 use mimi_ds_model::codec::ServiceProviderId;
 #[cfg(feature = "reference")]
@@ -14,17 +14,19 @@ use mimi_ds_reference::{
     freedoms::{self, Freedom},
     mutants::{self, Mutant},
 };
+#[cfg(feature = "reference")]
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 /// The one call for a Rust implementer's `#[test]`: every bundled vector against `target`
-/// (a base URL), or against the in-process reference DS when `None`.
+/// (a base URL), or against the in-process reference DS when `None` (with the `reference`
+/// feature; without, `None` is [`Error::NoTarget`]).
 ///
 /// ```no_run
 /// let summary = mimi_ds_check::suite::check(Some("http://127.0.0.1:8080")).unwrap();
 /// assert!(summary.passed(false), "{}", summary.line());
 /// ```
-pub fn check(target: Option<&str>) -> CliResult<Summary> {
+pub fn check(target: Option<&str>) -> Result<Summary> {
     let options = Options {
         target: target.map(String::from),
         ..Options::default()
@@ -49,8 +51,10 @@ pub struct Options {
     /// Base URL of the DS under test; `None` runs the reference DS in process.
     pub target: Option<String>,
     /// With no target: the bug to plant in the in-process reference.
+    #[cfg(feature = "reference")]
     pub mutant: Option<Mutant>,
     /// With no target: the legal variant the in-process reference behaves as.
+    #[cfg(feature = "reference")]
     pub freedom: Option<Freedom>,
     /// Only cases of this role.
     pub role: Option<Role>,
@@ -66,7 +70,9 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             target: None,
+            #[cfg(feature = "reference")]
             mutant: None,
+            #[cfg(feature = "reference")]
             freedom: None,
             role: None,
             only: None,
@@ -89,8 +95,8 @@ pub struct Summary {
 }
 
 impl Summary {
-    pub fn count(&self, verdict: Verdict) -> usize {
-        self.results.iter().filter(|r| r.verdict == verdict).count()
+    pub fn count(&self, grade: Grade) -> usize {
+        self.results.iter().filter(|r| r.grade == grade).count()
     }
 
     /// Nothing failed (and, when strict, no SHOULD was missed).
@@ -101,26 +107,26 @@ impl Summary {
     /// Why this run is not a pass: a failure (with `strict`, a SHOULD not met), a case that
     /// could not be observed, or nothing checked at all. `None` for a pass.
     pub fn problem(&self, strict: bool) -> Option<String> {
-        let failed = self.count(Verdict::Fail)
+        let failed = self.count(Grade::Fail)
             + if strict {
-                self.count(Verdict::NonStrict)
+                self.count(Grade::NonStrict)
             } else {
                 0
             };
-        let indeterminate = self.count(Verdict::Indeterminate);
-        let checked = self.count(Verdict::Pass)
-            + self.count(Verdict::Fail)
-            + self.count(Verdict::NonStrict)
-            + self.count(Verdict::Informational);
+        let indeterminate = self.count(Grade::Indeterminate);
+        let checked = self.count(Grade::Pass)
+            + self.count(Grade::Fail)
+            + self.count(Grade::NonStrict)
+            + self.count(Grade::Informational);
         if failed > 0 {
             let strict_note = if strict {
                 " (strict: non-strict counts)"
             } else {
                 ""
             };
-            Some(format!("{failed} cases failed{strict_note}"))
+            Some(format!("{} failed{strict_note}", n_cases(failed)))
         } else if indeterminate > 0 {
-            Some(format!("{indeterminate} cases indeterminate (timeouts or transport errors): nothing can be concluded from them"))
+            Some(format!("{} indeterminate (timeouts or transport errors): nothing can be concluded from them", n_cases(indeterminate)))
         } else if checked == 0 {
             Some(format!(
                 "no case could be checked: all {} were skipped for capabilities the target lacks",
@@ -147,29 +153,37 @@ impl Summary {
         )
     }
 
-    /// One line: counts per verdict.
+    /// One line: counts per grade.
     pub fn line(&self) -> String {
-        let parts: Vec<String> = Verdict::ALL
+        let parts: Vec<String> = Grade::ALL
             .iter()
             .map(|v| format!("{} {}", self.count(*v), v.name()))
             .collect();
         format!(
-            "{} cases against {}: {}",
-            self.results.len(),
+            "{} against {}: {}",
+            n_cases(self.results.len()),
             self.target,
             parts.join(", ")
         )
     }
 }
 
+/// "1 case", "2 cases".
+fn n_cases(n: usize) -> String {
+    match n {
+        1 => "1 case".into(),
+        n => format!("{n} cases"),
+    }
+}
+
 /// The cases `options` selects, in order; an error if none is left (a run that checks
 /// nothing must not look like a pass).
-pub fn select(cases: Vec<Case>, options: &Options) -> CliResult<Vec<Case>> {
+pub fn select(cases: Vec<Case>, options: &Options) -> Result<Vec<Case>> {
     let pattern = match &options.only {
-        Some(p) => Some(
-            glob::Pattern::new(p)
-                .map_err(|e| CliError(format!("--only {p:?} is not a glob: {e}")))?,
-        ),
+        Some(p) => Some(glob::Pattern::new(p).map_err(|source| Error::Glob {
+            pattern: p.clone(),
+            source,
+        })?),
         None => None,
     };
     let total = cases.len();
@@ -186,10 +200,10 @@ pub fn select(cases: Vec<Case>, options: &Options) -> CliResult<Vec<Case>> {
         if let Some(r) = options.role {
             why.push(format!("--role {}", role_name(r)));
         }
-        return Err(CliError(format!(
-            "no case selected: {} matched none of the {total} cases",
-            why.join(" and ")
-        )));
+        return Err(Error::NothingSelected {
+            filters: why.join(" and "),
+            total,
+        });
     }
     Ok(chosen)
 }
@@ -199,57 +213,96 @@ pub fn run(
     cases: &[Case],
     options: &Options,
     progress: &dyn Fn(usize, &CaseResult),
-) -> CliResult<Summary> {
+) -> Result<Summary> {
     runtime()?.block_on(run_async(cases, options, progress))
 }
 
-fn runtime() -> CliResult<tokio::runtime::Runtime> {
+fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| CliError(format!("starting the async runtime: {e}")))
+        .map_err(Error::Runtime)
 }
 
-/// The target of `options`: the given URL, or a reference DS started here (kept alive by the
-/// returned server).
-async fn connect(
-    options: &Options,
-    log: &WireLog,
-) -> CliResult<(Option<reference::Server>, Target)> {
-    let (server, url) = match &options.target {
-        Some(url) => (None, url.clone()),
-        None => {
-            let config = reference::Config {
-                me: ServiceProviderId::new("hub.example").expect("valid domain"),
-                mutant: options.mutant,
-                freedom: options.freedom,
-                call_timeout: options.timeout,
-                idle: true,
-            };
-            let server = reference::start(config, SocketAddr::from(([127, 0, 0, 1], 0)))
-                .await
-                .map_err(|e| CliError(format!("starting the reference DS: {e}")))?;
-            let url = server.url();
-            (Some(server), url)
-        }
+/// What keeps the in-process reference DS serving while a run uses it.
+#[cfg(feature = "reference")]
+type Serving = Option<reference::Server>;
+#[cfg(not(feature = "reference"))]
+type Serving = ();
+
+/// A target connected to, the peers started, and the name reports give the target.
+struct Running {
+    rig: Rig,
+    name: String,
+    _serving: Serving,
+}
+
+/// Connects to the target of `options` (the given URL, or a reference DS started here) and
+/// starts the peers `ids`.
+async fn start(options: &Options, ids: Vec<ServiceProviderId>) -> Result<Running> {
+    let (serving, url, name) = match &options.target {
+        Some(url) => (Serving::default(), url.clone(), url.clone()),
+        None => start_reference(options).await?,
     };
-    let target = Target::connect(&url, options.timeout, log.clone())
+    let log = WireLog::default();
+    let target = Target::connect(&url, options.timeout, log.clone()).await?;
+    let peers = Peers::start(ids, &log).await.map_err(Error::Peers)?;
+    let settings = Settings {
+        settle: options.settle,
+    };
+    Ok(Running {
+        rig: Rig {
+            target,
+            peers,
+            log,
+            settings,
+        },
+        name,
+        _serving: serving,
+    })
+}
+
+/// The reference DS of `options` (with its mutant or freedom), serving on a free port: what
+/// keeps it serving, its URL, its name.
+#[cfg(feature = "reference")]
+async fn start_reference(options: &Options) -> Result<(Serving, String, String)> {
+    let config = reference::Config {
+        me: ServiceProviderId::new("hub.example").expect("valid domain"),
+        mutant: options.mutant,
+        freedom: options.freedom,
+        call_timeout: options.timeout,
+        idle: true,
+    };
+    let server = reference::start(config, SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
-        .map_err(CliError)?;
-    Ok((server, target))
+        .map_err(Error::Reference)?;
+    let name = match (options.mutant, options.freedom) {
+        (Some(m), _) => format!("the reference DS with mutant {}", mutants::info(m).name),
+        (None, Some(f)) => format!("the reference DS with freedom {}", freedoms::info(f).name),
+        (None, None) => "the reference DS".into(),
+    };
+    let url = server.url();
+    Ok((Some(server), url, name))
+}
+
+#[cfg(not(feature = "reference"))]
+async fn start_reference(_: &Options) -> Result<(Serving, String, String)> {
+    Err(Error::NoTarget)
 }
 
 /// `traces` random traces in each role the target of `options` offers (or the one
 /// `options.role` names), see `explore`.
+#[cfg(feature = "explore")]
 pub fn explore(
     options: &Options,
     traces: u32,
     max_ops: usize,
     seed: u64,
-) -> CliResult<crate::explore::Exploration> {
+) -> Result<crate::explore::Exploration> {
     let runtime = runtime()?;
-    let (_server, rig) = runtime.block_on(rig(options, crate::explore::peers()))?;
+    let running = runtime.block_on(start(options, crate::explore::peers()))?;
+    let rig = &running.rig;
     let offered = |role: &Role| {
         let name = role_name(*role);
         rig.target.capabilities.roles.iter().any(|r| r == name)
@@ -260,61 +313,36 @@ pub fn explore(
         .filter(offered)
         .collect();
     if roles.is_empty() {
-        return Err(CliError(
-            "no random traces: the target offers none of the roles asked for".into(),
-        ));
+        return Err(Error::NoRoleOffered);
     }
-    crate::explore::explore(&runtime, &rig, &roles, traces, max_ops, seed)
-}
-
-/// Connects to the target of `options` and starts the peers `ids`.
-async fn rig(
-    options: &Options,
-    ids: Vec<ServiceProviderId>,
-) -> CliResult<(Option<reference::Server>, Rig)> {
-    let log = WireLog::default();
-    let (server, target) = connect(options, &log).await?;
-    let peers = Peers::start(ids, &log)
-        .await
-        .map_err(|e| CliError(format!("starting the peers: {e}")))?;
-    let settings = Settings {
-        settle: options.settle,
-    };
-    Ok((
-        server,
-        Rig {
-            target,
-            peers,
-            log,
-            settings,
-        },
-    ))
+    crate::explore::explore(&runtime, rig, &roles, traces, max_ops, seed)
 }
 
 async fn run_async(
     cases: &[Case],
     options: &Options,
     progress: &dyn Fn(usize, &CaseResult),
-) -> CliResult<Summary> {
+) -> Result<Summary> {
     let mut ids: Vec<ServiceProviderId> = cases.iter().flat_map(|c| c.peers()).collect();
     ids.sort();
     ids.dedup();
-    let (_server, rig) = rig(options, ids).await?;
+    let running = start(options, ids).await?;
+    let rig = &running.rig;
     let floor = rig.target.round_trip_floor(FLOOR_SAMPLES).await;
     let started = Instant::now();
     let mut results = Vec::with_capacity(cases.len());
     let mut unanswered = 0;
     for (i, case) in cases.iter().enumerate() {
         let result = if unanswered >= GIVE_UP_AFTER {
-            let mut not_run = CaseResult::new(case, Verdict::Indeterminate);
+            let mut not_run = CaseResult::new(case, Grade::Indeterminate);
             not_run.because.push(format!(
                 "not run: the target stopped answering ({GIVE_UP_AFTER} cases in a row could not be observed)"
             ));
             not_run
         } else {
-            run_case(case, &rig).await
+            run_case(case, rig).await
         };
-        unanswered = if result.verdict == Verdict::Indeterminate {
+        unanswered = if result.grade == Grade::Indeterminate {
             unanswered + 1
         } else {
             0
@@ -327,19 +355,24 @@ async fn run_async(
         .flat_map(|r| &r.wire)
         .filter(|e| e.direction != "inside-ohttp")
         .count();
-    let target_name = match (&options.target, options.mutant, options.freedom) {
-        (Some(url), _, _) => url.clone(),
-        (None, Some(m), _) => format!("the reference DS with mutant {}", mutants::info(m).name),
-        (None, None, Some(f)) => {
-            format!("the reference DS with freedom {}", freedoms::info(f).name)
-        }
-        (None, None, None) => "the reference DS".into(),
-    };
     Ok(Summary {
-        target: target_name,
+        target: running.name,
         results,
         wall: started.elapsed(),
         exchanges,
         floor,
     })
+}
+
+#[cfg(all(test, not(feature = "reference")))]
+mod tests {
+    use super::*;
+
+    /// The library as a user gets it by default has no reference DS to fall back on.
+    #[test]
+    fn without_the_reference_feature_a_run_needs_a_target() {
+        let err = check(None).unwrap_err();
+        assert!(matches!(err, Error::NoTarget), "{err}");
+        assert!(err.to_string().contains("base URL"), "{err}");
+    }
 }

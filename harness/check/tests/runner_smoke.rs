@@ -2,7 +2,7 @@
 //! built by hand from real MLS messages: the machinery (binding, peers, attribution of
 //! Welcome pushes, grading) works before any vector is involved.
 
-use mimi_ds_check::runner::{Case, CaseStep, RawRequest, Role, Verdict};
+use mimi_ds_check::runner::{Case, CaseStep, Grade, RawRequest, Role};
 use mimi_ds_check::suite::{self, Options};
 use mimi_ds_model::codec::*;
 use mimi_ds_model::ds::{Endpoint, Input};
@@ -153,7 +153,7 @@ fn run(mutant: Option<Mutant>) -> suite::Summary {
 fn the_reference_passes_every_case() {
     let summary = run(None);
     for r in &summary.results {
-        assert_eq!(r.verdict, Verdict::Pass, "{}: {:?}", r.id, r.because);
+        assert_eq!(r.grade, Grade::Pass, "{}: {:?}", r.id, r.because);
         assert!(
             !r.wire.is_empty(),
             "{}: the wire log records the exchanges",
@@ -174,8 +174,8 @@ fn the_reference_passes_every_case() {
     );
 }
 
-fn verdict_of(summary: &suite::Summary, id: &str) -> Verdict {
-    summary.results.iter().find(|r| r.id == id).unwrap().verdict
+fn grade_of(summary: &suite::Summary, id: &str) -> Grade {
+    summary.results.iter().find(|r| r.id == id).unwrap().grade
 }
 
 #[test]
@@ -191,8 +191,8 @@ fn mutants_fail_the_case_that_exercises_their_bug() {
     ] {
         let summary = run(Some(mutant));
         assert_eq!(
-            verdict_of(&summary, case),
-            Verdict::Fail,
+            grade_of(&summary, case),
+            Grade::Fail,
             "{mutant:?} must fail {case}"
         );
     }
@@ -205,7 +205,15 @@ fn zero_selected_cases_is_an_error() {
         ..Options::default()
     };
     let err = suite::select(cases(), &options).unwrap_err();
-    assert!(err.0.contains("no case selected"), "{}", err.0);
+    assert!(
+        matches!(
+            err,
+            mimi_ds_check::Error::NothingSelected { ref filters, total }
+                if filters == "--only \"no-such-*\"" && total == cases().len()
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().starts_with("no case selected"), "{err}");
 }
 
 #[test]
@@ -220,8 +228,8 @@ fn a_target_without_idle_is_watched_for_its_calls() {
         idle: false,
     };
     for (mutant, expected) in [
-        (None, Verdict::Pass),
-        (Some(Mutant::WelcomeWithoutAffirmative), Verdict::Fail),
+        (None, Grade::Pass),
+        (Some(Mutant::WelcomeWithoutAffirmative), Grade::Fail),
     ] {
         let server = runtime
             .block_on(reference::start(
@@ -235,13 +243,13 @@ fn a_target_without_idle_is_watched_for_its_calls() {
         };
         let summary = suite::run(&cases(), &options, &|_, _| {}).expect("the suite runs");
         assert_eq!(
-            verdict_of(&summary, "welcome/refused"),
+            grade_of(&summary, "welcome/refused"),
             expected,
             "{mutant:?}"
         );
         assert_eq!(
-            verdict_of(&summary, "welcome/accepted"),
-            Verdict::Pass,
+            grade_of(&summary, "welcome/accepted"),
+            Grade::Pass,
             "{mutant:?}"
         );
         drop(server);
@@ -308,9 +316,9 @@ fn a_failing_idle_makes_the_case_indeterminate_never_a_pass() {
         ..Options::default()
     };
     let summary = suite::run(&cases(), &options, &|_, _| {}).expect("the suite runs");
-    assert_eq!(summary.count(Verdict::Pass), 0, "{}", summary.line());
+    assert_eq!(summary.count(Grade::Pass), 0, "{}", summary.line());
     let first = &summary.results[0];
-    assert_eq!(first.verdict, Verdict::Indeterminate);
+    assert_eq!(first.grade, Grade::Indeterminate);
     assert!(
         first.because[0].contains("idle answered 503"),
         "{:?}",

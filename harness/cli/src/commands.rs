@@ -1,11 +1,12 @@
 //! The `run`, `serve`, `mutants` and `freedoms` commands: options in, lines and exit codes
 //! out.
 
+use anyhow::{bail, Context, Result};
 use mimi_ds_check::report::describe;
-use mimi_ds_check::runner::{role_name, Case, CaseResult, Role, Verdict};
+use mimi_ds_check::runner::{role_name, Case, CaseResult, Grade, Role};
 use mimi_ds_check::score::Score;
 use mimi_ds_check::suite::{self, Options};
-use mimi_ds_check::{cases, explore, report, CliError, CliResult};
+use mimi_ds_check::{cases, explore, report};
 use mimi_ds_model::codec::ServiceProviderId;
 use mimi_ds_model::vectors::trace;
 use mimi_ds_reference::freedoms::{self, Freedom, FREEDOMS};
@@ -15,13 +16,11 @@ use std::io::IsTerminal;
 use std::path::Path;
 use std::time::Duration;
 
-pub fn seconds(flag: &str, value: f64) -> CliResult<Duration> {
+pub fn seconds(flag: &str, value: f64) -> Result<Duration> {
     if value.is_finite() && value > 0.0 && value <= 3600.0 {
         Ok(Duration::from_secs_f64(value))
     } else {
-        Err(CliError(format!(
-            "{flag} {value}: give seconds between 0 and 3600"
-        )))
+        bail!("{flag} {value}: give seconds between 0 and 3600")
     }
 }
 
@@ -59,13 +58,12 @@ fn progress(total: usize) -> impl Fn(usize, &CaseResult) {
             Some(bar) => bar.println(line),
             None => eprintln!("{line}"),
         };
-        if result.verdict == Verdict::Informational {
+        if result.grade == Grade::Informational {
             informational.set(informational.get() + 1);
         }
         let too_many =
-            result.verdict == Verdict::Informational && informational.get() > LISTED_INFORMATIONAL;
-        if result.verdict != Verdict::Pass && !(not_run && said_not_run.replace(true)) && !too_many
-        {
+            result.grade == Grade::Informational && informational.get() > LISTED_INFORMATIONAL;
+        if result.grade != Grade::Pass && !(not_run && said_not_run.replace(true)) && !too_many {
             say(describe(result));
         }
         let unlisted = informational.get().saturating_sub(LISTED_INFORMATIONAL);
@@ -83,7 +81,7 @@ pub fn run(
     strict: bool,
     dry_run: bool,
     report_dir: Option<&Path>,
-) -> CliResult {
+) -> Result<()> {
     let selected = suite::select(cases::load(vectors)?, options)?;
     if dry_run {
         for case in &selected {
@@ -105,7 +103,7 @@ pub fn run(
     println!("{}", summary.timing_line());
     match summary.problem(strict) {
         None => Ok(()),
-        Some(problem) => Err(CliError(problem)),
+        Some(problem) => bail!("{problem}"),
     }
 }
 
@@ -115,9 +113,9 @@ pub fn explore(
     max_ops: usize,
     seed: u64,
     report_dir: Option<&Path>,
-) -> CliResult {
+) -> Result<()> {
     if traces == 0 || max_ops == 0 {
-        return Err(CliError("--explore and --max-ops need at least 1".into()));
+        bail!("--explore and --max-ops need at least 1");
     }
     let found = suite::explore(options, traces, max_ops, seed)?;
     let Some((test, result)) = found.counterexample else {
@@ -145,7 +143,7 @@ pub fn explore(
         }
         None => println!("give --report-dir to keep it as a replayable vector"),
     }
-    Err(CliError(format!("{} failed", result.id)))
+    bail!("{} failed", result.id)
 }
 
 pub fn serve(
@@ -153,7 +151,7 @@ pub fn serve(
     listen: std::net::SocketAddr,
     mutant: Option<Mutant>,
     freedom: Option<Freedom>,
-) -> CliResult {
+) -> Result<()> {
     let me = match role {
         Role::Hub => "hub.example",
         Role::Follower | Role::Rsp => "b.example",
@@ -165,12 +163,11 @@ pub fn serve(
         call_timeout: Duration::from_secs(5),
         idle: true,
     };
-    let runtime = tokio::runtime::Runtime::new()
-        .map_err(|e| CliError(format!("starting the async runtime: {e}")))?;
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
         let server = reference::start(config, listen)
             .await
-            .map_err(|e| CliError(format!("listening on {listen}: {e}")))?;
+            .with_context(|| format!("listening on {listen}"))?;
         let bug = match (mutant, freedom) {
             (Some(m), _) => format!(" with mutant {}", mutants::info(m).name),
             (None, Some(f)) => format!(" with freedom {}", freedoms::info(f).name),
@@ -183,19 +180,19 @@ pub fn serve(
         );
         tokio::signal::ctrl_c()
             .await
-            .map_err(|e| CliError(format!("waiting for Ctrl-C: {e}")))?;
+            .context("waiting for Ctrl-C")?;
         Ok(())
     })
 }
 
-pub fn mutants(score: bool, vectors: &Path) -> CliResult {
+pub fn mutants(score: bool, vectors: &Path) -> Result<()> {
     if !score {
         for m in MUTANTS {
             println!("{:<40} {}", m.name, m.breaks);
         }
         return Ok(());
     }
-    let score = Score::run(vectors)?;
+    let score = Score::run(vectors).context("scoring the vectors against the mutants")?;
     let rules = mutants::rules();
     for rule in &rules {
         let breakers: Vec<&MutantInfo> = mutants::mutants_of(*rule).collect();
@@ -261,13 +258,13 @@ pub fn mutants(score: bool, vectors: &Path) -> CliResult {
     if problems.is_empty() {
         Ok(())
     } else {
-        Err(CliError(problems.join("; ")))
+        bail!("{}", problems.join("; "))
     }
 }
 
 /// Lists the freedoms, or (`score`) runs every vector and `traces` random traces against
 /// each: every one must pass, since each is a DS the draft allows.
-pub fn freedoms(score: bool, vectors: &Path, traces: u32, seed: u64) -> CliResult {
+pub fn freedoms(score: bool, vectors: &Path, traces: u32, seed: u64) -> Result<()> {
     if !score {
         for f in FREEDOMS {
             println!("{:<28} {}", f.name, f.uses);
@@ -281,18 +278,22 @@ pub fn freedoms(score: bool, vectors: &Path, traces: u32, seed: u64) -> CliResul
             freedom: Some(f.freedom),
             ..Options::default()
         };
-        let summary = suite::run(&cases, &options, &|_, _| {})?;
+        let summary = suite::run(&cases, &options, &|_, _| {})
+            .with_context(|| format!("running the vectors against freedom {}", f.name))?;
         let explored = match traces {
             0 => None,
-            n => Some(suite::explore(&options, n, EXPLORE_OPS, seed)?),
+            n => Some(
+                suite::explore(&options, n, EXPLORE_OPS, seed)
+                    .with_context(|| format!("random traces against freedom {}", f.name))?,
+            ),
         };
         let wrong: Vec<&CaseResult> = summary
             .results
             .iter()
             .filter(|r| {
                 matches!(
-                    r.verdict,
-                    Verdict::Fail | Verdict::NonStrict | Verdict::Indeterminate
+                    r.grade,
+                    Grade::Fail | Grade::NonStrict | Grade::Indeterminate
                 )
             })
             .collect();
@@ -308,9 +309,9 @@ pub fn freedoms(score: bool, vectors: &Path, traces: u32, seed: u64) -> CliResul
             println!(
                 "passes  {:<28} {} pass, {} informational, {} skipped; {explore_note}",
                 f.name,
-                summary.count(Verdict::Pass),
-                summary.count(Verdict::Informational),
-                summary.count(Verdict::Skipped)
+                summary.count(Grade::Pass),
+                summary.count(Grade::Informational),
+                summary.count(Grade::Skipped)
             );
             continue;
         }
@@ -334,7 +335,7 @@ pub fn freedoms(score: bool, vectors: &Path, traces: u32, seed: u64) -> CliResul
     );
     match false_verdicts {
         0 => Ok(()),
-        n => Err(CliError(format!("{n} freedoms got false verdicts"))),
+        n => bail!("{n} freedoms got false verdicts"),
     }
 }
 

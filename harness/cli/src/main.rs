@@ -6,7 +6,7 @@ use mimi_ds_check::runner::Role;
 mod codec_cli;
 mod commands;
 
-use mimi_ds_check::{CliError, CliResult};
+use anyhow::{anyhow, bail, Context, Result};
 use mimi_ds_reference::{freedoms, mutants};
 use mimi_ds_vectors as vector_files;
 use std::path::PathBuf;
@@ -153,20 +153,16 @@ impl From<RoleArg> for Role {
     }
 }
 
-fn freedom(name: &str) -> CliResult<freedoms::Freedom> {
-    freedoms::find(name).map(|f| f.freedom).ok_or_else(|| {
-        CliError(format!(
-            "no freedom {name:?}; `mimi-ds-check freedoms` lists them"
-        ))
-    })
+fn freedom(name: &str) -> Result<freedoms::Freedom> {
+    freedoms::find(name)
+        .map(|f| f.freedom)
+        .ok_or_else(|| anyhow!("no freedom {name:?}; `mimi-ds-check freedoms` lists them"))
 }
 
-fn mutant(name: &str) -> CliResult<mutants::Mutant> {
-    mutants::find(name).map(|m| m.mutant).ok_or_else(|| {
-        CliError(format!(
-            "no mutant {name:?}; `mimi-ds-check mutants` lists them"
-        ))
-    })
+fn mutant(name: &str) -> Result<mutants::Mutant> {
+    mutants::find(name)
+        .map(|m| m.mutant)
+        .ok_or_else(|| anyhow!("no mutant {name:?}; `mimi-ds-check mutants` lists them"))
 }
 
 #[derive(Subcommand)]
@@ -189,7 +185,7 @@ enum VectorsAction {
     },
 }
 
-fn run(cli: Cli) -> CliResult {
+fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Decode { structure, hex } => codec_cli::decode(&structure, hex),
         Command::Encode { structure, json } => codec_cli::encode(&structure, json),
@@ -198,7 +194,7 @@ fn run(cli: Cli) -> CliResult {
             if json {
                 println!(
                     "{}",
-                    serde_json::to_string_pretty(catalogue).map_err(|e| CliError(e.to_string()))?
+                    serde_json::to_string_pretty(catalogue).context("the catalogue as JSON")?
                 );
             } else {
                 for r in catalogue {
@@ -217,7 +213,7 @@ fn run(cli: Cli) -> CliResult {
             if json {
                 println!(
                     "{}",
-                    serde_json::to_string_pretty(errata).map_err(|e| CliError(e.to_string()))?
+                    serde_json::to_string_pretty(errata).context("the errata as JSON")?
                 );
             } else {
                 for e in errata {
@@ -279,8 +275,8 @@ fn run(cli: Cli) -> CliResult {
             action: VectorsAction::Generate { out },
         } => {
             let started = std::time::Instant::now();
-            let generated =
-                mimi_ds_generate::generate(&out).map_err(|e| CliError(e.to_string()))?;
+            let generated = mimi_ds_generate::generate(&out)
+                .with_context(|| format!("generating the vectors under {}", out.display()))?;
             println!(
                 "wrote {} codec vectors under {}",
                 generated.codec_tests,
@@ -311,12 +307,12 @@ fn run(cli: Cli) -> CliResult {
                 );
                 Ok(())
             } else {
-                Err(CliError(format!(
+                bail!(
                     "{} problems in {} vectors under {}",
                     v.problems.len(),
                     v.tests,
                     dir.display()
-                )))
+                )
             }
         }
         Command::Vectors {
@@ -351,9 +347,7 @@ fn run(cli: Cli) -> CliResult {
                 println!("every wire-testable requirement has a vector, and a negative one where required");
                 Ok(())
             } else {
-                Err(CliError(format!(
-                    "{gaps} requirement(s) lack the vectors they need"
-                )))
+                bail!("{gaps} requirement(s) lack the vectors they need")
             }
         }
     }
@@ -392,11 +386,33 @@ fn main() -> ExitCode {
     };
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(CliError(msg)) => {
-            if !msg.is_empty() {
-                eprintln!("mimi-ds-check: {msg}");
-            }
+        Err(e) if e.is::<AlreadyReported>() => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("mimi-ds-check: {}", one_line(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// A failure whose every line is already on stderr: the exit status carries the rest.
+#[derive(Debug, thiserror::Error)]
+#[error("already reported")]
+struct AlreadyReported;
+
+/// An error and the chain of its causes on one line, each cause after a colon. The checker's
+/// errors spell their cause out (`{source}` in their message), for library users who print
+/// them plainly; such a cause, already on the line, is not repeated.
+fn one_line(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line.replace('\n', " ")
 }
