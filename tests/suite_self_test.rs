@@ -132,7 +132,7 @@ fn random_traces_pass_the_reference_and_shrink_a_mutant_to_a_replayable_countere
         ("accept-unknown-token", "rsp"),
     ] {
         let broken = Options {
-            mutant: Some(mimi_ds_reference::mutants::find(mutant).unwrap().mutant),
+            mutant: Some(mimi_ds_reference::mutants::find(mutant).unwrap().kind),
             ..Options::default()
         };
         let (test, result) = suite::explore(&broken, 60, 16, 11)
@@ -215,7 +215,7 @@ fn every_freedom_passes_every_vector_and_is_exercised_by_them() {
     assert!(FREEDOMS.len() >= 12, "only {} freedoms", FREEDOMS.len());
     for f in FREEDOMS {
         let options = Options {
-            freedom: Some(f.freedom),
+            freedom: Some(f.kind),
             ..Options::default()
         };
         let summary = suite::run(&cases, &options, &|_, _| {}).expect("runs");
@@ -232,7 +232,7 @@ fn every_freedom_passes_every_vector_and_is_exercised_by_them() {
             wrong.join("\n")
         );
         let says_otherwise =
-            f.freedom.capabilities(Capabilities::reference()) != Capabilities::reference();
+            f.kind.capabilities(Capabilities::reference()) != Capabilities::reference();
         let acts_otherwise = observable(&summary) != reference_wire;
         assert!(
             says_otherwise || acts_otherwise,
@@ -247,11 +247,7 @@ fn junit_counts_what_report_json_counts() {
     let dir = std::env::temp_dir().join(format!("mimi-ds-junit-{}", std::process::id()));
     let cases = all_cases();
     let options = Options {
-        mutant: Some(
-            mutants::find("counter-off-by-one")
-                .expect("a mutant")
-                .mutant,
-        ),
+        mutant: Some(mutants::find("counter-off-by-one").expect("a mutant").kind),
         ..Options::default()
     };
     let summary = suite::run(&cases, &options, &|_, _| {}).expect("runs");

@@ -41,7 +41,7 @@ impl Score {
         let mut runs = Vec::new();
         for m in MUTANTS {
             let options = Options {
-                mutant: Some(m.mutant),
+                mutant: Some(m.kind),
                 ..Options::default()
             };
             let summary = suite::run(&cases, &options, &|_, _| {})?;
@@ -68,7 +68,7 @@ impl Score {
     pub fn killer(&self, mutant: Mutant, rule: Rule) -> Option<&Kill> {
         self.runs
             .iter()
-            .filter(|(m, _)| m.mutant == mutant)
+            .filter(|(m, _)| m.kind == mutant)
             .flat_map(|(_, kills)| kills)
             .find(|k| k.named.contains(&rule))
     }
@@ -77,7 +77,7 @@ impl Score {
     pub fn survivors(&self) -> Vec<&'static str> {
         self.runs
             .iter()
-            .filter(|(m, _)| !rules_of(m).any(|r| self.killer(m.mutant, r).is_some()))
+            .filter(|(m, _)| !rules_of(m).any(|r| self.killer(m.kind, r).is_some()))
             .map(|(m, _)| m.name)
             .collect()
     }
@@ -87,7 +87,7 @@ impl Score {
         mutants::rules()
             .into_iter()
             .flat_map(|rule| mutants::mutants_of(rule).map(move |m| (rule, m)))
-            .filter(|(rule, m)| self.killer(m.mutant, *rule).is_none())
+            .filter(|(rule, m)| self.killer(m.kind, *rule).is_none())
             .map(|(rule, m)| (rule, m.name))
             .collect()
     }

@@ -188,7 +188,7 @@ pub fn serve(
 pub fn mutants(score: bool, vectors: &Path) -> Result<()> {
     if !score {
         for m in MUTANTS {
-            println!("{:<40} {}", m.name, m.breaks);
+            println!("{:<40} {}", m.name, m.does);
         }
         return Ok(());
     }
@@ -203,7 +203,7 @@ pub fn mutants(score: bool, vectors: &Path) -> Result<()> {
         }
         println!("{}", rule.id());
         for m in breakers {
-            match score.killer(m.mutant, *rule) {
+            match score.killer(m.kind, *rule) {
                 Some(kill) => println!("  killed   {:<40} by {}", m.name, kill.case),
                 None => println!(
                     "  SURVIVED {:<40} no failing case names {}",
@@ -267,7 +267,7 @@ pub fn mutants(score: bool, vectors: &Path) -> Result<()> {
 pub fn freedoms(score: bool, vectors: &Path, traces: u32, seed: u64) -> Result<()> {
     if !score {
         for f in FREEDOMS {
-            println!("{:<28} {}", f.name, f.uses);
+            println!("{:<28} {}", f.name, f.does);
         }
         return Ok(());
     }
@@ -275,7 +275,7 @@ pub fn freedoms(score: bool, vectors: &Path, traces: u32, seed: u64) -> Result<(
     let mut false_verdicts = 0;
     for f in FREEDOMS {
         let options = Options {
-            freedom: Some(f.freedom),
+            freedom: Some(f.kind),
             ..Options::default()
         };
         let summary = suite::run(&cases, &options, &|_, _| {})

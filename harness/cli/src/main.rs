@@ -155,13 +155,13 @@ impl From<RoleArg> for Role {
 
 fn freedom(name: &str) -> Result<freedoms::Freedom> {
     freedoms::find(name)
-        .map(|f| f.freedom)
+        .map(|f| f.kind)
         .ok_or_else(|| anyhow!("no freedom {name:?}; `mimi-ds-check freedoms` lists them"))
 }
 
 fn mutant(name: &str) -> Result<mutants::Mutant> {
     mutants::find(name)
-        .map(|m| m.mutant)
+        .map(|m| m.kind)
         .ok_or_else(|| anyhow!("no mutant {name:?}; `mimi-ds-check mutants` lists them"))
 }
 

@@ -3,107 +3,72 @@
 //! to enforce) or one alternative reading an erratum accepts. A correct suite passes every
 //! one of them on every vector and random trace; a freedom that fails is a false verdict.
 
+use crate::variants::{variants, Variant};
 use mimi_ds_binding::control::{Capabilities, BAN_EXTENSION};
 use mimi_ds_model::codec::{Epoch, ErrorCode, HintedEpoch, ReceiveResponse};
 use mimi_ds_model::ds::{
     apply, Expectation, Input, Model, Observed, Outbound, Outcome, Response, State,
 };
-use mimi_ds_model::errata::{self, ErratumId};
-use mimi_ds_model::requirements::{self as req, ReqId};
+use mimi_ds_model::errata;
+use mimi_ds_model::requirements as req;
 
-pub struct FreedomInfo {
-    pub freedom: Freedom,
-    pub name: &'static str,
-    pub uses: &'static str,
-    /// The discretion the draft gives…
-    pub requirements: &'static [ReqId],
-    /// …or the alternative reading an erratum accepts.
-    pub errata: &'static [ErratumId],
-}
+pub type FreedomInfo = Variant<Freedom>;
 
-/// Declares the `Freedom` enum and its `FREEDOMS` table from one list.
-macro_rules! freedoms {
-    ($($freedom:ident $name:literal: $uses:literal, [$($r:ident),*], [$($e:ident),*];)+) => {
-        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-        pub enum Freedom {
-            $($freedom),+
-        }
-
-        pub const FREEDOMS: &[FreedomInfo] = &[$(
-            FreedomInfo {
-                freedom: Freedom::$freedom,
-                name: $name,
-                uses: $uses,
-                requirements: &[$(req::$r),*],
-                errata: &[$(errata::$e),*],
-            },
-        )+];
-    };
-}
-
-freedoms! {
-    PushBeforeAnswering "push-before-answering":
-        "pushes every partition of the group to every provider taking part, after each accepted message and before answering",
-        [RECEIVE_PUSH, RECEIVE_HUB_DISCRETION], [PUSH_SNAPSHOT, PUSH_RECIPIENTS];
-    PushAfterAnswering "push-after-answering":
-        "the same pushes, made after the answer has gone (idle waits for them)",
-        [RECEIVE_PUSH, RECEIVE_HUB_DISCRETION], [PUSH_SNAPSHOT];
-    PushTwice "push-twice":
-        "sends every push twice, as a hub retrying a push whose answer it lost would",
-        [RECEIVE_PUSH], [PUSH_AND_PULL];
-    PushLagging "push-lagging":
-        "pushes the group as it stood before the accepted message, a snapshot taken just before sequencing",
-        [RECEIVE_HUB_DISCRETION], [PUSH_SNAPSHOT];
-    NoHints "no-hints":
-        "answers every ReceiveRequest without hints",
-        [RECEIVE_HUB_DISCRETION], [HINT_SELECTION];
-    EveryHint "every-hint":
-        "hints every other partition of the group that holds messages",
-        [RECEIVE_HUB_DISCRETION, RECEIVE_HINTS_OTHER_EPOCHS], [HINT_SELECTION, HINTS_WITHIN_GROUP];
-    UnknownPartitionError "unknown-partition-error":
-        "answers reads of partitions it does not hold with unknown_partition instead of an empty response",
-        [], [UNKNOWN_AND_TERMINATED_PARTITION_READS];
-    CounterPastEndMalformed "counter-past-end-malformed":
-        "answers a counter past the end of the partition with malformed",
-        [], [COUNTER_SKIPS_ALL_SEQUENCED];
-    DeclineTerminations "decline-terminations":
-        "never terminates a partition: declines every terminate_branch",
-        [FORK_TERMINATION_DISCRETION], [TERMINATE_BRANCH_SCOPE];
-    NoNegativePolicy "no-negative-policy":
-        "enforces no policy at all: offers no mute or rate_limit action and no ban convention",
-        [POLICY_EXAMPLES], [BAN_LIST_EXTENSION];
-    LastApplicableRefusal "last-applicable-refusal":
-        "when several refusals apply, answers the last one the model finds instead of the first",
-        [], [REFUSAL_ORDER];
-    NewestKeyPackageFirst "newest-key-package-first":
-        "hands out a user's newest matching KeyPackage instead of the oldest",
-        [KEY_PACKAGES_RESPONSE_MATCHES], [];
-    NoTreeInference "no-tree-inference":
-        "keeps no ratchet trees: asks for one whenever a GroupInfo comes without it",
-        [SEND_RATCHET_TREE_REQUIRED], [RATCHET_TREE_REQUIRED_SIGNAL];
-    NoIdle "no-idle":
-        "offers no idle call, so the runner watches its peers for the calls it makes",
-        [], [TRANSPORT];
-    RefusalsUnder400 "refusals-under-400":
-        "answers every refusal under status 400, the right DsError code in the body (graded informational)",
-        [], [TRANSPORT];
-    OctetStreamMediaType "octet-stream-media-type":
-        "labels its answers application/octet-stream (graded informational)",
-        [], [TRANSPORT];
-    NoOhttp "no-ohttp":
-        "has no OHTTP gateway: KeyPackage requests come directly, as in test mode",
-        [KEY_PACKAGES_OVER_OHTTP], [TRANSPORT];
-}
-
-pub fn find(name: &str) -> Option<&'static FreedomInfo> {
-    FREEDOMS.iter().find(|f| f.name == name)
-}
-
-pub fn info(freedom: Freedom) -> &'static FreedomInfo {
-    FREEDOMS
-        .iter()
-        .find(|f| f.freedom == freedom)
-        .expect("every freedom is listed")
+variants! {
+    /// One legal variant of the reference DS.
+    Freedom in FREEDOMS {
+        PushBeforeAnswering "push-before-answering":
+            "pushes every partition of the group to every provider taking part, after each accepted message and before answering",
+            [RECEIVE_PUSH, RECEIVE_HUB_DISCRETION], [PUSH_SNAPSHOT, PUSH_RECIPIENTS];
+        PushAfterAnswering "push-after-answering":
+            "the same pushes, made after the answer has gone (idle waits for them)",
+            [RECEIVE_PUSH, RECEIVE_HUB_DISCRETION], [PUSH_SNAPSHOT];
+        PushTwice "push-twice":
+            "sends every push twice, as a hub retrying a push whose answer it lost would",
+            [RECEIVE_PUSH], [PUSH_AND_PULL];
+        PushLagging "push-lagging":
+            "pushes the group as it stood before the accepted message, a snapshot taken just before sequencing",
+            [RECEIVE_HUB_DISCRETION], [PUSH_SNAPSHOT];
+        NoHints "no-hints":
+            "answers every ReceiveRequest without hints",
+            [RECEIVE_HUB_DISCRETION], [HINT_SELECTION];
+        EveryHint "every-hint":
+            "hints every other partition of the group that holds messages",
+            [RECEIVE_HUB_DISCRETION, RECEIVE_HINTS_OTHER_EPOCHS], [HINT_SELECTION, HINTS_WITHIN_GROUP];
+        UnknownPartitionError "unknown-partition-error":
+            "answers reads of partitions it does not hold with unknown_partition instead of an empty response",
+            [], [UNKNOWN_AND_TERMINATED_PARTITION_READS];
+        CounterPastEndMalformed "counter-past-end-malformed":
+            "answers a counter past the end of the partition with malformed",
+            [], [COUNTER_SKIPS_ALL_SEQUENCED];
+        DeclineTerminations "decline-terminations":
+            "never terminates a partition: declines every terminate_branch",
+            [FORK_TERMINATION_DISCRETION], [TERMINATE_BRANCH_SCOPE];
+        NoNegativePolicy "no-negative-policy":
+            "enforces no policy at all: offers no mute or rate_limit action and no ban convention",
+            [POLICY_EXAMPLES], [BAN_LIST_EXTENSION];
+        LastApplicableRefusal "last-applicable-refusal":
+            "when several refusals apply, answers the last one the model finds instead of the first",
+            [], [REFUSAL_ORDER];
+        NewestKeyPackageFirst "newest-key-package-first":
+            "hands out a user's newest matching KeyPackage instead of the oldest",
+            [KEY_PACKAGES_RESPONSE_MATCHES], [];
+        NoTreeInference "no-tree-inference":
+            "keeps no ratchet trees: asks for one whenever a GroupInfo comes without it",
+            [SEND_RATCHET_TREE_REQUIRED], [RATCHET_TREE_REQUIRED_SIGNAL];
+        NoIdle "no-idle":
+            "offers no idle call, so the runner watches its peers for the calls it makes",
+            [], [TRANSPORT];
+        RefusalsUnder400 "refusals-under-400":
+            "answers every refusal under status 400, the right DsError code in the body (graded informational)",
+            [], [TRANSPORT];
+        OctetStreamMediaType "octet-stream-media-type":
+            "labels its answers application/octet-stream (graded informational)",
+            [], [TRANSPORT];
+        NoOhttp "no-ohttp":
+            "has no OHTTP gateway: KeyPackage requests come directly, as in test mode",
+            [KEY_PACKAGES_OVER_OHTTP], [TRANSPORT];
+    }
 }
 
 /// A freedom is a DS behaviour: the model's transition, adjusted before and after.

@@ -5,5 +5,6 @@
 pub mod freedoms;
 pub mod mutants;
 pub mod server;
+pub mod variants;
 
 pub use server::{start, Config, Server};

@@ -7,6 +7,7 @@
 //! in [`WITHOUT_MUTANT`] saying why it has none. Each is a [`Model`], so the same mutants serve the
 //! reference DS (`--mutant`) and the model's bounded exhaustive explorer.
 
+use crate::variants::{variants, Variant};
 use mimi_ds_binding as binding;
 use mimi_ds_model::codec::{
     Bytes, CommitData, ContentType, Epoch, ErrorCode, HintedEpoch, KeyPackageResponse, MlsMessage,
@@ -20,345 +21,248 @@ use mimi_ds_model::errata::{self, ErratumId, ERRATA};
 use mimi_ds_model::requirements::{self as req, ReqId, CATALOGUE};
 use mimi_ds_model::vectors::cast::{provider, FOLLOWER_B, FOLLOWER_C, OUTSIDER};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mutant {
-    // Receiving.
-    CounterOffByOne,
-    HintRepeatsRequestedEpoch,
-    HintsSkipCounter,
-    UnmaskedHintKey,
-    RawNextPartitionKey,
-    ReorderConcurrentSends,
-    TerminatedBranchUnreadable,
-    HintsAcrossGroups,
-    ReadFollowsChain,
-    ReceiveSearchesOneGroup,
-    // Sending.
-    AcceptUnknownGroup,
-    LoseSecondMessage,
-    CommitDataOnAnyMessage,
-    RelayForeignGroupInfo,
-    SkipRatchetTreeCheck,
-    RatchetTreeRequiredAsMalformed,
-    IgnoreWelcomeProvidersLength,
-    RejectUnseenPartitionKey,
-    RejectForkingCommit,
-    RejectAfterCommit,
-    RejectDuplicateSend,
-    RefuseUnlistedProviders,
-    // Welcome, hub side.
-    WelcomeWithoutAffirmative,
-    WelcomeBeforeAnswer,
-    SkipWelcomeInit,
-    WelcomeNeverPushed,
-    WelcomeToFirstProviderOnly,
-    WelcomeInitListsAllRefs,
-    IgnoreWelcomeData,
-    // Welcome, receiving provider.
-    WelcomeInitAlwaysYes,
-    AcceptUnannouncedWelcome,
-    AcceptNonWelcomeMessage,
-    // KeyPackages.
-    KeyPackageHandedOutTwice,
-    AcceptRevokedToken,
-    AcceptUnknownToken,
-    UserCheckedBeforeToken,
-    OtherSuiteKeyPackage,
-    NoUploadsIsUnknownUser,
-    BundleOutOfOrder,
-    RefuseAnonymousKeyPackageRequests,
-    // External joins.
-    ExternalJoinToCreationPartition,
-    ExternalJoinUnvalidated,
-    RefuseExternalJoins,
-    GroupInfoOfFirstCommit,
-    EmptyTreeBesideFullGroupInfo,
-    RefuseExternallyCreatedPartition,
-    // Forks.
-    IgnoreBranchTermination,
-    TerminationCoversDescendants,
-    AcceptTerminatingUnknownKey,
-    // Policy.
-    PolicyAcrossForks,
-    IgnoreBans,
-    IgnoreMute,
-    MuteBlocksHandshakes,
-    RateLimitRemoteSenders,
-    RejectPresumedContent,
-    // Following.
-    FollowerSequencesLocally,
-    FollowerAnswersReadsLocally,
-    ForgetFollowedGroups,
-    ReadsAfterSelfRemove,
-    ForwardUnfollowedSends,
-    TakePushesFromAnyone,
-    // Pushes, hub side.
-    PushOnlyNewMessage,
-    PushMixedEpoch,
-    PushToEveryPeer,
-    // Decoding.
-    ShortPartitionKeyPadded,
-    ProviderIdAnyCase,
-    ServerErrorOnMalformed,
-    AcceptTrailingBytes,
-    SendTakesAnyWireFormat,
-    // The binding.
-    TrustUnidentifiedCallers,
-    RefusalsWithoutDsError,
-    WelcomeInitYesAsFf,
-    NotifyAnswers200,
-    // Policy, continued.
-    UnannouncedKeysInheritGroupBans,
-}
+pub type MutantInfo = Variant<Mutant>;
 
-pub struct MutantInfo {
-    pub mutant: Mutant,
-    pub name: &'static str,
-    pub breaks: &'static str,
-    /// The requirements it breaks: a case catching it must name one of them…
-    pub requirements: &'static [ReqId],
-    /// …or one of the errata decisions it breaks.
-    pub errata: &'static [ErratumId],
-}
-
-macro_rules! mutants {
-    ($($mutant:ident $name:literal: $breaks:literal, [$($r:ident),*], [$($e:ident),*];)+) => {
-        pub const MUTANTS: &[MutantInfo] = &[$(
-            MutantInfo {
-                mutant: Mutant::$mutant,
-                name: $name,
-                breaks: $breaks,
-                requirements: &[$(req::$r),*],
-                errata: &[$(errata::$e),*],
-            },
-        )+];
-    };
-}
-
-mutants! {
-    CounterOffByOne "counter-off-by-one":
-        "skips counter + 1 messages of the requested partition",
-        [RECEIVE_SKIP_COUNTER, RECEIVE_COUNTER], [COUNTER_SKIPS_ALL_SEQUENCED];
-    HintRepeatsRequestedEpoch "hint-repeats-requested-epoch":
-        "also hints the requested epoch, so one epoch is referenced twice",
-        [RECEIVE_HINTS_NO_DUPLICATE_EPOCH, RECEIVE_HINTS_OTHER_EPOCHS], [HINT_SELECTION];
-    HintsSkipCounter "hints-skip-counter":
-        "applies the counter to hinted epochs too, dropping their first messages",
-        [RECEIVE_HINTS_COMPLETE], [];
-    UnmaskedHintKey "unmasked-hint-key":
-        "names hinted epochs by the raw partition key instead of its hash",
-        [RECEIVE_MASKED_KEY], [MASKED_PARTITION_KEY_HASH];
-    RawNextPartitionKey "raw-next-partition-key":
-        "relays a commit's next partition key unmasked",
-        [RECEIVE_MASKED_KEY], [MASKED_PARTITION_KEY_HASH];
-    ReorderConcurrentSends "reorder-concurrent-sends":
-        "returns the last two messages of an epoch in swapped order",
-        [RECEIVE_SEQUENCING_ORDER], [];
-    TerminatedBranchUnreadable "terminated-branch-unreadable":
-        "refuses reads of a terminated partition with branch_terminated",
-        [RECEIVE_RESPONDS], [UNKNOWN_AND_TERMINATED_PARTITION_READS];
-    HintsAcrossGroups "hints-across-groups":
-        "hints every partition holding messages, whatever group it belongs to",
-        [PARTITION_ACCESS_CONTROL], [HINTS_WITHIN_GROUP];
-    ReadFollowsChain "read-follows-chain":
-        "appends the epochs the returned commits announce to the requested epoch",
-        [PARTITION_KEY_EPOCH_ACCESS, PARTITION_ACCESS_CONTROL], [];
-    ReceiveSearchesOneGroup "receive-searches-one-group":
-        "looks a ReceiveRequest's key up only in the first group it hosts",
-        [], [RECEIVE_BY_PARTITION_KEY_ALONE];
-    AcceptUnknownGroup "accept-unknown-group":
-        "accepts a SendRequest for a group it does not host",
-        [SEND_UNKNOWN_GROUP_REJECTED], [SEND_VALIDATION];
-    LoseSecondMessage "lose-second-message":
-        "answers the second send to a partition but never sequences it",
-        [SEND_SEQUENCED_TO_PARTITION, RECEIVE_SKIP_COUNTER], [];
-    CommitDataOnAnyMessage "commit-data-on-any-message":
-        "reads the select literally: decodes CommitData after any message, then ignores it on non-commits",
-        [SEND_COMMIT_DATA], [SELECT_COMMIT_ONLY];
-    RelayForeignGroupInfo "relay-foreign-group-info":
-        "accepts a commit whose GroupInfo belongs to another group",
-        [SEND_COMMIT_DATA], [GROUP_INFO_GROUP_MISMATCH];
-    SkipRatchetTreeCheck "skip-ratchet-tree-check":
-        "accepts a commit whose GroupInfo has no ratchet tree it can infer",
-        [SEND_RATCHET_TREE_REQUIRED], [RATCHET_TREE_INFERENCE];
-    RatchetTreeRequiredAsMalformed "ratchet-tree-required-as-malformed":
-        "refuses a GroupInfo without an inferable tree as malformed, so the sender cannot tell to retry with one",
-        [SEND_RATCHET_TREE_REQUIRED], [RATCHET_TREE_REQUIRED_SIGNAL];
-    IgnoreWelcomeProvidersLength "ignore-welcome-providers-length":
-        "accepts WelcomeData whose service_providers and secrets differ in length",
-        [SEND_WELCOME_PROVIDERS_LENGTH], [WELCOME_PROVIDERS_LENGTH_MISMATCH];
-    RejectUnseenPartitionKey "reject-unseen-partition-key":
-        "refuses sends to partition keys it has not seen announced (a hard-and-fast rule)",
-        [PARTITION_KEYS_NO_HARD_RULES], [NO_HARD_RULES_VS_TERMINATION];
-    RejectForkingCommit "reject-forking-commit":
-        "refuses a second commit to an epoch as stale instead of letting the group fork",
-        [FORKS_TOLERATED], [FORK_DETECTION];
-    RejectAfterCommit "reject-after-commit":
-        "refuses messages to an epoch that already has a commit, as if members had all moved on",
-        [POLICY_NO_POSITIVE], [POSITIVE_POLICY_MEANING];
-    RejectDuplicateSend "reject-duplicate-send":
-        "refuses a byte-identical retry instead of sequencing it again",
-        [SEND_SEQUENCED_TO_PARTITION], [DUPLICATE_SEND];
-    RefuseUnlistedProviders "refuse-unlisted-providers":
-        "serves only a static allow-list of partner providers (b.example and c.example)",
-        [ENDPOINTS_FOR_THIRD_PARTIES], [PROVIDER_AUTHORIZATION];
-    WelcomeWithoutAffirmative "welcome-without-affirmative":
-        "pushes the Welcome although the provider refused the WelcomeInit",
-        [WELCOME_PUSH_IF_ACCEPTED, WELCOME_INIT_BEFORE_PUSH], [];
-    WelcomeBeforeAnswer "welcome-before-answer":
-        "pushes the Welcome right after the WelcomeInit, without waiting for the answer",
-        [WELCOME_INIT_BEFORE_PUSH], [];
-    SkipWelcomeInit "skip-welcome-init":
-        "pushes the Welcome straight away, with no WelcomeInit first",
-        [WELCOME_INIT_REQUEST, WELCOME_INIT_BEFORE_PUSH], [];
-    WelcomeNeverPushed "welcome-never-pushed":
-        "sends the WelcomeInit but never the Welcome, even after a yes",
-        [SEND_PUSHES_WELCOME], [WELCOME_PUSH];
-    WelcomeToFirstProviderOnly "welcome-to-first-provider-only":
-        "fans a Welcome out to the first provider it names and forgets the others",
-        [FLOW_CREATE_FAN_OUT_WELCOME], [];
-    WelcomeInitListsAllRefs "welcome-init-lists-all-refs":
-        "lists every KeyPackageRef of the Welcome to every provider, not just its own users'",
-        [SEND_WELCOME_PROVIDERS_ONE_TO_ONE], [WELCOME_HUB_LOCAL_USERS];
-    IgnoreWelcomeData "ignore-welcome-data":
-        "sequences a commit but ignores its WelcomeData",
-        [SEND_WELCOME_DATA], [];
-    WelcomeInitAlwaysYes "welcome-init-always-yes":
-        "answers every WelcomeInit with yes, even for KeyPackageRefs of no local user",
-        [WELCOME_INIT_REQUEST], [WELCOME_INIT_ANSWER];
-    AcceptUnannouncedWelcome "accept-unannounced-welcome":
-        "takes a Welcome push for KeyPackageRefs it never said yes to",
-        [WELCOME_PUSH_IF_ACCEPTED], [WELCOME_REFUSED];
-    AcceptNonWelcomeMessage "accept-non-welcome-message":
-        "takes any MLSMessage pushed to its welcome endpoint, Welcome or not",
-        [WELCOME_AS_MLS_MESSAGE], [];
-    KeyPackageHandedOutTwice "key-package-handed-out-twice":
-        "never marks a KeyPackage as used",
-        [KEY_PACKAGES_RESPONSE_MATCHES], [KEY_PACKAGE_LAST_RESORT];
-    AcceptRevokedToken "accept-revoked-token":
-        "ignores bearer token revocation",
-        [KEY_PACKAGES_BEARER_INVALIDATION], [];
-    AcceptUnknownToken "accept-unknown-token":
-        "hands out KeyPackages whatever bearer token the request carries",
-        [KEY_PACKAGES_BEARER_TOKEN], [BEARER_TOKEN_SCOPE];
-    UserCheckedBeforeToken "user-checked-before-token":
-        "looks the user up before the token, telling a prober without a token which users exist",
-        [], [BEARER_TOKEN_SCOPE];
-    OtherSuiteKeyPackage "other-suite-key-package":
-        "hands out a KeyPackage of another cipher suite when none matches",
-        [KEY_PACKAGES_RESPONSE_MATCHES], [KEY_PACKAGE_UNSUPPORTED_PARAMETERS];
-    NoUploadsIsUnknownUser "no-uploads-is-unknown-user":
-        "answers unknown_user for a user who uploaded no KeyPackage",
-        [], [NO_KEY_PACKAGES_UPLOADED];
-    BundleOutOfOrder "bundle-out-of-order":
-        "answers a bundle's requests in reverse order",
-        [KEY_PACKAGES_BUNDLING], [KEY_PACKAGE_BUNDLE];
-    RefuseAnonymousKeyPackageRequests "refuse-anonymous-key-package-requests":
-        "refuses KeyPackage requests that name no provider, as every request through OHTTP does",
-        [KEY_PACKAGES_OVER_OHTTP, KEY_PACKAGES_REQUEST_VIA_OHTTP], [PROVIDER_AUTHORIZATION];
-    ExternalJoinToCreationPartition "external-join-to-creation-partition":
-        "sequences external commits to the group's first partition, not the most recent",
-        [EXTERNAL_JOIN_MOST_RECENT_PARTITION], [EXTERNAL_JOIN_MOST_RECENT_PARTITION];
-    ExternalJoinUnvalidated "external-join-unvalidated":
-        "accepts any message as an external join, external commit or not",
-        [EXTERNAL_JOIN_VALIDATED], [EXTERNAL_JOIN_VALIDATION];
-    RefuseExternalJoins "refuse-external-joins":
-        "requires a partition key for every message, so external joins are refused",
-        [PARTITION_EXTERNAL_EXCEPTION, EXTERNAL_JOIN_TO_HUB, FLOW_EXTERNAL_JOIN_STEPS],
-        [EXTERNAL_EXCEPTION_SCOPE];
-    GroupInfoOfFirstCommit "group-info-of-first-commit":
-        "serves the GroupInfo of the group's first commit, not of the most recent partition",
-        [EXTERNAL_JOIN_GROUP_INFO_REQUEST], [GROUP_INFO_SOURCE];
-    EmptyTreeBesideFullGroupInfo "empty-tree-beside-full-group-info":
-        "always fills ratchet_tree, with an empty tree when the GroupInfo already carries one",
-        [EXTERNAL_JOIN_INFERRED_TREE], [];
-    RefuseExternallyCreatedPartition "refuse-externally-created-partition":
-        "refuses sends to a partition an external commit announced until a member commit confirms it",
-        [FLOW_EXTERNAL_JOIN_NEW_PARTITION], [];
-    IgnoreBranchTermination "ignore-branch-termination":
-        "records the termination but keeps sequencing sends to the branch",
-        [FORK_TERMINATION_BLOCKS_SENDS], [BRANCH_TERMINATED_SENDS];
-    TerminationCoversDescendants "termination-covers-descendants":
-        "terminating a branch also terminates every partition its commits announced",
-        [], [BRANCH_TERMINATED_SENDS];
-    AcceptTerminatingUnknownKey "accept-terminating-unknown-key":
-        "answers accepted to terminating a partition key it never held",
-        [FORK_TERMINATION_MAY], [TERMINATE_BRANCH_SCOPE];
-    PolicyAcrossForks "policy-across-forks":
-        "applies a ban from one fork to every fork of the group",
-        [POLICY_PER_FORK, POLICY_BAN_PER_FORK], [POLICY_PER_FORK_STATE];
-    IgnoreBans "ignore-bans":
-        "never refuses a clear-text Add of an identity its fork bans",
-        [POLICY_EXAMPLES], [BAN_LIST_EXTENSION];
-    IgnoreMute "ignore-mute":
-        "records mutes but sequences muted users' application messages",
-        [POLICY_EXAMPLES], [MUTE_AND_RATE_LIMIT];
-    MuteBlocksHandshakes "mute-blocks-handshakes":
-        "refuses a muted user's proposals and commits too, not only application messages",
-        [], [MUTE_AND_RATE_LIMIT];
-    RateLimitRemoteSenders "rate-limit-remote-senders":
-        "once any local user's budget is spent, refuses SendRequests from other providers too",
-        [POLICY_NO_REMOTE_RATE_LIMIT], [];
-    RejectPresumedContent "reject-presumed-content":
-        "refuses encrypted messages to a fork with bans, presuming they add a banned user",
-        [POLICY_ONLY_UNAMBIGUOUS, POLICY_NEGATIVE_ONLY], [NEGATIVE_POLICY_VISIBILITY];
-    FollowerSequencesLocally "follower-sequences-locally":
-        "accepts its user's message for a group hosted elsewhere without forwarding it to the hub",
-        [SEND_FOLLOWER_TO_HUB, HUB_SEQUENCES_AND_FANS_OUT], [];
-    FollowerAnswersReadsLocally "follower-answers-reads-locally":
-        "answers its user's reads itself instead of asking the hub",
-        [RECEIVE_FOLLOWER_REQUESTS], [];
-    ForgetFollowedGroups "forget-followed-groups":
-        "accepts following a group but does not remember it",
-        [FLOW_CREATE_FOLLOWERS_READ], [];
-    ReadsAfterSelfRemove "reads-after-self-remove":
-        "keeps reading a group after its last user left it",
-        [FLOW_SELF_REMOVE_STOP_PUSHES], [SELF_REMOVE_SIGNALLING];
-    ForwardUnfollowedSends "forward-unfollowed-sends":
-        "accepts its user's message for a group it neither hosts nor follows",
-        [SEND_FOLLOWER_TO_HUB], [FORWARDED_LOCAL_REQUESTS];
-    TakePushesFromAnyone "take-pushes-from-anyone":
-        "takes a pushed ReceiveResponse from any provider, not only the group's hub",
-        [RECEIVE_PUSH], [PUSH_ACCEPTANCE];
-    PushOnlyNewMessage "push-only-new-message":
-        "after each accepted message pushes its partition holding just that message",
-        [RECEIVE_PUSH, RECEIVE_HINTS_COMPLETE], [PUSH_SNAPSHOT];
-    PushMixedEpoch "push-mixed-epoch":
-        "pushes every partition of the group run together in the epoch field",
-        [RECEIVE_PUSH, RECEIVE_SEQUENCING_ORDER], [PUSHED_RESPONSE_EPOCH];
-    PushToEveryPeer "push-to-every-peer":
-        "pushes each accepted message's group to every provider it knows of, members or not",
-        [PARTITION_ACCESS_CONTROL], [PUSH_RECIPIENTS];
-    ShortPartitionKeyPadded "short-partition-key-padded":
-        "takes partition keys shorter than 16 bytes, padding them with zeros",
-        [SEND_PARTITION_KEY_LENGTH], [PARTITION_KEY_ENCODING];
-    ProviderIdAnyCase "provider-id-any-case":
-        "takes service provider ids in any letter case, as DNS would, lowercasing them",
-        [], [SERVICE_PROVIDER_ID];
-    ServerErrorOnMalformed "server-error-on-malformed":
-        "answers an undecodable body with 500 and no DsError",
-        [], [TRANSPORT];
-    AcceptTrailingBytes "accept-trailing-bytes":
-        "decodes a body's longest valid prefix and ignores what follows",
-        [], [TRANSPORT];
-    TrustUnidentifiedCallers "trust-unidentified-callers":
-        "takes a federation request with no valid provider identity as coming from b.example",
-        [ENDPOINTS_FOR_THIRD_PARTIES], [PROVIDER_AUTHORIZATION];
-    RefusalsWithoutDsError "refusals-without-dserror":
-        "refuses with the right 4xx status but an empty body instead of a DsError",
-        [], [TRANSPORT];
-    SendTakesAnyWireFormat "send-takes-any-wire-format":
-        "takes any MLSMessage as a SendRequest's message, a GroupInfo or a Welcome too",
-        [], [MLS_MESSAGE_PARSING];
-    WelcomeInitYesAsFf "welcome-init-yes-as-ff":
-        "answers yes to a WelcomeInit with the byte 0xff, as a boolean of its language",
-        [], [WELCOME_INIT_RESPONSE];
-    NotifyAnswers200 "notify-answers-200":
-        "answers a push with 200 instead of 201, so the hub would push it again and again",
-        [], [PUSH_AND_PULL];
-    UnannouncedKeysInheritGroupBans "unannounced-keys-inherit-group-bans":
-        "applies every ban of the group to a partition no sequenced commit announced yet",
-        [POLICY_PER_FORK], [POLICY_BEFORE_ANNOUNCEMENT];
+variants! {
+    /// One planted bug of the reference DS.
+    Mutant in MUTANTS {
+        // Receiving.
+        CounterOffByOne "counter-off-by-one":
+            "skips counter + 1 messages of the requested partition",
+            [RECEIVE_SKIP_COUNTER, RECEIVE_COUNTER], [COUNTER_SKIPS_ALL_SEQUENCED];
+        HintRepeatsRequestedEpoch "hint-repeats-requested-epoch":
+            "also hints the requested epoch, so one epoch is referenced twice",
+            [RECEIVE_HINTS_NO_DUPLICATE_EPOCH, RECEIVE_HINTS_OTHER_EPOCHS], [HINT_SELECTION];
+        HintsSkipCounter "hints-skip-counter":
+            "applies the counter to hinted epochs too, dropping their first messages",
+            [RECEIVE_HINTS_COMPLETE], [];
+        UnmaskedHintKey "unmasked-hint-key":
+            "names hinted epochs by the raw partition key instead of its hash",
+            [RECEIVE_MASKED_KEY], [MASKED_PARTITION_KEY_HASH];
+        RawNextPartitionKey "raw-next-partition-key":
+            "relays a commit's next partition key unmasked",
+            [RECEIVE_MASKED_KEY], [MASKED_PARTITION_KEY_HASH];
+        ReorderConcurrentSends "reorder-concurrent-sends":
+            "returns the last two messages of an epoch in swapped order",
+            [RECEIVE_SEQUENCING_ORDER], [];
+        TerminatedBranchUnreadable "terminated-branch-unreadable":
+            "refuses reads of a terminated partition with branch_terminated",
+            [RECEIVE_RESPONDS], [UNKNOWN_AND_TERMINATED_PARTITION_READS];
+        HintsAcrossGroups "hints-across-groups":
+            "hints every partition holding messages, whatever group it belongs to",
+            [PARTITION_ACCESS_CONTROL], [HINTS_WITHIN_GROUP];
+        ReadFollowsChain "read-follows-chain":
+            "appends the epochs the returned commits announce to the requested epoch",
+            [PARTITION_KEY_EPOCH_ACCESS, PARTITION_ACCESS_CONTROL], [];
+        ReceiveSearchesOneGroup "receive-searches-one-group":
+            "looks a ReceiveRequest's key up only in the first group it hosts",
+            [], [RECEIVE_BY_PARTITION_KEY_ALONE];
+        // Sending.
+        AcceptUnknownGroup "accept-unknown-group":
+            "accepts a SendRequest for a group it does not host",
+            [SEND_UNKNOWN_GROUP_REJECTED], [SEND_VALIDATION];
+        LoseSecondMessage "lose-second-message":
+            "answers the second send to a partition but never sequences it",
+            [SEND_SEQUENCED_TO_PARTITION, RECEIVE_SKIP_COUNTER], [];
+        CommitDataOnAnyMessage "commit-data-on-any-message":
+            "reads the select literally: decodes CommitData after any message, then ignores it on non-commits",
+            [SEND_COMMIT_DATA], [SELECT_COMMIT_ONLY];
+        RelayForeignGroupInfo "relay-foreign-group-info":
+            "accepts a commit whose GroupInfo belongs to another group",
+            [SEND_COMMIT_DATA], [GROUP_INFO_GROUP_MISMATCH];
+        SkipRatchetTreeCheck "skip-ratchet-tree-check":
+            "accepts a commit whose GroupInfo has no ratchet tree it can infer",
+            [SEND_RATCHET_TREE_REQUIRED], [RATCHET_TREE_INFERENCE];
+        RatchetTreeRequiredAsMalformed "ratchet-tree-required-as-malformed":
+            "refuses a GroupInfo without an inferable tree as malformed, so the sender cannot tell to retry with one",
+            [SEND_RATCHET_TREE_REQUIRED], [RATCHET_TREE_REQUIRED_SIGNAL];
+        IgnoreWelcomeProvidersLength "ignore-welcome-providers-length":
+            "accepts WelcomeData whose service_providers and secrets differ in length",
+            [SEND_WELCOME_PROVIDERS_LENGTH], [WELCOME_PROVIDERS_LENGTH_MISMATCH];
+        RejectUnseenPartitionKey "reject-unseen-partition-key":
+            "refuses sends to partition keys it has not seen announced (a hard-and-fast rule)",
+            [PARTITION_KEYS_NO_HARD_RULES], [NO_HARD_RULES_VS_TERMINATION];
+        RejectForkingCommit "reject-forking-commit":
+            "refuses a second commit to an epoch as stale instead of letting the group fork",
+            [FORKS_TOLERATED], [FORK_DETECTION];
+        RejectAfterCommit "reject-after-commit":
+            "refuses messages to an epoch that already has a commit, as if members had all moved on",
+            [POLICY_NO_POSITIVE], [POSITIVE_POLICY_MEANING];
+        RejectDuplicateSend "reject-duplicate-send":
+            "refuses a byte-identical retry instead of sequencing it again",
+            [SEND_SEQUENCED_TO_PARTITION], [DUPLICATE_SEND];
+        RefuseUnlistedProviders "refuse-unlisted-providers":
+            "serves only a static allow-list of partner providers (b.example and c.example)",
+            [ENDPOINTS_FOR_THIRD_PARTIES], [PROVIDER_AUTHORIZATION];
+        // Welcome, hub side.
+        WelcomeWithoutAffirmative "welcome-without-affirmative":
+            "pushes the Welcome although the provider refused the WelcomeInit",
+            [WELCOME_PUSH_IF_ACCEPTED, WELCOME_INIT_BEFORE_PUSH], [];
+        WelcomeBeforeAnswer "welcome-before-answer":
+            "pushes the Welcome right after the WelcomeInit, without waiting for the answer",
+            [WELCOME_INIT_BEFORE_PUSH], [];
+        SkipWelcomeInit "skip-welcome-init":
+            "pushes the Welcome straight away, with no WelcomeInit first",
+            [WELCOME_INIT_REQUEST, WELCOME_INIT_BEFORE_PUSH], [];
+        WelcomeNeverPushed "welcome-never-pushed":
+            "sends the WelcomeInit but never the Welcome, even after a yes",
+            [SEND_PUSHES_WELCOME], [WELCOME_PUSH];
+        WelcomeToFirstProviderOnly "welcome-to-first-provider-only":
+            "fans a Welcome out to the first provider it names and forgets the others",
+            [FLOW_CREATE_FAN_OUT_WELCOME], [];
+        WelcomeInitListsAllRefs "welcome-init-lists-all-refs":
+            "lists every KeyPackageRef of the Welcome to every provider, not just its own users'",
+            [SEND_WELCOME_PROVIDERS_ONE_TO_ONE], [WELCOME_HUB_LOCAL_USERS];
+        IgnoreWelcomeData "ignore-welcome-data":
+            "sequences a commit but ignores its WelcomeData",
+            [SEND_WELCOME_DATA], [];
+        // Welcome, receiving provider.
+        WelcomeInitAlwaysYes "welcome-init-always-yes":
+            "answers every WelcomeInit with yes, even for KeyPackageRefs of no local user",
+            [WELCOME_INIT_REQUEST], [WELCOME_INIT_ANSWER];
+        AcceptUnannouncedWelcome "accept-unannounced-welcome":
+            "takes a Welcome push for KeyPackageRefs it never said yes to",
+            [WELCOME_PUSH_IF_ACCEPTED], [WELCOME_REFUSED];
+        AcceptNonWelcomeMessage "accept-non-welcome-message":
+            "takes any MLSMessage pushed to its welcome endpoint, Welcome or not",
+            [WELCOME_AS_MLS_MESSAGE], [];
+        // KeyPackages.
+        KeyPackageHandedOutTwice "key-package-handed-out-twice":
+            "never marks a KeyPackage as used",
+            [KEY_PACKAGES_RESPONSE_MATCHES], [KEY_PACKAGE_LAST_RESORT];
+        AcceptRevokedToken "accept-revoked-token":
+            "ignores bearer token revocation",
+            [KEY_PACKAGES_BEARER_INVALIDATION], [];
+        AcceptUnknownToken "accept-unknown-token":
+            "hands out KeyPackages whatever bearer token the request carries",
+            [KEY_PACKAGES_BEARER_TOKEN], [BEARER_TOKEN_SCOPE];
+        UserCheckedBeforeToken "user-checked-before-token":
+            "looks the user up before the token, telling a prober without a token which users exist",
+            [], [BEARER_TOKEN_SCOPE];
+        OtherSuiteKeyPackage "other-suite-key-package":
+            "hands out a KeyPackage of another cipher suite when none matches",
+            [KEY_PACKAGES_RESPONSE_MATCHES], [KEY_PACKAGE_UNSUPPORTED_PARAMETERS];
+        NoUploadsIsUnknownUser "no-uploads-is-unknown-user":
+            "answers unknown_user for a user who uploaded no KeyPackage",
+            [], [NO_KEY_PACKAGES_UPLOADED];
+        BundleOutOfOrder "bundle-out-of-order":
+            "answers a bundle's requests in reverse order",
+            [KEY_PACKAGES_BUNDLING], [KEY_PACKAGE_BUNDLE];
+        RefuseAnonymousKeyPackageRequests "refuse-anonymous-key-package-requests":
+            "refuses KeyPackage requests that name no provider, as every request through OHTTP does",
+            [KEY_PACKAGES_OVER_OHTTP, KEY_PACKAGES_REQUEST_VIA_OHTTP], [PROVIDER_AUTHORIZATION];
+        // External joins.
+        ExternalJoinToCreationPartition "external-join-to-creation-partition":
+            "sequences external commits to the group's first partition, not the most recent",
+            [EXTERNAL_JOIN_MOST_RECENT_PARTITION], [EXTERNAL_JOIN_MOST_RECENT_PARTITION];
+        ExternalJoinUnvalidated "external-join-unvalidated":
+            "accepts any message as an external join, external commit or not",
+            [EXTERNAL_JOIN_VALIDATED], [EXTERNAL_JOIN_VALIDATION];
+        RefuseExternalJoins "refuse-external-joins":
+            "requires a partition key for every message, so external joins are refused",
+            [PARTITION_EXTERNAL_EXCEPTION, EXTERNAL_JOIN_TO_HUB, FLOW_EXTERNAL_JOIN_STEPS],
+            [EXTERNAL_EXCEPTION_SCOPE];
+        GroupInfoOfFirstCommit "group-info-of-first-commit":
+            "serves the GroupInfo of the group's first commit, not of the most recent partition",
+            [EXTERNAL_JOIN_GROUP_INFO_REQUEST], [GROUP_INFO_SOURCE];
+        EmptyTreeBesideFullGroupInfo "empty-tree-beside-full-group-info":
+            "always fills ratchet_tree, with an empty tree when the GroupInfo already carries one",
+            [EXTERNAL_JOIN_INFERRED_TREE], [];
+        RefuseExternallyCreatedPartition "refuse-externally-created-partition":
+            "refuses sends to a partition an external commit announced until a member commit confirms it",
+            [FLOW_EXTERNAL_JOIN_NEW_PARTITION], [];
+        // Forks.
+        IgnoreBranchTermination "ignore-branch-termination":
+            "records the termination but keeps sequencing sends to the branch",
+            [FORK_TERMINATION_BLOCKS_SENDS], [BRANCH_TERMINATED_SENDS];
+        TerminationCoversDescendants "termination-covers-descendants":
+            "terminating a branch also terminates every partition its commits announced",
+            [], [BRANCH_TERMINATED_SENDS];
+        AcceptTerminatingUnknownKey "accept-terminating-unknown-key":
+            "answers accepted to terminating a partition key it never held",
+            [FORK_TERMINATION_MAY], [TERMINATE_BRANCH_SCOPE];
+        // Policy.
+        PolicyAcrossForks "policy-across-forks":
+            "applies a ban from one fork to every fork of the group",
+            [POLICY_PER_FORK, POLICY_BAN_PER_FORK], [POLICY_PER_FORK_STATE];
+        IgnoreBans "ignore-bans":
+            "never refuses a clear-text Add of an identity its fork bans",
+            [POLICY_EXAMPLES], [BAN_LIST_EXTENSION];
+        IgnoreMute "ignore-mute":
+            "records mutes but sequences muted users' application messages",
+            [POLICY_EXAMPLES], [MUTE_AND_RATE_LIMIT];
+        MuteBlocksHandshakes "mute-blocks-handshakes":
+            "refuses a muted user's proposals and commits too, not only application messages",
+            [], [MUTE_AND_RATE_LIMIT];
+        RateLimitRemoteSenders "rate-limit-remote-senders":
+            "once any local user's budget is spent, refuses SendRequests from other providers too",
+            [POLICY_NO_REMOTE_RATE_LIMIT], [];
+        RejectPresumedContent "reject-presumed-content":
+            "refuses encrypted messages to a fork with bans, presuming they add a banned user",
+            [POLICY_ONLY_UNAMBIGUOUS, POLICY_NEGATIVE_ONLY], [NEGATIVE_POLICY_VISIBILITY];
+        // Following.
+        FollowerSequencesLocally "follower-sequences-locally":
+            "accepts its user's message for a group hosted elsewhere without forwarding it to the hub",
+            [SEND_FOLLOWER_TO_HUB, HUB_SEQUENCES_AND_FANS_OUT], [];
+        FollowerAnswersReadsLocally "follower-answers-reads-locally":
+            "answers its user's reads itself instead of asking the hub",
+            [RECEIVE_FOLLOWER_REQUESTS], [];
+        ForgetFollowedGroups "forget-followed-groups":
+            "accepts following a group but does not remember it",
+            [FLOW_CREATE_FOLLOWERS_READ], [];
+        ReadsAfterSelfRemove "reads-after-self-remove":
+            "keeps reading a group after its last user left it",
+            [FLOW_SELF_REMOVE_STOP_PUSHES], [SELF_REMOVE_SIGNALLING];
+        ForwardUnfollowedSends "forward-unfollowed-sends":
+            "accepts its user's message for a group it neither hosts nor follows",
+            [SEND_FOLLOWER_TO_HUB], [FORWARDED_LOCAL_REQUESTS];
+        TakePushesFromAnyone "take-pushes-from-anyone":
+            "takes a pushed ReceiveResponse from any provider, not only the group's hub",
+            [RECEIVE_PUSH], [PUSH_ACCEPTANCE];
+        // Pushes, hub side.
+        PushOnlyNewMessage "push-only-new-message":
+            "after each accepted message pushes its partition holding just that message",
+            [RECEIVE_PUSH, RECEIVE_HINTS_COMPLETE], [PUSH_SNAPSHOT];
+        PushMixedEpoch "push-mixed-epoch":
+            "pushes every partition of the group run together in the epoch field",
+            [RECEIVE_PUSH, RECEIVE_SEQUENCING_ORDER], [PUSHED_RESPONSE_EPOCH];
+        PushToEveryPeer "push-to-every-peer":
+            "pushes each accepted message's group to every provider it knows of, members or not",
+            [PARTITION_ACCESS_CONTROL], [PUSH_RECIPIENTS];
+        // Decoding.
+        ShortPartitionKeyPadded "short-partition-key-padded":
+            "takes partition keys shorter than 16 bytes, padding them with zeros",
+            [SEND_PARTITION_KEY_LENGTH], [PARTITION_KEY_ENCODING];
+        ProviderIdAnyCase "provider-id-any-case":
+            "takes service provider ids in any letter case, as DNS would, lowercasing them",
+            [], [SERVICE_PROVIDER_ID];
+        ServerErrorOnMalformed "server-error-on-malformed":
+            "answers an undecodable body with 500 and no DsError",
+            [], [TRANSPORT];
+        AcceptTrailingBytes "accept-trailing-bytes":
+            "decodes a body's longest valid prefix and ignores what follows",
+            [], [TRANSPORT];
+        // The binding.
+        TrustUnidentifiedCallers "trust-unidentified-callers":
+            "takes a federation request with no valid provider identity as coming from b.example",
+            [ENDPOINTS_FOR_THIRD_PARTIES], [PROVIDER_AUTHORIZATION];
+        RefusalsWithoutDsError "refusals-without-dserror":
+            "refuses with the right 4xx status but an empty body instead of a DsError",
+            [], [TRANSPORT];
+        SendTakesAnyWireFormat "send-takes-any-wire-format":
+            "takes any MLSMessage as a SendRequest's message, a GroupInfo or a Welcome too",
+            [], [MLS_MESSAGE_PARSING];
+        WelcomeInitYesAsFf "welcome-init-yes-as-ff":
+            "answers yes to a WelcomeInit with the byte 0xff, as a boolean of its language",
+            [], [WELCOME_INIT_RESPONSE];
+        NotifyAnswers200 "notify-answers-200":
+            "answers a push with 200 instead of 201, so the hub would push it again and again",
+            [], [PUSH_AND_PULL];
+        // Policy, continued.
+        UnannouncedKeysInheritGroupBans "unannounced-keys-inherit-group-bans":
+            "applies every ban of the group to a partition no sequenced commit announced yet",
+            [POLICY_PER_FORK], [POLICY_BEFORE_ANNOUNCEMENT];
+    }
 }
 
 /// A rule a mutant can break: a requirement of the draft or one of our errata decisions.
@@ -440,17 +344,6 @@ pub fn why_without_mutant(rule: Rule) -> Option<&'static str> {
         .iter()
         .find(|(r, _)| *r == rule)
         .map(|(_, why)| *why)
-}
-
-pub fn find(name: &str) -> Option<&'static MutantInfo> {
-    MUTANTS.iter().find(|m| m.name == name)
-}
-
-pub fn info(mutant: Mutant) -> &'static MutantInfo {
-    MUTANTS
-        .iter()
-        .find(|m| m.mutant == mutant)
-        .expect("every mutant is listed")
 }
 
 /// What the mutant does with an input before the model sees it.
@@ -1404,7 +1297,7 @@ mod tests {
         assert_eq!(names.len(), MUTANTS.len());
         for m in MUTANTS {
             assert_eq!(
-                MUTANTS.iter().filter(|o| o.mutant == m.mutant).count(),
+                MUTANTS.iter().filter(|o| o.kind == m.kind).count(),
                 1,
                 "{}",
                 m.name
