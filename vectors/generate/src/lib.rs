@@ -8,6 +8,7 @@
 
 pub mod mls;
 mod scenarios;
+pub mod seeded;
 pub mod stories;
 
 use mimi_ds_model::vectors::codec;

@@ -6,7 +6,7 @@
 //! refuses nothing here, so a table row only chooses inputs. Ids are
 //! `<section>/<family>/<variant>`.
 
-use crate::mls::Handshakes;
+use crate::mls::{self, Handshakes};
 use crate::stories::{self, Event, Fork, History, GROUP, STRAY_GROUP};
 use mimi_ds_model::codec::reader::Fault;
 use mimi_ds_model::codec::{
@@ -20,20 +20,30 @@ use mimi_ds_model::requirements::{self as req, ReqId};
 use mimi_ds_model::vectors::cast::{provider, FOLLOWER_B, FOLLOWER_C, HUB, OUTSIDER};
 use mimi_ds_model::vectors::trace::{CaseStep, Role, Target, TraceCase};
 
-/// Every section's cases, in file order.
+/// Every section's cases, in file order. The histories several sections share are played
+/// in the seed scope `histories`, each section's own in the scope of its name, so a change in
+/// one section leaves the MLS bytes of the others as they were.
 pub fn all() -> Vec<(&'static str, Vec<TraceCase>)> {
-    let clear = stories::linear(Handshakes::Clear);
-    let encrypted = stories::linear(Handshakes::Encrypted);
-    vec![
-        ("flows", flows(&clear)),
-        ("key-packages", key_packages()),
-        ("send", send(&clear, &encrypted)),
-        ("welcome", welcome()),
-        ("receive", receive(&clear, &encrypted)),
-        ("external-join", external_join(&clear)),
-        ("fork-termination", fork_termination()),
-        ("policy", policy()),
-    ]
+    let (clear, encrypted) = mls::seeded_as("histories", || {
+        (
+            stories::linear(Handshakes::Clear),
+            stories::linear(Handshakes::Encrypted),
+        )
+    });
+    let sections: [(&'static str, &dyn Fn() -> Vec<TraceCase>); 8] = [
+        ("flows", &|| flows(&clear)),
+        ("key-packages", &key_packages),
+        ("send", &|| send(&clear, &encrypted)),
+        ("welcome", &welcome),
+        ("receive", &|| receive(&clear, &encrypted)),
+        ("external-join", &|| external_join(&clear)),
+        ("fork-termination", &fork_termination),
+        ("policy", &policy),
+    ];
+    sections
+        .into_iter()
+        .map(|(section, cases)| (section, mls::seeded_as(section, cases)))
+        .collect()
 }
 
 fn case(

@@ -1,11 +1,12 @@
 //! The checked-in trace vectors: they verify, every file validates against the JSON Schema
-//! beside it, coverage holds, freshly generated vectors (other MLS bytes) verify too, and
+//! beside it, coverage holds, generation twice gives the same bytes (which verify), and
 //! tampering with any result, expectation, outbound call or input makes verify fail.
 
 use mimi_ds_model::vectors::trace::{self, TraceTest, TraceVectorFile};
 use mimi_ds_model::vectors::Verdict;
 use mimi_ds_vectors as vector_files;
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 fn vectors_dir() -> PathBuf {
     PathBuf::from(vector_files::BUNDLED)
@@ -100,21 +101,51 @@ fn coverage_holds() {
     assert!(gaps.is_empty(), "{gaps:#?}");
 }
 
+/// Every file under `dir`, by path relative to it.
+fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    let mut dirs = vec![dir.to_owned()];
+    while let Some(d) = dirs.pop() {
+        for entry in std::fs::read_dir(&d).expect("a generated directory") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                let bytes = std::fs::read(&path).expect("a generated file");
+                files.insert(path.strip_prefix(dir).unwrap().to_owned(), bytes);
+            }
+        }
+    }
+    files
+}
+
 #[test]
-fn regenerated_vectors_verify_although_their_mls_bytes_differ() {
-    let out = std::env::temp_dir().join(format!("mimi-ds-trace-{}", std::process::id()));
-    mimi_ds_generate::generate(&out).expect("generation");
-    let found = vector_files::verify(&out).expect("the new directory reads");
+fn generation_is_reproducible_and_verifies() {
+    let out = |run: &str| {
+        let dir = std::env::temp_dir().join(format!("mimi-ds-gen-{run}-{}", std::process::id()));
+        std::fs::remove_dir_all(&dir).ok();
+        mimi_ds_generate::generate(&dir).expect("generation");
+        dir
+    };
+    let (first, second) = (out("first"), out("second"));
+    let found = vector_files::verify(&first).expect("the new directory reads");
     assert!(found.problems.is_empty(), "{:#?}", found.problems);
-    let fresh: TraceVectorFile =
-        serde_json::from_str(&std::fs::read_to_string(out.join("trace/flows.json")).expect("file"))
-            .expect("JSON");
-    assert_ne!(
-        fresh.tests[0].steps,
-        trace_file("flows").tests[0].steps,
-        "fresh clients, fresh bytes"
+    let (a, b) = (tree(&first), tree(&second));
+    assert!(a.len() > 20, "only {} files generated", a.len());
+    assert_eq!(
+        a.keys().collect::<Vec<_>>(),
+        b.keys().collect::<Vec<_>>(),
+        "the same files"
     );
-    std::fs::remove_dir_all(&out).ok();
+    for (path, bytes) in &a {
+        assert!(
+            b[path] == *bytes,
+            "{} differs between two runs",
+            path.display()
+        );
+    }
+    std::fs::remove_dir_all(&first).ok();
+    std::fs::remove_dir_all(&second).ok();
 }
 
 /// Applies `tamper` to the first test of `section` it changes and expects verify to object.
