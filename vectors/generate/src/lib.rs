@@ -1,16 +1,17 @@
 //! The trace vector generator: real MLS clients on several providers play the draft's flows,
 //! and the model says what the target must answer at every step.
 //!
-//! This crate owns the assembly of the trace vector files: `mls` is the openmls kit,
-//! `stories` the MLS histories it plays once, `scenarios` the tables slicing them into
-//! cases per draft section; [`trace_files`] runs every case through
+//! This crate owns the assembly of the trace vector files: `seeded` is the deterministic
+//! openmls provider, `mls` the openmls kit, `stories` the MLS histories it plays once,
+//! `scenarios` the tables slicing them into cases, one module per draft section;
+//! [`trace_files`] runs every case through
 //! `mimi_ds_model::vectors::trace::build` and groups the results by section; [`render`]
 //! assembles the whole set with its manifest, which [`generate`] writes and [`check`]
 //! compares with a directory.
 
 pub mod mls;
 mod scenarios;
-pub mod seeded;
+mod seeded;
 pub mod stories;
 
 use mimi_ds_model::vectors::codec;
