@@ -228,6 +228,36 @@ fn vectors_verify_passes_and_catches_a_tampered_codec_vector() {
 }
 
 #[test]
+fn generate_check_passes_on_the_committed_vectors_and_names_a_changed_file() {
+    let out = check(&["vectors", "generate", "--check"], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let dir = scratch_vectors("generate-check");
+    let file = dir.join("trace/welcome.json");
+    let original = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(
+        &file,
+        original.replacen("\"comment\": \"", "\"comment\": \"x", 1),
+    )
+    .unwrap();
+    let out = check(
+        &["vectors", "generate", "--check", dir.to_str().unwrap()],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.lines().next().is_some_and(|l| l
+            == format!(
+                "mimi-ds-check: {}: differs from a fresh generation",
+                file.display()
+            )),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 2, "the file, then the verdict: {err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn a_run_that_selects_nothing_fails_with_one_line() {
     let out = check(&["run", "--only", "no-such-*"], None);
     assert_eq!(out.status.code(), Some(1));

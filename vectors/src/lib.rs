@@ -1,12 +1,19 @@
 //! The vector files on disk, in canonical formatting (two-space JSON, one trailing newline):
 //! reading them, verifying each against what the codec or the model computes (`vectors
 //! verify`), counting coverage, and the writing the generator uses. Codec vectors live in
-//! `codec/`, trace vectors in `trace/<section>.json`, each directory with its JSON Schema.
+//! `codec/`, trace vectors in `trace/<section>.json`, each directory with its JSON Schema,
+//! and `MANIFEST.json` lists every one of those files with its SHA-256 ([`Manifest`]).
 //! This crate's own directory is the published set ([`BUNDLED`]).
+//!
+//! The generator renders a whole set in memory as a [`Tree`], which this crate writes
+//! ([`write_tree`]) or compares with a directory ([`read_tree`], [`differences`]).
 
 use mimi_ds_model::vectors::codec::{self, CodecVectorFile};
 use mimi_ds_model::vectors::trace::{self, CoverageRow, TraceVectorFile};
-use serde::{de::DeserializeOwned, Serialize};
+use mimi_ds_model::vectors::{DRAFT, FORMAT_VERSION};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The vectors published with this crate: the directory holding `codec/` and `trace/`.
@@ -14,6 +21,7 @@ pub const BUNDLED: &str = env!("CARGO_MANIFEST_DIR");
 
 pub const CODEC_DIR: &str = "codec";
 pub const TRACE_DIR: &str = "trace";
+pub const MANIFEST_FILE: &str = "MANIFEST.json";
 
 /// What went wrong with a vector directory or file, naming the path.
 #[derive(Debug, thiserror::Error)]
@@ -58,34 +66,225 @@ fn create_dir(dir: &Path) -> Result {
     std::fs::create_dir_all(dir).map_err(io("creating", dir))
 }
 
-/// Writes one trace vector file, with its schema, under `dir/trace/` (a directory `run
-/// --vectors dir` replays).
-pub fn write_trace_file(dir: &Path, file: &TraceVectorFile) -> Result {
-    write_dir(
-        &dir.join(TRACE_DIR),
-        std::slice::from_ref(file),
-        |f| &f.section,
-        trace::SCHEMA_FILE,
-        &trace::schema(),
-    )
-}
+/// A vector set in memory: each file's text by its path under the vectors directory
+/// (`codec/<structure>.json`, `trace/<section>.json`, the schemas, `MANIFEST.json`).
+pub type Tree = BTreeMap<String, String>;
 
-/// Writes vector files of one kind into `dir`, each as `<name>.json`, and their schema.
-pub fn write_dir<F: Serialize>(
-    dir: &Path,
+/// Adds vector files of one kind to `tree` under `dir`, each as `<name>.json`, and their
+/// schema.
+pub fn render_dir<F: Serialize>(
+    tree: &mut Tree,
+    dir: &str,
     files: &[F],
     name: impl Fn(&F) -> &String,
     schema_file: &str,
     schema: &serde_json::Value,
-) -> Result {
-    create_dir(dir)?;
+) {
     for file in files {
-        write(
-            &dir.join(format!("{}.json", name(file))),
-            &canonical_json(file),
-        )?;
+        tree.insert(format!("{dir}/{}.json", name(file)), canonical_json(file));
     }
-    write(&dir.join(schema_file), &canonical_json(schema))
+    tree.insert(format!("{dir}/{schema_file}"), canonical_json(schema));
+}
+
+/// Writes every file of `tree` under `out`.
+pub fn write_tree(out: &Path, tree: &Tree) -> Result {
+    for (name, text) in tree {
+        let path = out.join(name);
+        if let Some(parent) = path.parent() {
+            create_dir(parent)?;
+        }
+        write(&path, text)?;
+    }
+    Ok(())
+}
+
+/// Writes one trace vector file, with its schema, under `dir/trace/` (a directory `run
+/// --vectors dir` replays).
+pub fn write_trace_file(dir: &Path, file: &TraceVectorFile) -> Result {
+    let mut tree = Tree::new();
+    render_dir(
+        &mut tree,
+        TRACE_DIR,
+        std::slice::from_ref(file),
+        |f| &f.section,
+        trace::SCHEMA_FILE,
+        &trace::schema(),
+    );
+    write_tree(dir, &tree)
+}
+
+/// The files of the set under `dir`: every JSON file of `codec/` and `trace/`, and the
+/// manifest if there is one.
+pub fn read_tree(dir: &Path) -> Result<Tree> {
+    if !dir.is_dir() {
+        return Err(Error::NoDirectory(dir.to_owned()));
+    }
+    let mut names = listed_files(dir)?;
+    if dir.join(MANIFEST_FILE).is_file() {
+        names.push(MANIFEST_FILE.into());
+    }
+    names
+        .into_iter()
+        .map(|name| {
+            let path = dir.join(&name);
+            let text = std::fs::read_to_string(&path).map_err(io("reading", &path))?;
+            Ok((name, text))
+        })
+        .collect()
+}
+
+/// One line per file of `found` (read from `dir`) that is not as in `fresh`: missing,
+/// extra, or other bytes.
+pub fn differences(dir: &Path, fresh: &Tree, found: &Tree) -> Vec<String> {
+    let names: std::collections::BTreeSet<&String> = fresh.keys().chain(found.keys()).collect();
+    names
+        .into_iter()
+        .filter_map(|name| {
+            let path = dir.join(name);
+            match (fresh.get(name), found.get(name)) {
+                (Some(a), Some(b)) if a == b => None,
+                (Some(_), Some(_)) => Some(format!(
+                    "{}: differs from a fresh generation",
+                    path.display()
+                )),
+                (Some(_), None) => Some(format!(
+                    "{}: missing (a fresh generation writes it)",
+                    path.display()
+                )),
+                (None, _) => Some(format!(
+                    "{}: not written by a fresh generation",
+                    path.display()
+                )),
+            }
+        })
+        .collect()
+}
+
+/// `MANIFEST.json`: what a vector set holds, so a copy can be checked byte for byte.
+#[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Manifest {
+    /// [`FORMAT_VERSION`] of the files listed.
+    pub format_version: u32,
+    /// The generator that wrote the set: `mimi-ds-generate <crate version>`.
+    pub generator: String,
+    /// The draft revision the vectors follow ([`DRAFT`]).
+    pub draft: String,
+    /// Every file of `codec/` and `trace/`, schemas included, in path order.
+    pub files: Vec<ManifestEntry>,
+}
+
+#[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManifestEntry {
+    /// The path under the vectors directory, `/`-separated.
+    pub path: String,
+    /// Lowercase hex SHA-256 of the file's bytes.
+    pub sha256: String,
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+impl Manifest {
+    /// The manifest of `tree` (which holds no manifest yet), written by `generator`.
+    pub fn of(tree: &Tree, generator: String) -> Manifest {
+        Manifest {
+            format_version: FORMAT_VERSION,
+            generator,
+            draft: DRAFT.into(),
+            files: tree
+                .iter()
+                .map(|(path, text)| ManifestEntry {
+                    path: path.clone(),
+                    sha256: sha256(text.as_bytes()),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The paths of the files a manifest lists: every JSON file in `codec/` and `trace/`.
+fn listed_files(dir: &Path) -> Result<Vec<String>> {
+    let mut names = Vec::new();
+    for kind in [CODEC_DIR, TRACE_DIR] {
+        if !dir.join(kind).is_dir() {
+            continue;
+        }
+        for path in json_files(&dir.join(kind))? {
+            if let Some(file) = path.file_name().and_then(|n| n.to_str()) {
+                names.push(format!("{kind}/{file}"));
+            }
+        }
+    }
+    Ok(names)
+}
+
+/// The manifest's problems: unreadable or stale, a file it does not list, a file it lists
+/// that is absent, a hash that differs.
+fn verify_manifest(dir: &Path) -> Result<Vec<String>> {
+    let path = dir.join(MANIFEST_FILE);
+    let name = path.display();
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(vec![format!(
+                "{name}: missing (`mimi-ds-check vectors generate` writes it)"
+            )])
+        }
+        Err(e) => return Ok(vec![format!("{name}: {e}")]),
+    };
+    let manifest: Manifest = match serde_json::from_str(&text) {
+        Ok(m) => m,
+        Err(e) => return Ok(vec![format!("{name}: not a manifest: {e}")]),
+    };
+    let mut problems = Vec::new();
+    if text != canonical_json(&manifest) {
+        problems.push(format!("{name}: not in canonical formatting"));
+    }
+    if manifest.format_version != FORMAT_VERSION {
+        problems.push(format!(
+            "{name}: format version {}, this verifier reads {FORMAT_VERSION}",
+            manifest.format_version
+        ));
+    }
+    if manifest.draft != DRAFT {
+        problems.push(format!(
+            "{name}: names draft {:?}, the vectors follow {DRAFT:?}",
+            manifest.draft
+        ));
+    }
+    let listed: BTreeMap<&str, &str> = manifest
+        .files
+        .iter()
+        .map(|f| (f.path.as_str(), f.sha256.as_str()))
+        .collect();
+    let present = listed_files(dir)?;
+    for file in &present {
+        let path = dir.join(file);
+        match listed.get(file.as_str()) {
+            None => problems.push(format!("{}: not listed in {MANIFEST_FILE}", path.display())),
+            Some(hash) => {
+                let bytes = std::fs::read(&path).map_err(io("reading", &path))?;
+                if sha256(&bytes) != *hash {
+                    problems.push(format!(
+                        "{}: SHA-256 differs from the one {MANIFEST_FILE} lists",
+                        path.display()
+                    ));
+                }
+            }
+        }
+    }
+    for file in listed.keys() {
+        if !present.iter().any(|p| p == file) {
+            problems.push(format!(
+                "{}: listed in {MANIFEST_FILE} but absent",
+                dir.join(file).display()
+            ));
+        }
+    }
+    Ok(problems)
 }
 
 /// What `verify` found: files and cases checked, and one line per problem.
@@ -95,6 +294,7 @@ pub struct Verification {
     pub problems: Vec<String>,
 }
 
+/// Checks every vector file against the codec or the model, the schemas, and the manifest.
 pub fn verify(dir: &Path) -> Result<Verification> {
     let mut found = Verification {
         files: 0,
@@ -142,6 +342,7 @@ pub fn verify(dir: &Path) -> Result<Verification> {
             ));
         }
     }
+    found.problems.extend(verify_manifest(dir)?);
     Ok(found)
 }
 

@@ -167,10 +167,17 @@ fn mutant(name: &str) -> Result<mutants::Mutant> {
 
 #[derive(Subcommand)]
 enum VectorsAction {
-    /// Write every vector file, deterministically.
+    /// Write every vector file and MANIFEST.json. Two runs of the same generator write
+    /// identical bytes: every MLS key, secret and nonce comes from a fixed seed (per seed
+    /// scope, identity and provider; public, so these keys are for tests only) and nothing
+    /// reads the clock. Other generator code or dependency versions may give other bytes.
     Generate {
         #[arg(long, default_value = "vectors")]
         out: PathBuf,
+        /// Write nothing: compare DIR (default `vectors`) with a fresh generation, list
+        /// every file that differs, is missing or is extra, and fail if any does.
+        #[arg(long, value_name = "DIR", num_args = 0..=1, default_missing_value = "vectors", conflicts_with = "out")]
+        check: Option<PathBuf>,
     },
     /// Recompute every vector's expectation and fail on any difference.
     Verify {
@@ -272,7 +279,34 @@ fn run(cli: Cli) -> Result<()> {
         } => commands::freedoms(score, &vectors, traces, seed),
         Command::Mutants { score, vectors } => commands::mutants(score, &vectors),
         Command::Vectors {
-            action: VectorsAction::Generate { out },
+            action: VectorsAction::Generate {
+                check: Some(dir), ..
+            },
+        } => {
+            let started = std::time::Instant::now();
+            let differences = mimi_ds_generate::check(&dir)
+                .with_context(|| format!("checking the vectors under {}", dir.display()))?;
+            for d in &differences {
+                eprintln!("mimi-ds-check: {d}");
+            }
+            if differences.is_empty() {
+                println!(
+                    "{} is what a fresh generation writes ({:.1} s)",
+                    dir.display(),
+                    started.elapsed().as_secs_f64()
+                );
+                Ok(())
+            } else {
+                bail!(
+                    "{} files under {} differ from a fresh generation (run `mimi-ds-check vectors generate --out {}`)",
+                    differences.len(),
+                    dir.display(),
+                    dir.display()
+                )
+            }
+        }
+        Command::Vectors {
+            action: VectorsAction::Generate { out, check: None },
         } => {
             let started = std::time::Instant::now();
             let generated = mimi_ds_generate::generate(&out)

@@ -9,6 +9,10 @@ pub mod trace;
 /// The draft revision every vector file names.
 pub const DRAFT: &str = "draft-mcmillion-mimi-delivery-service-latest";
 
+/// The version of the vector file formats (codec, trace and the manifest listing them):
+/// raised whenever a field is added, removed or changes meaning.
+pub const FORMAT_VERSION: u32 = 1;
+
 /// `valid` | `invalid` | `acceptable`, as in Wycheproof.
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,

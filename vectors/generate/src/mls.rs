@@ -7,15 +7,23 @@
 //! exported with the label of errata `errata/partition-key-exporter`, commits with Welcome
 //! and GroupInfo, a ban carried in a GroupContextExtensions commit by value, external joins
 //! and self-remove proposals. Everything leaves as the model's `MlsMessage` (bytes + DS view).
+//!
+//! It also owns which seed each client's [`SeededProvider`] gets: the SHA-256 of the seed
+//! scope's label (see [`seeded_as`]), the client's identity and provider, and how many clients
+//! of that identity and provider the scope made before. Playing the same stories in the same
+//! scopes thus gives the same bytes, and a change in one scope leaves the others' alone.
 
 use mimi_ds_model::codec::{MlsMessage, PartitionKey, ServiceProviderId, Writer};
 use mimi_ds_model::ds::BAN_EXTENSION_TYPE;
 use openmls::prelude::tls_codec::{Deserialize as _, Serialize as _};
 use openmls::prelude::*;
 use openmls_basic_credential::SignatureKeyPair;
-use openmls_rust_crypto::OpenMlsRustCrypto;
+use sha2::{Digest as _, Sha256};
+use std::cell::RefCell;
+use std::collections::HashMap;
 
-const SUITE: Ciphersuite = Ciphersuite::MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519;
+use crate::seeded::{SeededProvider, SUITE};
+
 /// Errata `errata/partition-key-exporter`: MLS-Exporter("MIMI DS partition key", "", 16).
 const PARTITION_KEY_LABEL: &str = "MIMI DS partition key";
 
@@ -69,20 +77,80 @@ fn to_in(message: &MlsMessage) -> MlsMessageBodyIn {
         .extract()
 }
 
-/// One user of one provider, with its own crypto provider and signature key.
+/// The scope clients get their seeds in: a label, and how many clients of each identity
+/// and provider it has made.
+#[derive(Default)]
+struct SeedScope {
+    label: String,
+    made: HashMap<(String, String), u32>,
+}
+
+thread_local! {
+    static SCOPE: RefCell<SeedScope> = RefCell::new(SeedScope::default());
+}
+
+/// Runs `play` with the clients it creates seeded under `label` (a fresh count), then
+/// restores the scope around it.
+pub fn seeded_as<T>(label: &str, play: impl FnOnce() -> T) -> T {
+    let scope = SeedScope {
+        label: label.into(),
+        made: HashMap::new(),
+    };
+    let outer = SCOPE.with(|s| s.replace(scope));
+    let played = play();
+    SCOPE.with(|s| s.replace(outer));
+    played
+}
+
+/// The seed of the next client `identity` of `provider` in the current scope.
+fn next_seed(identity: &str, provider: &str) -> [u8; 32] {
+    SCOPE.with(|s| {
+        let mut scope = s.borrow_mut();
+        let made = scope
+            .made
+            .entry((identity.into(), provider.into()))
+            .or_default();
+        let ordinal = *made;
+        *made += 1;
+        let mut hash = Sha256::new();
+        hash.update(b"mimi-ds-vectors client seed");
+        for part in [
+            scope.label.as_bytes(),
+            identity.as_bytes(),
+            provider.as_bytes(),
+        ] {
+            hash.update((part.len() as u32).to_be_bytes());
+            hash.update(part);
+        }
+        hash.update(ordinal.to_be_bytes());
+        hash.finalize().into()
+    })
+}
+
+/// The lifetime of every KeyPackage and of a group founder's leaf: from 0 to u64::MAX, so
+/// nothing depends on the clock (openmls only checks the range when asked to, and the DS
+/// never checks it).
+fn never_expires() -> Lifetime {
+    Lifetime::init(0, u64::MAX)
+}
+
+/// One user of one provider, with its own seeded crypto provider and signature key.
 pub struct Client {
     pub identity: Vec<u8>,
     pub provider: ServiceProviderId,
-    crypto: OpenMlsRustCrypto,
+    crypto: SeededProvider,
     signer: SignatureKeyPair,
     credential: CredentialWithKey,
 }
 
 impl Client {
     pub fn new(identity: &str, provider: &str) -> Self {
-        let crypto = OpenMlsRustCrypto::default();
-        let signer =
-            SignatureKeyPair::new(SUITE.signature_algorithm()).expect("Ed25519 keys generate");
+        let crypto = SeededProvider::new(next_seed(identity, provider));
+        let (private, public) = crypto
+            .crypto()
+            .signature_key_gen(SUITE.signature_algorithm())
+            .expect("Ed25519 keys generate");
+        let signer = SignatureKeyPair::from_raw(SUITE.signature_algorithm(), private, public);
         signer
             .store(crypto.storage())
             .expect("the memory store takes the key");
@@ -99,11 +167,10 @@ impl Client {
         }
     }
 
-    /// A KeyPackage that never expires (not_before 0, not_after u64::MAX: openmls only
-    /// checks the range when asked to, and the DS never checks it).
+    /// A KeyPackage that never expires.
     pub fn key_package(&self, last_resort: bool) -> (KeyPackage, MlsMessage) {
         let mut builder = KeyPackage::builder()
-            .key_package_lifetime(Lifetime::init(0, u64::MAX))
+            .key_package_lifetime(never_expires())
             .leaf_node_capabilities(capabilities());
         if last_resort {
             builder = builder.mark_as_last_resort();
@@ -124,6 +191,7 @@ impl Client {
             .with_wire_format_policy(handshakes.policy())
             .use_ratchet_tree_extension(true)
             .with_capabilities(capabilities())
+            .lifetime(never_expires())
             .build(&self.crypto, &self.signer, self.credential.clone())
             .expect("groups build");
         Member {

@@ -1,11 +1,12 @@
 //! The checked-in trace vectors: they verify, every file validates against the JSON Schema
-//! beside it, coverage holds, freshly generated vectors (other MLS bytes) verify too, and
-//! tampering with any result, expectation, outbound call or input makes verify fail.
+//! beside it, coverage holds, generation twice gives the same bytes (which verify), the
+//! manifest and `check` name every file that is not as generated, and tampering with any
+//! result, expectation, outbound call or input makes verify fail.
 
 use mimi_ds_model::vectors::trace::{self, TraceTest, TraceVectorFile};
 use mimi_ds_model::vectors::Verdict;
 use mimi_ds_vectors as vector_files;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 fn vectors_dir() -> PathBuf {
     PathBuf::from(vector_files::BUNDLED)
@@ -100,21 +101,91 @@ fn coverage_holds() {
     assert!(gaps.is_empty(), "{gaps:#?}");
 }
 
+/// A fresh generation in a temporary directory named after `run`.
+fn generated(run: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("mimi-ds-gen-{run}-{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    mimi_ds_generate::generate(&dir).expect("generation");
+    dir
+}
+
 #[test]
-fn regenerated_vectors_verify_although_their_mls_bytes_differ() {
-    let out = std::env::temp_dir().join(format!("mimi-ds-trace-{}", std::process::id()));
-    mimi_ds_generate::generate(&out).expect("generation");
-    let found = vector_files::verify(&out).expect("the new directory reads");
+fn generation_is_reproducible_and_verifies() {
+    let (first, second) = (generated("first"), generated("second"));
+    let found = vector_files::verify(&first).expect("the new directory reads");
     assert!(found.problems.is_empty(), "{:#?}", found.problems);
-    let fresh: TraceVectorFile =
-        serde_json::from_str(&std::fs::read_to_string(out.join("trace/flows.json")).expect("file"))
-            .expect("JSON");
-    assert_ne!(
-        fresh.tests[0].steps,
-        trace_file("flows").tests[0].steps,
-        "fresh clients, fresh bytes"
+    let a = vector_files::read_tree(&first).expect("the first run reads");
+    let b = vector_files::read_tree(&second).expect("the second run reads");
+    assert!(a.len() > 20, "only {} files generated", a.len());
+    assert!(a.contains_key(vector_files::MANIFEST_FILE), "a manifest");
+    let differences = vector_files::differences(&second, &a, &b);
+    assert!(differences.is_empty(), "{differences:#?}");
+    std::fs::remove_dir_all(&first).ok();
+    std::fs::remove_dir_all(&second).ok();
+}
+
+/// One byte of `file` under `dir` changed inside its first comment, where only the
+/// manifest can notice it.
+fn change_a_comment_byte(dir: &Path, file: &str) {
+    let path = dir.join(file);
+    let mut bytes = std::fs::read(&path).expect("the file");
+    let at = String::from_utf8_lossy(&bytes)
+        .find("\"comment\": \"")
+        .expect("a comment")
+        + "\"comment\": \"".len();
+    bytes[at] = if bytes[at] == b'x' { b'y' } else { b'x' };
+    std::fs::write(&path, bytes).expect("written");
+}
+
+#[test]
+fn verify_names_a_file_the_manifest_does_not_vouch_for() {
+    let dir = generated("manifest");
+    change_a_comment_byte(&dir, "trace/flows.json");
+    let problems = vector_files::verify(&dir).expect("reads").problems;
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert!(
+        problems[0].contains("trace/flows.json") && problems[0].contains("SHA-256"),
+        "{problems:#?}"
     );
-    std::fs::remove_dir_all(&out).ok();
+    std::fs::remove_file(dir.join("trace/policy.json")).expect("removed");
+    std::fs::write(dir.join("codec/extra.json"), "{}\n").expect("written");
+    let problems = vector_files::verify(&dir).expect("reads").problems;
+    for (file, says) in [
+        ("trace/policy.json", "listed in MANIFEST.json but absent"),
+        ("codec/extra.json", "not listed in MANIFEST.json"),
+    ] {
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains(file) && p.contains(says)),
+            "{file}: {problems:#?}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn check_lists_every_file_unlike_a_fresh_generation() {
+    let dir = generated("check");
+    let clean = mimi_ds_generate::check(&dir).expect("check runs");
+    assert!(clean.is_empty(), "{clean:#?}");
+    change_a_comment_byte(&dir, "trace/send.json");
+    std::fs::remove_file(dir.join("trace/welcome.json")).expect("removed");
+    std::fs::write(dir.join("trace/extra.json"), "{}\n").expect("written");
+    let found = mimi_ds_generate::check(&dir).expect("check runs");
+    let expected: Vec<String> = [
+        ("trace/extra.json", "not written by a fresh generation"),
+        ("trace/send.json", "differs from a fresh generation"),
+        (
+            "trace/welcome.json",
+            "missing (a fresh generation writes it)",
+        ),
+    ]
+    .iter()
+    .map(|(file, says)| format!("{}: {says}", dir.join(file).display()))
+    .collect();
+    assert_eq!(found, expected);
+    std::fs::remove_dir_all(&dir).ok();
 }
 
 /// Applies `tamper` to the first test of `section` it changes and expects verify to object.
