@@ -3,12 +3,10 @@
 
 use clap::{Parser, Subcommand};
 use mimi_ds_check::runner::Role;
-mod codec_cli;
 mod commands;
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, Result};
 use mimi_ds_reference::{freedoms, mutants};
-use mimi_ds_vectors as vector_files;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -194,44 +192,10 @@ enum VectorsAction {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Decode { structure, hex } => codec_cli::decode(&structure, hex),
-        Command::Encode { structure, json } => codec_cli::encode(&structure, json),
-        Command::Requirements { json } => {
-            let catalogue = mimi_ds_model::requirements::CATALOGUE;
-            if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(catalogue).context("the catalogue as JSON")?
-                );
-            } else {
-                for r in catalogue {
-                    println!(
-                        "{:<52} {:<10} {}",
-                        r.id.0,
-                        r.level.keyword().unwrap_or("STATEMENT"),
-                        r.section
-                    );
-                }
-            }
-            Ok(())
-        }
-        Command::Errata { json } => {
-            let errata = mimi_ds_model::errata::ERRATA;
-            if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(errata).context("the errata as JSON")?
-                );
-            } else {
-                for e in errata {
-                    println!(
-                        "{}\n  decision: {}\n  reason:   {}\n",
-                        e.id.0, e.decision, e.reason
-                    );
-                }
-            }
-            Ok(())
-        }
+        Command::Decode { structure, hex } => commands::codec::decode(&structure, hex),
+        Command::Encode { structure, json } => commands::codec::encode(&structure, json),
+        Command::Requirements { json } => commands::catalogue::requirements(json),
+        Command::Errata { json } => commands::catalogue::errata(json),
         Command::Run(args) => {
             let options = mimi_ds_check::suite::Options {
                 target: args.target,
@@ -244,14 +208,14 @@ fn run(cli: Cli) -> Result<()> {
                 ..Default::default()
             };
             match args.explore {
-                Some(traces) => commands::explore(
+                Some(traces) => commands::suite::explore(
                     &options,
                     traces,
                     args.max_ops,
                     args.seed,
                     args.report_dir.as_deref(),
                 ),
-                None => commands::run(
+                None => commands::suite::run(
                     &args.vectors,
                     &options,
                     args.strict,
@@ -265,7 +229,7 @@ fn run(cli: Cli) -> Result<()> {
             listen,
             mutant: bug,
             freedom: variant,
-        } => commands::serve(
+        } => commands::suite::serve(
             Role::from(role),
             listen,
             bug.as_deref().map(mutant).transpose()?,
@@ -276,114 +240,16 @@ fn run(cli: Cli) -> Result<()> {
             vectors,
             traces,
             seed,
-        } => commands::freedoms(score, &vectors, traces, seed),
-        Command::Mutants { score, vectors } => commands::mutants(score, &vectors),
-        Command::Vectors {
-            action: VectorsAction::Generate {
+        } => commands::suite::freedoms(score, &vectors, traces, seed),
+        Command::Mutants { score, vectors } => commands::suite::mutants(score, &vectors),
+        Command::Vectors { action } => match action {
+            VectorsAction::Generate {
                 check: Some(dir), ..
-            },
-        } => {
-            let started = std::time::Instant::now();
-            let differences = mimi_ds_generate::check(&dir)
-                .with_context(|| format!("checking the vectors under {}", dir.display()))?;
-            for d in &differences {
-                eprintln!("mimi-ds-check: {d}");
-            }
-            if differences.is_empty() {
-                println!(
-                    "{} is what a fresh generation writes ({:.1} s)",
-                    dir.display(),
-                    started.elapsed().as_secs_f64()
-                );
-                Ok(())
-            } else {
-                bail!(
-                    "{} files under {} differ from a fresh generation (run `mimi-ds-check vectors generate --out {}`)",
-                    differences.len(),
-                    dir.display(),
-                    dir.display()
-                )
-            }
-        }
-        Command::Vectors {
-            action: VectorsAction::Generate { out, check: None },
-        } => {
-            let started = std::time::Instant::now();
-            let generated = mimi_ds_generate::generate(&out)
-                .with_context(|| format!("generating the vectors under {}", out.display()))?;
-            println!(
-                "wrote {} codec vectors under {}",
-                generated.codec_tests,
-                out.display()
-            );
-            println!(
-                "wrote {} trace vectors in {} files under {} in {:.1} s",
-                generated.trace_tests,
-                generated.trace_files,
-                out.join("trace").display(),
-                started.elapsed().as_secs_f64()
-            );
-            Ok(())
-        }
-        Command::Vectors {
-            action: VectorsAction::Verify { dir },
-        } => {
-            let v = vector_files::verify(&dir)?;
-            for p in &v.problems {
-                eprintln!("mimi-ds-check: {p}");
-            }
-            if v.problems.is_empty() {
-                println!(
-                    "verified {} vectors in {} files under {}",
-                    v.tests,
-                    v.files,
-                    dir.display()
-                );
-                Ok(())
-            } else {
-                bail!(
-                    "{} problems in {} vectors under {}",
-                    v.problems.len(),
-                    v.tests,
-                    dir.display()
-                )
-            }
-        }
-        Command::Vectors {
-            action: VectorsAction::Coverage { dir },
-        } => {
-            let rows = vector_files::coverage(&dir)?;
-            println!(
-                "{:<52} {:<10} {:>5} {:>7} {:>10}  gap",
-                "requirement", "level", "valid", "invalid", "acceptable"
-            );
-            let mut gaps = 0;
-            for row in &rows {
-                let level = serde_json::to_value(row.level)
-                    .ok()
-                    .and_then(|v| v.as_str().map(String::from))
-                    .unwrap_or_default();
-                let gap = match (row.wire_testable, row.gap()) {
-                    (false, _) => "(not wire-testable)",
-                    (true, Some(gap)) => {
-                        gaps += 1;
-                        gap
-                    }
-                    (true, None) => "",
-                };
-                let c = &row.counts;
-                println!(
-                    "{:<52} {:<10} {:>5} {:>7} {:>10}  {gap}",
-                    row.id, level, c.valid, c.invalid, c.acceptable
-                );
-            }
-            if gaps == 0 {
-                println!("every wire-testable requirement has a vector, and a negative one where required");
-                Ok(())
-            } else {
-                bail!("{gaps} requirement(s) lack the vectors they need")
-            }
-        }
+            } => commands::vectors::check(&dir),
+            VectorsAction::Generate { out, check: None } => commands::vectors::generate(&out),
+            VectorsAction::Verify { dir } => commands::vectors::verify(&dir),
+            VectorsAction::Coverage { dir } => commands::vectors::coverage(&dir),
+        },
     }
 }
 

@@ -16,14 +16,6 @@ use std::io::IsTerminal;
 use std::path::Path;
 use std::time::Duration;
 
-pub fn seconds(flag: &str, value: f64) -> Result<Duration> {
-    if value.is_finite() && value > 0.0 && value <= 3600.0 {
-        Ok(Duration::from_secs_f64(value))
-    } else {
-        bail!("{flag} {value}: give seconds between 0 and 3600")
-    }
-}
-
 /// Informational cases listed one by one before the rest are only counted.
 const LISTED_INFORMATIONAL: usize = 5;
 

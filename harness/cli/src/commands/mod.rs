@@ -1,0 +1,19 @@
+//! One module per family of commands, each taking parsed options and printing lines; errors
+//! go back to `main`, which prints them as one line and sets the exit code.
+
+use anyhow::{bail, Result};
+use std::time::Duration;
+
+pub mod catalogue;
+pub mod codec;
+pub mod suite;
+pub mod vectors;
+
+/// A duration flag in seconds, refused outside (0, 3600].
+pub fn seconds(flag: &str, value: f64) -> Result<Duration> {
+    if value.is_finite() && value > 0.0 && value <= 3600.0 {
+        Ok(Duration::from_secs_f64(value))
+    } else {
+        bail!("{flag} {value}: give seconds between 0 and 3600")
+    }
+}
