@@ -489,3 +489,102 @@ fn a_run_against_a_mutant_and_its_reports_read_as_reviewed() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `decode` answers each stdin line before reading the next: a line goes in, its JSON comes
+/// out while stdin is still open (as `yes 0000 | mimi-ds-check decode … | head -1` needs).
+#[test]
+fn decode_streams_one_answer_per_line_while_stdin_is_open() {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mimi-ds-check"))
+        .args(["decode", "receive-response"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    for _ in 0..3 {
+        stdin.write_all(b"0000\n").unwrap();
+        stdin.flush().unwrap();
+        let mut line = String::new();
+        stdout.read_line(&mut line).expect("an answer");
+        assert_eq!(line, "{\"epoch\":{\"messages\":[]},\"hints\":[]}\n");
+    }
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+}
+
+/// A line over the cap is one error naming it; the lines after it are still answered.
+#[test]
+fn an_overlong_decode_line_is_refused_and_the_next_one_answered() {
+    let long = "a".repeat((32 << 20) + 10);
+    let out = check(
+        &["decode", "receive-response"],
+        Some(&format!("{long}\n0000\n")),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stdout),
+        "{\"epoch\":{\"messages\":[]},\"hints\":[]}\n"
+    );
+    let err = text(&out.stderr);
+    assert!(err.contains("line 1: longer than the 32 MiB cap"), "{err}");
+}
+
+/// Vector directories are read file by file, and only regular files of bounded size: a
+/// symlink to a device, a FIFO, a symlink loop and an oversize file each stop the run with
+/// one line naming the file, at once.
+#[cfg(unix)]
+#[test]
+fn vector_files_that_are_not_regular_or_too_large_are_refused_by_name() {
+    let dir = std::env::temp_dir().join(format!("mimi-ds-hostile-vectors-{}", std::process::id()));
+    let trace = dir.join("trace");
+    let hostile = trace.join("hostile.json");
+    let cases: Vec<(&str, Box<dyn Fn(&Path)>)> = vec![
+        (
+            "a symlink to /dev/zero",
+            Box::new(|p| std::os::unix::fs::symlink("/dev/zero", p).unwrap()),
+        ),
+        (
+            "a symlink loop",
+            Box::new(|p| std::os::unix::fs::symlink(p, p).unwrap()),
+        ),
+        (
+            "a sparse 100 MB file",
+            Box::new(|p| {
+                std::fs::File::create(p)
+                    .unwrap()
+                    .set_len(100 << 20)
+                    .unwrap()
+            }),
+        ),
+        (
+            "a FIFO",
+            Box::new(|p| {
+                let made = Command::new("mkfifo").arg(p).status().expect("mkfifo runs");
+                assert!(made.success());
+            }),
+        ),
+    ];
+    for (what, make) in cases {
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&trace).unwrap();
+        make(&hostile);
+        let started = std::time::Instant::now();
+        let out = check(&["run", "--vectors", dir.to_str().unwrap()], None);
+        assert_eq!(out.status.code(), Some(1), "{what}");
+        assert_one_clear_line(&out);
+        assert!(
+            text(&out.stderr).contains("hostile.json"),
+            "{what}: {}",
+            text(&out.stderr)
+        );
+        assert!(
+            started.elapsed().as_secs() < 10,
+            "{what} took {:?}",
+            started.elapsed()
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

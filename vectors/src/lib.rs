@@ -51,6 +51,46 @@ fn io<'p>(action: &'static str, path: &'p Path) -> impl FnOnce(std::io::Error) -
     }
 }
 
+/// The largest vector file read (the largest trace file is about 3 MB).
+pub const MAX_FILE: u64 = 64 << 20;
+
+/// A vector file's bytes: only a regular file is opened — a FIFO, device or directory is
+/// refused before it could block or stream forever, a symlink loop is the system's error —
+/// and at most [`MAX_FILE`] bytes are read.
+fn read_bytes(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::{Error, ErrorKind, Read};
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            "not a regular file (a directory, FIFO or device)",
+        ));
+    }
+    let over = || {
+        Error::new(
+            ErrorKind::InvalidData,
+            format!("over the {} MiB cap on a vector file", MAX_FILE >> 20),
+        )
+    };
+    if meta.len() > MAX_FILE {
+        return Err(over());
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(MAX_FILE + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_FILE {
+        return Err(over());
+    }
+    Ok(bytes)
+}
+
+/// [`read_bytes`], as UTF-8 text.
+fn read_text(path: &Path) -> std::io::Result<String> {
+    String::from_utf8(read_bytes(path)?)
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8"))
+}
+
 /// The one formatting every vector file has; `verify` rejects any other.
 pub fn canonical_json<T: Serialize>(value: &T) -> String {
     let mut text = serde_json::to_string_pretty(value).expect("vector files serialize");
@@ -127,7 +167,7 @@ pub fn read_tree(dir: &Path) -> Result<Tree> {
         .into_iter()
         .map(|name| {
             let path = dir.join(&name);
-            let text = std::fs::read_to_string(&path).map_err(io("reading", &path))?;
+            let text = read_text(&path).map_err(io("reading", &path))?;
             Ok((name, text))
         })
         .collect()
@@ -226,7 +266,7 @@ fn listed_files(dir: &Path) -> Result<Vec<String>> {
 fn verify_manifest(dir: &Path) -> Result<Vec<String>> {
     let path = dir.join(MANIFEST_FILE);
     let name = path.display();
-    let text = match std::fs::read_to_string(&path) {
+    let text = match read_text(&path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Ok(vec![format!(
@@ -266,7 +306,7 @@ fn verify_manifest(dir: &Path) -> Result<Vec<String>> {
         match listed.get(file.as_str()) {
             None => problems.push(format!("{}: not listed in {MANIFEST_FILE}", path.display())),
             Some(hash) => {
-                let bytes = std::fs::read(&path).map_err(io("reading", &path))?;
+                let bytes = read_bytes(&path).map_err(io("reading", &path))?;
                 if sha256(&bytes) != *hash {
                     problems.push(format!(
                         "{}: SHA-256 differs from the one {MANIFEST_FILE} lists",
@@ -357,7 +397,7 @@ fn verify_dir<F: DeserializeOwned + Serialize>(
     check: impl Fn(&F) -> (usize, Vec<String>),
 ) -> Result<Vec<(PathBuf, F)>> {
     let schema_path = dir.join(schema_file);
-    match std::fs::read_to_string(&schema_path) {
+    match read_text(&schema_path) {
         Ok(text) if text == canonical_json(schema) => {}
         Ok(_) => found.problems.push(format!(
             "{}: differs from the schema of the current format",
@@ -411,7 +451,7 @@ pub fn read_vector_files<F: DeserializeOwned>(
         if path.file_name().is_some_and(|n| n == schema_file) {
             continue;
         }
-        let text = std::fs::read_to_string(&path).map_err(io("reading", &path))?;
+        let text = read_text(&path).map_err(io("reading", &path))?;
         let file = serde_json::from_str(&text);
         out.push((path, text, file));
     }
