@@ -200,7 +200,7 @@ mod tests {
                 return std::future::pending().await;
             }
             match self.0.remove(0) {
-                Ok(b) if b.is_empty() => Ok(None),
+                Ok([]) => Ok(None),
                 Ok(b) => Ok(Some(hyper::body::Bytes::from_static(b))),
                 Err(e) => Err(e.to_owned()),
             }

@@ -215,7 +215,6 @@ fn run(cli: Cli) -> Result<()> {
                     n => n,
                 },
                 settle: commands::seconds("--settle", args.settle)?,
-                ..Default::default()
             };
             match args.explore {
                 Some(traces) => commands::suite::explore(
