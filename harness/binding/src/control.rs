@@ -19,7 +19,7 @@ pub struct Reset {
 
 /// `GET /mimi-ds-test/v1/capabilities`. Keys this runner does not know are ignored, so a
 /// target may advertise more than it is asked about.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Capabilities {
     /// `hub`, `follower`, `rsp`.
     pub roles: Vec<String>,

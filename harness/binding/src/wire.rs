@@ -1,7 +1,10 @@
 //! The wire log: every HTTP exchange of a case in both directions, in the order it happened,
-//! for reports and for reproducing a failure by hand.
+//! for reports and for reproducing a failure by hand. A log keeps at most [`SHOWN`] bytes
+//! of each body, with its length and SHA-256, so a report grows with the number of
+//! exchanges, never with what a target sends.
 
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 use std::sync::{Arc, Mutex};
 
 #[derive(Clone, Debug, Serialize)]
@@ -13,20 +16,42 @@ pub struct Exchange {
     pub from: String,
     pub to: String,
     pub path: String,
+    /// The first [`SHOWN`] bytes of the request body (see [`show`]).
     pub request: String,
+    pub request_bytes: usize,
+    pub request_sha256: String,
     /// 0 when no answer came (transport error or timeout).
     pub status: u16,
+    /// The first [`SHOWN`] bytes of the answer's body; with `error`, of what was read of it.
     pub response: String,
+    /// The length of the body, or with `error` of what was read of it.
+    pub response_bytes: usize,
+    pub response_sha256: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
 
-/// Bodies as hex, except JSON control bodies, which read better as text.
-fn show(body: &[u8]) -> String {
-    match std::str::from_utf8(body) {
-        Ok(text) if text.starts_with('{') => text.to_owned(),
-        _ => hex::encode(body),
+/// How much of each body a log keeps.
+pub const SHOWN: usize = 4 << 10;
+
+/// The first [`SHOWN`] bytes of a body as hex, or as text for JSON control bodies, which
+/// read better so (a character cut at the end of the prefix is left out); `…` marks a cut.
+pub fn show(body: &[u8]) -> String {
+    let prefix = &body[..body.len().min(SHOWN)];
+    let cut = if prefix.len() < body.len() { "…" } else { "" };
+    let text = match std::str::from_utf8(prefix) {
+        Ok(text) => Some(text),
+        Err(e) if e.error_len().is_none() => std::str::from_utf8(&prefix[..e.valid_up_to()]).ok(),
+        Err(_) => None,
+    };
+    match text {
+        Some(text) if text.starts_with('{') => format!("{text}{cut}"),
+        _ => format!("{}{cut}", hex::encode(prefix)),
     }
+}
+
+fn sha256(body: &[u8]) -> String {
+    hex::encode(Sha256::digest(body))
 }
 
 impl Exchange {
@@ -38,33 +63,83 @@ impl Exchange {
         answer: Result<(u16, &[u8]), &str>,
     ) -> Self {
         let (status, response, error) = match answer {
-            Ok((status, body)) => (status, show(body), None),
-            Err(e) => (0, String::new(), Some(e.to_owned())),
+            Ok((status, body)) => (status, body, None),
+            Err(e) => (0, &[][..], Some(e.to_owned())),
         };
+        Exchange::new(
+            "to-target",
+            from,
+            to,
+            path,
+            request,
+            status,
+            response,
+            error,
+        )
+    }
+
+    /// An answer that came (a status, maybe part of a body) but could not be read whole.
+    pub fn broken(
+        from: &str,
+        path: &str,
+        request: &[u8],
+        status: u16,
+        read: &[u8],
+        error: &str,
+    ) -> Self {
+        let error = Some(error.to_owned());
+        Exchange::new(
+            "to-target",
+            from,
+            "target",
+            path,
+            request,
+            status,
+            read,
+            error,
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        direction: &'static str,
+        from: &str,
+        to: &str,
+        path: &str,
+        request: &[u8],
+        status: u16,
+        response: &[u8],
+        error: Option<String>,
+    ) -> Self {
         Exchange {
-            direction: "to-target",
+            direction,
             from: from.to_owned(),
             to: to.to_owned(),
             path: path.to_owned(),
             request: show(request),
+            request_bytes: request.len(),
+            request_sha256: sha256(request),
             status,
-            response,
+            response: show(response),
+            response_bytes: response.len(),
+            response_sha256: sha256(response),
             error,
         }
     }
 
     /// The request and answer an OHTTP exchange carried, for reading the log.
     pub fn inside_ohttp(path: &str, request: &[u8], status: u16, response: &[u8]) -> Self {
-        Exchange {
-            direction: "inside-ohttp",
-            from: "ohttp-client".to_owned(),
-            to: "target".to_owned(),
-            path: path.to_owned(),
-            request: show(request),
+        let from = "ohttp-client";
+        Exchange::new(
+            "inside-ohttp",
+            from,
+            "target",
+            path,
+            request,
             status,
-            response: show(response),
-            error: None,
-        }
+            response,
+            None,
+        )
     }
 
     pub fn inbound(
@@ -75,16 +150,17 @@ impl Exchange {
         status: u16,
         response: &[u8],
     ) -> Self {
-        Exchange {
-            direction: "from-target",
-            from: caller.to_owned(),
-            to: peer.to_string(),
-            path: path.to_owned(),
-            request: show(request),
+        let to = peer.to_string();
+        Exchange::new(
+            "from-target",
+            caller,
+            &to,
+            path,
+            request,
             status,
-            response: show(response),
-            error: None,
-        }
+            response,
+            None,
+        )
     }
 }
 

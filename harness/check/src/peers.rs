@@ -1,12 +1,15 @@
 //! The providers the runner plays: one HTTP listener per provider id, recording every call
 //! the target makes to it and answering as the case scripts (WelcomeInit answers) or as the
 //! binding says (201 for Welcome and notify pushes, an accepted send and an empty
-//! ReceiveResponse for a follower's forwarded requests).
+//! ReceiveResponse for a follower's forwarded requests). A call's head and body are read
+//! within the run's limits (`body`), like the target's answers.
 
-use http_body_util::{BodyExt, Full, Limited};
+use crate::body::{self, Limits};
+use crate::runner::Trouble;
+use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
-use hyper::header::CONTENT_TYPE;
-use hyper_util::rt::TokioIo;
+use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use hyper_util::rt::{TokioIo, TokioTimer};
 use mimi_ds_binding::wire::{Exchange, WireLog};
 use mimi_ds_binding::{self as binding, MEDIA_TYPE, PROVIDER_HEADER};
 use mimi_ds_model::codec::{ReceiveResponse, ServiceProviderId, WelcomeInitResponse, Wire};
@@ -16,7 +19,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 /// One call the target made to a peer, as the model names it, or why it could not be read.
-pub type Received = Result<Outbound, String>;
+pub type Received = Result<Outbound, Trouble>;
 
 #[derive(Default)]
 struct Script {
@@ -29,6 +32,7 @@ struct PeerState {
     id: ServiceProviderId,
     script: Mutex<Script>,
     log: WireLog,
+    limits: Limits,
 }
 
 pub struct Peer {
@@ -45,13 +49,18 @@ impl Drop for Peer {
 }
 
 impl Peer {
-    pub async fn start(id: ServiceProviderId, log: WireLog) -> std::io::Result<Peer> {
+    pub async fn start(
+        id: ServiceProviderId,
+        log: WireLog,
+        limits: Limits,
+    ) -> std::io::Result<Peer> {
         let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
         let addr = listener.local_addr()?;
         let state = Arc::new(PeerState {
             id: id.clone(),
             script: Mutex::new(Script::default()),
             log,
+            limits,
         });
         let task = tokio::spawn(serve(listener, state.clone()));
         Ok(Peer {
@@ -81,9 +90,6 @@ impl Peer {
     }
 }
 
-/// The largest request body a peer reads; the binding's bodies are far smaller.
-const MAX_BODY: usize = 16 << 20;
-
 /// Accepts connections until the peer is dropped (which aborts this task and, with it, every
 /// connection it spawned).
 async fn serve(listener: tokio::net::TcpListener, peer: Arc<PeerState>) {
@@ -91,12 +97,15 @@ async fn serve(listener: tokio::net::TcpListener, peer: Arc<PeerState>) {
     while let Ok((stream, _)) = listener.accept().await {
         while connections.try_join_next().is_some() {}
         let peer = peer.clone();
+        let head_timeout = peer.limits.timeout;
         connections.spawn(async move {
             let service = hyper::service::service_fn(move |request| {
                 let peer = peer.clone();
                 async move { Ok::<_, std::convert::Infallible>(answer(&peer, request).await) }
             });
             let _ = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(head_timeout)
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
         });
@@ -115,21 +124,33 @@ async fn answer(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_owned();
-    let body = Limited::new(body, MAX_BODY)
-        .collect()
-        .await
-        .map(|b| b.to_bytes());
+    let Limits { max_body, timeout } = peer.limits;
+    let deadline = tokio::time::Instant::now() + timeout;
+    let announced = parts
+        .headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    let mut body = body;
+    let mut read = Vec::new();
+    let outcome = body::read(&mut body, &mut read, announced, max_body, deadline, timeout).await;
     let endpoint = binding::endpoint_of_path(path);
-    let received = match (&body, endpoint) {
-        (Err(e), _) => Err(format!(
-            "the body of a call to {path} could not be read: {e}"
+    let received = match (&outcome, endpoint) {
+        (Err(e), _) => Err(Trouble::of_body(
+            &format!("the call to {} at {path}", peer.id),
+            e,
         )),
-        (Ok(body), Some(e)) => binding::outbound_of(e, &peer.id, body),
-        (Ok(_), None) => Err(format!(
+        (Ok(()), Some(e)) => binding::outbound_of(e, &peer.id, &read).map_err(Trouble::binding),
+        (Ok(()), None) => Err(Trouble::binding(format!(
             "call to {path} which is no endpoint of the binding"
-        )),
+        ))),
     };
-    let body = body.unwrap_or_default();
+    let error = match &received {
+        Err(Trouble::Transport(why)) => Some(why.clone()),
+        Err(Trouble::Binding(e)) => Some(e.why.clone()),
+        Ok(_) => None,
+    };
+    let body = read;
     let (status, reply) = {
         let mut script = peer.script.lock().expect("peer lock");
         let reply = match (&received, endpoint) {
@@ -146,9 +167,9 @@ async fn answer(
         script.received.push(received);
         reply
     };
-    peer.log.record(Exchange::inbound(
-        &peer.id, &caller, path, &body, status, &reply,
-    ));
+    let mut exchange = Exchange::inbound(&peer.id, &caller, path, &body, status, &reply);
+    exchange.error = error;
+    peer.log.record(exchange);
     let mut response = hyper::Response::new(Full::new(Bytes::from(reply)));
     *response.status_mut() = hyper::StatusCode::from_u16(status).expect("a valid status");
     response.headers_mut().insert(
@@ -165,10 +186,11 @@ impl Peers {
     pub async fn start(
         ids: impl IntoIterator<Item = ServiceProviderId>,
         log: &WireLog,
+        limits: Limits,
     ) -> std::io::Result<Peers> {
         let mut peers = BTreeMap::new();
         for id in ids {
-            let peer = Peer::start(id.clone(), log.clone()).await?;
+            let peer = Peer::start(id.clone(), log.clone(), limits).await?;
             peers.insert(id, peer);
         }
         Ok(Peers(peers))

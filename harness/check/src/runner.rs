@@ -2,6 +2,7 @@
 //! and judges each observation with the model (`ds::check`), so every grade names the
 //! requirements it rests on and carries the model's because-chain and the full wire log.
 
+use crate::body::{self, BodyError, Limits};
 use crate::peers::Peers;
 use mimi_ds_binding::control::{self, Capabilities, Reset};
 use mimi_ds_binding::oblivious;
@@ -15,6 +16,7 @@ use mimi_ds_model::ds::{
 use mimi_ds_model::errata::{self, ErratumId};
 use mimi_ds_model::requirements::{self as req, Level, ReqId};
 use serde::Serialize;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use mimi_ds_model::vectors::trace;
@@ -189,8 +191,8 @@ impl CaseResult {
     }
 }
 
-/// Why a step could not be observed.
-enum Trouble {
+/// Why a step (or a call the target made) could not be observed.
+pub enum Trouble {
     /// No answer, or the connection failed: indeterminate.
     Transport(String),
     /// An answer that breaks the binding itself: a fail against `errata/transport` and the
@@ -200,11 +202,24 @@ enum Trouble {
 
 impl Trouble {
     /// An answer that breaks `errata/transport` alone.
-    fn binding(why: String) -> Self {
+    pub fn binding(why: String) -> Self {
         Trouble::Binding(binding::BindingError {
             why,
             errata: vec![errata::TRANSPORT],
         })
+    }
+
+    /// A body that could not be read whole, `at` a path: a binding failure when it is known
+    /// to be longer than the binding allows, otherwise nothing can be concluded.
+    pub fn of_body(at: &str, error: &BodyError) -> Self {
+        let why = format!("{at}: {error}");
+        match error.breaks_binding() {
+            true => Trouble::binding(format!(
+                "{why}, longer than the binding's {} (BINDING.md §1)",
+                body::size(binding::MAX_BODY)
+            )),
+            false => Trouble::Transport(why),
+        }
     }
 }
 
@@ -212,10 +227,14 @@ impl Trouble {
 pub struct Target {
     base: String,
     client: reqwest::Client,
+    limits: Limits,
     pub capabilities: Capabilities,
     /// The gateway's key configuration, when the target takes KeyPackage requests over OHTTP.
     ohttp_keys: Option<Vec<u8>>,
     log: WireLog,
+    /// Exchanges the target answered (a status and a body read whole, or one over the cap):
+    /// what tells a target that stopped answering from one with a broken endpoint.
+    answered: AtomicUsize,
 }
 
 /// Why the runner could not start talking to a target.
@@ -223,54 +242,147 @@ pub struct Target {
 pub enum ConnectError {
     #[error("building the HTTP client: {0}")]
     Client(reqwest::Error),
-    #[error("cannot reach the target at {url}: {source}")]
-    Unreachable { url: String, source: reqwest::Error },
+    #[error("cannot reach the target at {url}: {why}")]
+    Unreachable { url: String, why: String },
     #[error("{url} answered {status}; the target must implement the test-control contract of BINDING.md")]
-    NoControl {
-        url: String,
-        status: reqwest::StatusCode,
-    },
-    #[error("{url}: capabilities are not the JSON of BINDING.md: {source}")]
-    Capabilities { url: String, source: reqwest::Error },
+    NoControl { url: String, status: u16 },
+    #[error("{url}: capabilities {why}")]
+    Capabilities { url: String, why: String },
     #[error("the target offers ohttp but {url} gave no key configuration: {why}")]
     OhttpKeys { url: String, why: String },
 }
 
+/// An exchange that gave no answer read whole.
+enum Unanswered {
+    /// No answer came: refused, reset, not HTTP, or nothing before the deadline.
+    Head(String),
+    /// A status came, but its body could not be read whole: `read` holds what came.
+    Body {
+        status: u16,
+        read: Vec<u8>,
+        error: BodyError,
+    },
+}
+
+impl Unanswered {
+    fn trouble(&self, at: &str) -> Trouble {
+        match self {
+            Unanswered::Head(why) => Trouble::Transport(format!("{at}: {why}")),
+            Unanswered::Body { error, .. } => Trouble::of_body(at, error),
+        }
+    }
+
+    /// For errors before a case: one line, without the body.
+    fn why(&self) -> String {
+        match self {
+            Unanswered::Head(why) => why.clone(),
+            Unanswered::Body { status, error, .. } => format!("answered {status}, but {error}"),
+        }
+    }
+}
+
 impl Target {
-    pub async fn connect(
-        base: &str,
-        timeout: Duration,
-        log: WireLog,
-    ) -> Result<Target, ConnectError> {
+    pub async fn connect(base: &str, limits: Limits, log: WireLog) -> Result<Target, ConnectError> {
         let base = base.trim_end_matches('/').to_owned();
+        // No timeout here: each exchange has one deadline for its head and its body
+        // (`exchange`). A redirect is an answer like any other: the binding has none.
         let client = reqwest::Client::builder()
-            .timeout(timeout)
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(ConnectError::Client)?;
-        let url = format!("{base}{CONTROL_PREFIX}capabilities");
-        let answer = match client.get(&url).send().await {
-            Ok(answer) => answer,
-            Err(source) => return Err(ConnectError::Unreachable { url, source }),
-        };
-        if !answer.status().is_success() {
-            let status = answer.status();
-            return Err(ConnectError::NoControl { url, status });
-        }
-        let capabilities = match answer.json::<Capabilities>().await {
-            Ok(capabilities) => capabilities,
-            Err(source) => return Err(ConnectError::Capabilities { url, source }),
-        };
-        let ohttp_keys = match capabilities.ohttp {
-            true => Some(fetch_ohttp_keys(&client, &base).await?),
-            false => None,
-        };
-        Ok(Target {
+        let mut target = Target {
             base,
             client,
-            capabilities,
-            ohttp_keys,
+            limits,
+            capabilities: Capabilities::default(),
+            ohttp_keys: None,
             log,
-        })
+            answered: AtomicUsize::new(0),
+        };
+        let url = format!("{}{CONTROL_PREFIX}capabilities", target.base);
+        let answer = match target.exchange(target.client.get(&url)).await {
+            Ok(answer) => answer,
+            Err(Unanswered::Head(why)) => return Err(ConnectError::Unreachable { url, why }),
+            Err(broken) => {
+                let why = format!("could not be read: {}", broken.why());
+                return Err(ConnectError::Capabilities { url, why });
+            }
+        };
+        if !(200..300).contains(&answer.status) {
+            let status = answer.status;
+            return Err(ConnectError::NoControl { url, status });
+        }
+        target.capabilities = match serde_json::from_slice::<Capabilities>(&answer.body) {
+            Ok(capabilities) => capabilities,
+            Err(e) => {
+                return Err(ConnectError::Capabilities {
+                    url,
+                    why: not_json(&e, "Capabilities JSON of BINDING.md §6.1"),
+                })
+            }
+        };
+        if target.capabilities.ohttp {
+            target.ohttp_keys = Some(target.fetch_ohttp_keys().await?);
+        }
+        Ok(target)
+    }
+
+    /// Exchanges the target answered so far.
+    pub fn answered(&self) -> usize {
+        self.answered.load(Ordering::Relaxed)
+    }
+
+    /// Sends `request` and reads its answer whole, all within one `--timeout` and the body
+    /// within `--max-body`.
+    async fn exchange(&self, request: reqwest::RequestBuilder) -> Result<Posted, Unanswered> {
+        let Limits { max_body, timeout } = self.limits;
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut answer = match tokio::time::timeout_at(deadline, request.send()).await {
+            Err(_) => {
+                return Err(Unanswered::Head(format!(
+                    "no answer within {}",
+                    body::seconds(timeout)
+                )))
+            }
+            Ok(Err(e)) => return Err(Unanswered::Head(body::chain(&e))),
+            Ok(Ok(answer)) => answer,
+        };
+        let status = answer.status().as_u16();
+        let content_type = answer
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        let announced = answer.content_length();
+        let mut read = Vec::new();
+        match body::read(
+            &mut answer,
+            &mut read,
+            announced,
+            max_body,
+            deadline,
+            timeout,
+        )
+        .await
+        {
+            Ok(()) => {
+                self.answered.fetch_add(1, Ordering::Relaxed);
+                Ok(Posted {
+                    status,
+                    content_type,
+                    body: read,
+                })
+            }
+            Err(error) => {
+                if let BodyError::OverCap { .. } = error {
+                    self.answered.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(Unanswered::Body {
+                    status,
+                    read,
+                    error,
+                })
+            }
+        }
     }
 
     async fn post(
@@ -289,43 +401,40 @@ impl Target {
         if let Some(p) = provider {
             request = request.header(PROVIDER_HEADER, p);
         }
-        let answer = async {
-            let answer = request.send().await?;
-            let status = answer.status().as_u16();
-            let content_type = answer
-                .headers()
-                .get(reqwest::header::CONTENT_TYPE)
-                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-            Ok::<_, reqwest::Error>(Posted {
-                status,
-                content_type,
-                body: answer.bytes().await?.to_vec(),
-            })
-        }
-        .await;
-        let to = "target";
-        match answer {
+        match self.exchange(request).await {
             Ok(posted) => {
                 self.log.record(Exchange::outbound(
                     from,
-                    to,
+                    "target",
                     path,
                     &body,
                     Ok((posted.status, &posted.body)),
                 ));
                 Ok(posted)
             }
-            Err(e) => {
-                let why = if e.is_timeout() {
-                    format!("no answer to {path} within the timeout")
-                } else {
-                    format!("{path}: {e}")
+            Err(unanswered) => {
+                let trouble = unanswered.trouble(path);
+                let why = match &trouble {
+                    Trouble::Transport(why) => why.as_str(),
+                    Trouble::Binding(e) => e.why.as_str(),
                 };
-                self.log
-                    .record(Exchange::outbound(from, to, path, &body, Err(&why)));
-                Err(Trouble::Transport(why))
+                self.log.record(match &unanswered {
+                    Unanswered::Head(_) => {
+                        Exchange::outbound(from, "target", path, &body, Err(why))
+                    }
+                    Unanswered::Body { status, read, .. } => {
+                        Exchange::broken(from, path, &body, *status, read, why)
+                    }
+                });
+                Err(trouble)
             }
         }
+    }
+
+    /// A GET of a test-control or well-known path, within the limits.
+    async fn get(&self, path: &str) -> Result<Posted, Unanswered> {
+        let url = format!("{}{path}", self.base);
+        self.exchange(self.client.get(url)).await
     }
 
     async fn reset(&self, reset: &Reset) -> Result<(), Trouble> {
@@ -365,11 +474,15 @@ impl Target {
         if !(200..300).contains(&status) {
             return Err(Trouble::Transport(format!(
                 "control action answered {status}: {}",
-                String::from_utf8_lossy(&bytes)
+                binding::wire::show(&bytes)
             )));
         }
-        serde_json::from_slice(&bytes)
-            .map_err(|e| Trouble::binding(format!("control answer is not a Response JSON: {e}")))
+        serde_json::from_slice(&bytes).map_err(|e| {
+            Trouble::binding(format!(
+                "control answer: {}",
+                not_json(&e, "a Response JSON (BINDING.md §6.2)")
+            ))
+        })
     }
 
     /// A federation request from provider `from` (the `Mimi-Ds-Provider` header; none for
@@ -448,15 +561,31 @@ impl Target {
         })
     }
 
+    /// The gateway's key configuration (RFC 9540), checked.
+    async fn fetch_ohttp_keys(&self) -> Result<Vec<u8>, ConnectError> {
+        let answer = self.get(oblivious::KEYS_PATH).await;
+        let keys = match answer {
+            Err(unanswered) => Err(unanswered.why()),
+            Ok(answer) if !(200..300).contains(&answer.status) => {
+                Err(format!("status {}", answer.status))
+            }
+            Ok(answer) => oblivious::check_keys(&answer.body).map(|()| answer.body),
+        };
+        keys.map_err(|why| ConnectError::OhttpKeys {
+            url: format!("{}{}", self.base, oblivious::KEYS_PATH),
+            why,
+        })
+    }
+
     /// The loopback floor: the median round trip of `n` bare capability requests, the least
     /// any exchange with this target can cost.
     pub async fn round_trip_floor(&self, n: usize) -> Duration {
-        let url = format!("{}{CONTROL_PREFIX}capabilities", self.base);
+        let path = format!("{CONTROL_PREFIX}capabilities");
         let mut times = Vec::with_capacity(n);
         for _ in 0..n {
             let started = Instant::now();
             // A target that stops answering gets no more samples (each would wait a timeout).
-            match self.client.get(&url).send().await {
+            match self.get(&path).await {
                 Ok(_) => times.push(started.elapsed()),
                 Err(_) => break,
             }
@@ -479,14 +608,14 @@ impl Target {
         end: bool,
     ) -> Result<(), Trouble> {
         if self.capabilities.idle {
-            let url = format!("{}{CONTROL_PREFIX}idle", self.base);
-            return match self.client.get(&url).send().await {
-                Ok(answer) if answer.status().is_success() => Ok(()),
+            let path = format!("{CONTROL_PREFIX}idle");
+            return match self.get(&path).await {
+                Ok(answer) if (200..300).contains(&answer.status) => Ok(()),
                 Ok(answer) => Err(Trouble::Transport(format!(
-                    "idle answered {}: the calls the target still makes are unknown",
-                    answer.status()
+                    "{path} answered {}: the calls the target still makes are unknown",
+                    answer.status
                 ))),
-                Err(e) => Err(Trouble::Transport(format!("idle: {e}"))),
+                Err(unanswered) => Err(unanswered.trouble(&path)),
             };
         }
         if expected == 0 && !end {
@@ -513,19 +642,14 @@ const GRACE: Duration = Duration::from_millis(10);
 
 const JSON: &str = "application/json";
 
-async fn fetch_ohttp_keys(client: &reqwest::Client, base: &str) -> Result<Vec<u8>, ConnectError> {
-    let url = format!("{base}{}", oblivious::KEYS_PATH);
-    let keys = async {
-        let answer = client.get(&url).send().await.map_err(|e| e.to_string())?;
-        if !answer.status().is_success() {
-            return Err(format!("status {}", answer.status()));
+/// Why `e` refused a body that should be `what`: not JSON at all, or JSON of another shape.
+fn not_json(e: &serde_json::Error, what: &str) -> String {
+    match e.classify() {
+        serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+            format!("not JSON: {e}")
         }
-        let keys = answer.bytes().await.map_err(|e| e.to_string())?.to_vec();
-        oblivious::check_keys(&keys)?;
-        Ok(keys)
+        _ => format!("not the {what}: {e}"),
     }
-    .await;
-    keys.map_err(|why| ConnectError::OhttpKeys { url, why })
 }
 
 /// Why a case cannot run on this target, if it cannot.
@@ -788,11 +912,7 @@ async fn replay(
 
 /// The calls the peers received since the last collection, as the model names them.
 fn collect(peers: &Peers) -> Result<Vec<Outbound>, Trouble> {
-    peers
-        .take_all()
-        .into_iter()
-        .map(|received| received.map_err(Trouble::binding))
-        .collect()
+    peers.take_all().into_iter().collect()
 }
 
 /// How many calls the model expects the target to make for a window of inputs.

@@ -2,6 +2,7 @@
 //! DS in process, possibly a mutant), start the peers, replay the selected cases, and sum up.
 //! This is also the library entry point a Rust implementer's `#[test]` calls.
 
+use crate::body::Limits;
 use crate::peers::Peers;
 use crate::runner::{role_name, run_case, Case, CaseResult, Grade, Rig, Role, Settings, Target};
 use crate::{Error, Result};
@@ -38,8 +39,11 @@ pub fn check(target: Option<&str>) -> Result<Summary> {
     run(&cases, &options, &|_, _| {})
 }
 
-/// Consecutive indeterminate cases after which a target counts as gone: the rest are not
-/// run, so a hung server costs a few timeouts, not one per case.
+/// Consecutive cases in which the target answered no request at all (refused, reset, not
+/// HTTP, or nothing whole before the deadline) after which it counts as gone: the rest are
+/// not run, so a hung server costs a few timeouts, not one per case. A target that answers
+/// some requests (a reset) but not others (one broken endpoint) is never gone: each of its
+/// cases is run and graded.
 const GIVE_UP_AFTER: usize = 5;
 
 /// Round trips measured for the loopback floor.
@@ -60,8 +64,10 @@ pub struct Options {
     pub role: Option<Role>,
     /// Only cases whose id matches this glob (`*`, `?`, `[…]`).
     pub only: Option<String>,
-    /// Per request.
+    /// Per exchange, all of it: connecting, the answer's head and its body.
     pub timeout: Duration,
+    /// The most bytes read of any one body (default the binding's 16 MiB).
+    pub max_body: usize,
     /// For targets without the `idle` capability: how long to wait for their calls.
     pub settle: Duration,
 }
@@ -77,6 +83,7 @@ impl Default for Options {
             role: None,
             only: None,
             timeout: Duration::from_secs(5),
+            max_body: mimi_ds_binding::MAX_BODY,
             settle: Duration::from_millis(500),
         }
     }
@@ -246,8 +253,14 @@ async fn start(options: &Options, ids: Vec<ServiceProviderId>) -> Result<Running
         None => start_reference(options).await?,
     };
     let log = WireLog::default();
-    let target = Target::connect(&url, options.timeout, log.clone()).await?;
-    let peers = Peers::start(ids, &log).await.map_err(Error::Peers)?;
+    let limits = Limits {
+        max_body: options.max_body,
+        timeout: options.timeout,
+    };
+    let target = Target::connect(&url, limits, log.clone()).await?;
+    let peers = Peers::start(ids, &log, limits)
+        .await
+        .map_err(Error::Peers)?;
     let settings = Settings {
         settle: options.settle,
     };
@@ -331,21 +344,26 @@ async fn run_async(
     let floor = rig.target.round_trip_floor(FLOOR_SAMPLES).await;
     let started = Instant::now();
     let mut results = Vec::with_capacity(cases.len());
-    let mut unanswered = 0;
+    let mut silent = 0;
+    let mut last_silence = String::new();
     for (i, case) in cases.iter().enumerate() {
-        let result = if unanswered >= GIVE_UP_AFTER {
+        let result = if silent >= GIVE_UP_AFTER {
             let mut not_run = CaseResult::new(case, Grade::Indeterminate);
             not_run.because.push(format!(
-                "not run: the target stopped answering ({GIVE_UP_AFTER} cases in a row could not be observed)"
+                "not run: the target stopped answering: no request of {GIVE_UP_AFTER} cases in a row got an answer (the last: {last_silence})"
             ));
             not_run
         } else {
-            run_case(case, rig).await
-        };
-        unanswered = if result.grade == Grade::Indeterminate {
-            unanswered + 1
-        } else {
-            0
+            let answered = rig.target.answered();
+            let result = run_case(case, rig).await;
+            let silence = result.grade == Grade::Indeterminate && rig.target.answered() == answered;
+            if silence {
+                silent += 1;
+                last_silence = result.because.first().cloned().unwrap_or_default();
+            } else {
+                silent = 0;
+            }
+            result
         };
         progress(i, &result);
         results.push(result);

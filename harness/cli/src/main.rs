@@ -129,9 +129,15 @@ struct RunArgs {
     /// should cause (WelcomeInit, Welcome, forwarding) before judging them.
     #[arg(long, default_value_t = 0.5)]
     settle: f64,
-    /// Seconds to wait for any one answer.
+    /// Seconds any one exchange may take, all of it: connecting, the answer's head and its
+    /// whole body (also for the calls the target makes to the runner's peers).
     #[arg(long, default_value_t = 5.0)]
     timeout: f64,
+    /// The most bytes read of any one body, answer or call; a longer one is not read on.
+    /// Over the binding's 16 MiB a body fails (errata/transport); over a lower cap the
+    /// case is indeterminate.
+    #[arg(long, value_name = "BYTES", default_value_t = mimi_ds_binding::MAX_BODY)]
+    max_body: usize,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -204,8 +210,11 @@ fn run(cli: Cli) -> Result<()> {
                 role: args.role.map(Role::from),
                 only: args.only,
                 timeout: commands::seconds("--timeout", args.timeout)?,
+                max_body: match args.max_body {
+                    0 => return Err(anyhow!("--max-body 0: give at least 1 byte")),
+                    n => n,
+                },
                 settle: commands::seconds("--settle", args.settle)?,
-                ..Default::default()
             };
             match args.explore {
                 Some(traces) => commands::suite::explore(
