@@ -66,7 +66,8 @@ pub struct Limits {
     pub body_timeout: Duration,
     /// The largest request body read; a larger one is answered `malformed`.
     pub max_body: usize,
-    /// Connections served at once; more wait in the listen backlog until one closes.
+    /// Connections served at once; one more is closed as soon as it is accepted, so a
+    /// flood can neither exhaust descriptors nor sit in the backlog.
     pub max_connections: usize,
     /// The largest answer read from a peer (a WelcomeInitResponse is one byte); a larger
     /// one counts as no answer, like one not complete within the call timeout.
@@ -156,10 +157,6 @@ pub async fn start_with(
 async fn serve(listener: tokio::net::TcpListener, app: axum::Router, limits: Limits) {
     let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     loop {
-        // The semaphore is never closed.
-        let Ok(slot) = slots.clone().acquire_owned().await else {
-            return;
-        };
         let stream = match listener.accept().await {
             Ok((stream, _)) => stream,
             // Out of descriptors, or a connection reset before it was accepted: wait a
@@ -168,6 +165,10 @@ async fn serve(listener: tokio::net::TcpListener, app: axum::Router, limits: Lim
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
             }
+        };
+        // No free slot: the connection is dropped, which closes it.
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            continue;
         };
         let service = hyper_util::service::TowerToHyperService::new(app.clone());
         tokio::spawn(async move {
