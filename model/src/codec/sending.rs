@@ -30,13 +30,7 @@ impl ServiceProviderId {
                 && l.bytes()
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         };
-        // A last label of digits only would make `1.2.3.4` an address, not a name
-        // (RFC 1123 §2.1).
-        let named = domain
-            .rsplit('.')
-            .next()
-            .is_some_and(|last| !last.bytes().all(|b| b.is_ascii_digit()));
-        let ok = domain.len() <= 253 && domain.split('.').all(label) && named;
+        let ok = domain.len() <= 253 && domain.split('.').all(label);
         if ok {
             Ok(ServiceProviderId(domain.to_owned()))
         } else {
@@ -238,8 +232,6 @@ mod tests {
             "x",
             "a-1.b2.example",
             "xn--bcher-kva.example",
-            "1.2.3.example",
-            "b.x1",
         ] {
             assert!(ServiceProviderId::new(good).is_ok(), "{good}");
         }
@@ -256,8 +248,6 @@ mod tests {
             "b.example:8443",
             long_label.as_str(),
             too_long.as_str(),
-            "1.2.3.4",
-            "b.123",
         ] {
             assert!(ServiceProviderId::new(bad).is_err(), "{bad:?}");
         }
