@@ -2,16 +2,23 @@
 //! every partition has one total order; outbound calls (WelcomeInit, Welcome, forwarding)
 //! are made in order after the state is updated and before the request is answered, so an
 //! observer that got the answer has seen every call. With a [`Mutant`], one bug is planted.
+//!
+//! It also owns what a hostile client or peer can cost it ([`Limits`]): connections are
+//! served under a limit, a request's head and body must arrive within deadlines and a body
+//! within a size, and a peer's answer is read up to a cap within the call timeout. Every
+//! refusal it sends is a `DsError` (BINDING.md §2), or a JSON error under the test-control
+//! prefix (§6).
 
 use crate::freedoms::{Freedom, PushTiming};
 use crate::mutants::Mutant;
-use axum::body::Bytes as Body;
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::extract::Request;
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response as HttpResponse};
+use http_body_util::{BodyExt, Limited};
 use mimi_ds_binding::control::{self, Capabilities, Reset};
 use mimi_ds_binding::oblivious::{self, Gateway};
 use mimi_ds_binding::{self as binding, CONTROL_PREFIX, MEDIA_TYPE, PROVIDER_HEADER};
-use mimi_ds_model::codec::{ErrorCode, ServiceProviderId, WelcomeInitResponse, Wire};
+use mimi_ds_model::codec::{DsError, ErrorCode, ServiceProviderId, WelcomeInitResponse, Wire};
 use mimi_ds_model::ds::{Endpoint, Input, Model, Observed, Outbound, Reference, Response, State};
 use mimi_ds_model::vectors::cast;
 use std::collections::{BTreeMap, VecDeque};
@@ -46,8 +53,42 @@ impl Config {
     }
 }
 
+/// What the server lets a client or a peer cost it. [`Limits::default`] is what `start`
+/// serves with; tests shorten the deadlines.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// A request's head must arrive within this, counted from its first byte or, on a
+    /// kept-alive connection, from the end of the previous answer: a connection that
+    /// stalls or idles this long is closed.
+    pub header_timeout: Duration,
+    /// A request's body must arrive within this once its head is read; later it is
+    /// answered `malformed` and the connection closed.
+    pub body_timeout: Duration,
+    /// The largest request body read; a larger one is answered `malformed`.
+    pub max_body: usize,
+    /// Connections served at once; one more is closed as soon as it is accepted, so a
+    /// flood can neither exhaust descriptors nor sit in the backlog.
+    pub max_connections: usize,
+    /// The largest answer read from a peer (a WelcomeInitResponse is one byte); a larger
+    /// one counts as no answer, like one not complete within the call timeout.
+    pub max_answer: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(10),
+            max_body: 2 << 20,
+            max_connections: 256,
+            max_answer: 64 << 10,
+        }
+    }
+}
+
 struct Shared {
     config: Config,
+    limits: Limits,
     /// OHTTP gateway for KeyPackage requests (BINDING.md §5).
     gateway: Gateway,
     state: Mutex<State>,
@@ -82,39 +123,123 @@ impl Drop for Server {
     }
 }
 
-/// Serves on `listen` (port 0 picks a free one) in the current tokio runtime.
+/// Serves on `listen` (port 0 picks a free one) in the current tokio runtime, within the
+/// default [`Limits`].
 pub async fn start(config: Config, listen: SocketAddr) -> std::io::Result<Server> {
+    start_with(config, Limits::default(), listen).await
+}
+
+/// Serves on `listen` within `limits`.
+pub async fn start_with(
+    config: Config,
+    limits: Limits,
+    listen: SocketAddr,
+) -> std::io::Result<Server> {
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
     let gateway = Gateway::new().map_err(std::io::Error::other)?;
     let shared = Arc::new(Shared {
         gateway,
         state: Mutex::new(State::new(config.me.clone())),
-        client: reqwest::Client::builder()
-            .timeout(config.call_timeout)
-            .build()
-            .map_err(std::io::Error::other)?,
+        client: reqwest::Client::new(),
         config,
+        limits,
         peers: Mutex::new(BTreeMap::new()),
         activity: Arc::default(),
     });
     let app = axum::Router::new().fallback(handle).with_state(shared);
-    let task = tokio::spawn(async move {
-        // A failing accept loop ends the server; callers see connection errors.
-        let _ = axum::serve(listener, app).await;
-    });
+    let task = tokio::spawn(serve(listener, app, limits));
     Ok(Server { addr, task })
+}
+
+/// The accept loop: one task per connection, at most `max_connections` at once, each with
+/// the header-read timeout (hyper's own, which also closes idle kept-alive connections).
+async fn serve(listener: tokio::net::TcpListener, app: axum::Router, limits: Limits) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    loop {
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            // Out of descriptors, or a connection reset before it was accepted: wait a
+            // little rather than spin, and go on.
+            Err(_) => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        // No free slot: the connection is dropped, which closes it.
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            continue;
+        };
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        tokio::spawn(async move {
+            let _slot = slot;
+            let connection = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(limits.header_timeout)
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+            // A connection that breaks or times out just ends.
+            let _ = connection.await;
+        });
+    }
+}
+
+/// A refusal of a request that reached no endpoint's decoding (BINDING.md §2): `status`
+/// with a `DsError` body.
+fn refusal(status: StatusCode, code: ErrorCode, message: String) -> HttpResponse {
+    let error = DsError { code, message };
+    (
+        status,
+        [(axum::http::header::CONTENT_TYPE, MEDIA_TYPE)],
+        error.to_bytes(),
+    )
+        .into_response()
+}
+
+/// A refused test-control request (BINDING.md §6): `status` with `{"error": why}`.
+fn control_refusal(status: StatusCode, why: String) -> HttpResponse {
+    (status, axum::Json(serde_json::json!({ "error": why }))).into_response()
+}
+
+/// Reads a request body, at most `max_body` bytes within `body_timeout`; why not otherwise.
+async fn read_body(limits: &Limits, body: axum::body::Body) -> Result<Vec<u8>, String> {
+    let read = Limited::new(body, limits.max_body).collect();
+    match tokio::time::timeout(limits.body_timeout, read).await {
+        Ok(Ok(collected)) => Ok(collected.to_bytes().to_vec()),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
+            Err(format!("the body is larger than {} bytes", limits.max_body))
+        }
+        Ok(Err(e)) => Err(format!("the body could not be read: {e}")),
+        Err(_) => Err(format!(
+            "the body did not arrive within {} ms",
+            limits.body_timeout.as_millis()
+        )),
+    }
 }
 
 async fn handle(
     axum::extract::State(shared): axum::extract::State<Arc<Shared>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
+    request: Request,
 ) -> HttpResponse {
     let _busy = Busy::enter(&shared.activity);
-    if let Some(action) = uri.path().strip_prefix(CONTROL_PREFIX) {
+    let (parts, body) = request.into_parts();
+    let (method, uri, headers) = (parts.method, parts.uri, parts.headers);
+    let control = uri.path().strip_prefix(CONTROL_PREFIX);
+    let body = match read_body(&shared.limits, body).await {
+        Ok(body) => body,
+        Err(why) => {
+            // What was not read of the body cannot be skipped: close the connection.
+            let mut answer = match control {
+                Some(_) => control_refusal(StatusCode::BAD_REQUEST, why),
+                None => refusal(StatusCode::BAD_REQUEST, ErrorCode::Malformed, why),
+            };
+            answer.headers_mut().insert(
+                axum::http::header::CONNECTION,
+                axum::http::HeaderValue::from_static("close"),
+            );
+            return answer;
+        }
+    };
+    if let Some(action) = control {
         return handle_control(&shared, &method, action, &body).await;
     }
     if uri.path() == oblivious::KEYS_PATH && method == Method::GET {
@@ -130,23 +255,25 @@ async fn handle(
         return handle_oblivious(&shared, &body).await;
     }
     let Some(endpoint) = binding::endpoint_of_path(uri.path()) else {
-        return (
+        return refusal(
             StatusCode::NOT_FOUND,
+            ErrorCode::Malformed,
             format!("no endpoint at {}", uri.path()),
-        )
-            .into_response();
+        );
     };
     if method != Method::POST {
-        return (
+        let mut answer = refusal(
             StatusCode::METHOD_NOT_ALLOWED,
-            "federation endpoints take POST",
-        )
-            .into_response();
+            ErrorCode::Malformed,
+            format!("{} takes POST, not {method}", uri.path()),
+        );
+        answer.headers_mut().insert(
+            axum::http::header::ALLOW,
+            axum::http::HeaderValue::from_static("POST"),
+        );
+        return answer;
     }
-    let caller = headers
-        .get(PROVIDER_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| ServiceProviderId::new(v).ok());
+    let caller = caller_of(&headers);
     match federation(&shared, endpoint, caller, &body).await {
         Some((status, bytes)) => {
             let (status, media_type) = match shared.config.freedom {
@@ -208,7 +335,7 @@ async fn federation(
 async fn handle_oblivious(shared: &Shared, body: &[u8]) -> HttpResponse {
     let (endpoint, inner, sealer) = match shared.gateway.open(body) {
         Ok(opened) => opened,
-        Err(why) => return (StatusCode::BAD_REQUEST, why).into_response(),
+        Err(why) => return refusal(StatusCode::BAD_REQUEST, ErrorCode::Malformed, why),
     };
     let (status, bytes) = federation(shared, endpoint, None, &inner)
         .await
@@ -222,6 +349,15 @@ async fn handle_oblivious(shared: &Shared, body: &[u8]) -> HttpResponse {
             .into_response(),
         Err(why) => (StatusCode::INTERNAL_SERVER_ERROR, why).into_response(),
     }
+}
+
+/// The calling provider the `Mimi-Ds-Provider` header names (BINDING.md §3), or `None`
+/// when it is missing, not ASCII or not a ServiceProviderId: then the caller is unidentified.
+fn caller_of(headers: &HeaderMap) -> Option<ServiceProviderId> {
+    headers
+        .get(PROVIDER_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| ServiceProviderId::new(v).ok())
 }
 
 fn decode(shared: &Shared, endpoint: Endpoint, from: &ServiceProviderId, body: &[u8]) -> Input {
@@ -241,7 +377,7 @@ async fn handle_control(
     body: &[u8],
 ) -> HttpResponse {
     let json = |value: serde_json::Value| (StatusCode::OK, axum::Json(value)).into_response();
-    let bad = |why: String| (StatusCode::BAD_REQUEST, why).into_response();
+    let bad = |why: String| control_refusal(StatusCode::BAD_REQUEST, why);
     match (method, action) {
         (&Method::GET, "capabilities") => {
             let capabilities = Capabilities {
@@ -268,10 +404,13 @@ async fn handle_control(
             };
             match tokio::time::timeout(Duration::from_secs(5), wait).await {
                 Ok(()) => json(serde_json::json!({"idle": true})),
-                Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "still busy after 5 s").into_response(),
+                Err(_) => control_refusal(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "still busy after 5 s".into(),
+                ),
             }
         }
-        (&Method::POST, "reset") => match serde_json::from_slice::<Reset>(body) {
+        (&Method::POST, "reset") => match parse_reset(body) {
             Ok(reset) => {
                 let mut state = State::new(reset.me);
                 if let Some(freedom) = shared.config.freedom {
@@ -281,7 +420,7 @@ async fn handle_control(
                 *shared.peers.lock().expect("peers lock") = reset.peers;
                 json(serde_json::json!({"reset": true}))
             }
-            Err(e) => bad(format!("reset body: {e}")),
+            Err(why) => bad(why),
         },
         (&Method::POST, "control") => match control::parse_action(body) {
             Ok(input) => {
@@ -289,12 +428,33 @@ async fn handle_control(
             }
             Err(e) => bad(e),
         },
-        _ => (
+        _ => control_refusal(
             StatusCode::NOT_FOUND,
             format!("no control action {method} {action}"),
-        )
-            .into_response(),
+        ),
     }
+}
+
+/// A reset body whose peers are all reachable addresses: absolute `http` or `https` URLs
+/// with a host and no query or fragment (BINDING.md §6). A trailing `/` is dropped, as the
+/// endpoint's path is appended to it.
+fn parse_reset(body: &[u8]) -> Result<Reset, String> {
+    let mut reset: Reset = serde_json::from_slice(body).map_err(|e| format!("reset body: {e}"))?;
+    for (provider, base) in reset.peers.iter_mut() {
+        let url = reqwest::Url::parse(base)
+            .map_err(|e| format!("reset body: the URL of peer {provider} ({base:?}): {e}"))?;
+        let fit = matches!(url.scheme(), "http" | "https")
+            && url.host_str().is_some_and(|h| !h.is_empty())
+            && url.query().is_none()
+            && url.fragment().is_none();
+        if !fit {
+            return Err(format!(
+                "reset body: the URL of peer {provider} ({base:?}) is not an absolute http or https URL with a host and no query or fragment"
+            ));
+        }
+        base.truncate(base.trim_end_matches('/').len());
+    }
+    Ok(reset)
 }
 
 impl Shared {
@@ -357,6 +517,8 @@ impl Shared {
         let (endpoint, body) = binding::outbound_request(call);
         Post {
             client: self.client.clone(),
+            timeout: self.config.call_timeout,
+            max_answer: self.limits.max_answer,
             url: base.map(|base| format!("{base}{}", binding::path(endpoint))),
             to: call.to().clone(),
             me: self.state.lock().expect("state lock").me.clone(),
@@ -368,6 +530,10 @@ impl Shared {
 /// A call to another provider.
 struct Post {
     client: reqwest::Client,
+    /// For the whole call, the answer's body included.
+    timeout: Duration,
+    /// The largest answer body read.
+    max_answer: usize,
     /// `None` when the provider's address is unknown.
     url: Option<String>,
     to: ServiceProviderId,
@@ -376,12 +542,25 @@ struct Post {
 }
 
 impl Post {
-    /// POSTs the call; the body of a 2xx answer, or why there is none.
+    /// POSTs the call; the body of a 2xx answer, or why there is none: also an answer
+    /// longer than `max_answer` or not complete within `timeout`.
     async fn send(self) -> Result<Vec<u8>, String> {
+        let (timeout, to) = (self.timeout, self.to.clone());
+        tokio::time::timeout(timeout, self.exchange())
+            .await
+            .unwrap_or_else(|_| {
+                Err(format!(
+                    "{to} did not answer within {} ms",
+                    timeout.as_millis()
+                ))
+            })
+    }
+
+    async fn exchange(self) -> Result<Vec<u8>, String> {
         let url = self
             .url
             .ok_or_else(|| format!("no address for {}", self.to))?;
-        let answer = self
+        let mut answer = self
             .client
             .post(url)
             .header(PROVIDER_HEADER, self.me.as_str())
@@ -393,11 +572,21 @@ impl Post {
         if !answer.status().is_success() {
             return Err(format!("answered {}", answer.status()));
         }
-        answer
-            .bytes()
-            .await
-            .map(|b| b.to_vec())
-            .map_err(|e| e.to_string())
+        let too_long = || format!("answered more than {} bytes", self.max_answer);
+        if answer
+            .content_length()
+            .is_some_and(|n| n > self.max_answer as u64)
+        {
+            return Err(too_long());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = answer.chunk().await.map_err(|e| e.to_string())? {
+            if body.len() + chunk.len() > self.max_answer {
+                return Err(too_long());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
     }
 }
 
