@@ -35,7 +35,7 @@ pub struct Config {
     pub mutant: Option<Mutant>,
     /// A legal variant to behave as (see `mimi-ds-check freedoms`).
     pub freedom: Option<Freedom>,
-    /// Per outbound call.
+    /// Per outbound call, reading its answer included.
     pub call_timeout: Duration,
     /// Whether to offer the `idle` capability (off, it behaves like a target that cannot
     /// say when its calls are done: the runner then watches for them).
