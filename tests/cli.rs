@@ -506,12 +506,25 @@ fn decode_streams_one_answer_per_line_while_stdin_is_open() {
         .spawn()
         .expect("the binary starts");
     let mut stdin = child.stdin.take().unwrap();
+    // Answers arrive through a channel, so a decoder that waits for the end of stdin fails
+    // this test after a few seconds instead of hanging it.
+    let (lines, answers) = std::sync::mpsc::channel();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    for _ in 0..3 {
+    std::thread::spawn(move || loop {
+        let mut line = String::new();
+        if stdout.read_line(&mut line).unwrap_or(0) == 0 || lines.send(line).is_err() {
+            break;
+        }
+    });
+    for i in 0..3 {
         stdin.write_all(b"0000\n").unwrap();
         stdin.flush().unwrap();
-        let mut line = String::new();
-        stdout.read_line(&mut line).expect("an answer");
+        let answer = answers.recv_timeout(std::time::Duration::from_secs(5));
+        if answer.is_err() {
+            let _ = child.kill();
+        }
+        let line =
+            answer.unwrap_or_else(|_| panic!("no answer to line {} while stdin is open", i + 1));
         assert_eq!(line, "{\"epoch\":{\"messages\":[]},\"hints\":[]}\n");
     }
     drop(stdin);
