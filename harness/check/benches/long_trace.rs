@@ -1,0 +1,160 @@
+//! End-to-end cost of one long trace against the in-process reference DS: the runner sends
+//! every step over HTTP and judges every answer with the model, so a cost per step that
+//! grows with the trace shows here as superlinear wall time.
+//!
+//! `cargo bench -p mimi-ds-check --features reference --bench long_trace [-- STEPS…]`
+//! (default 10000 and 100000). The trace: a group created at the hub, then sends from a
+//! follower to the current partition, commits to fresh keys (one in ten into the previous
+//! partition: a fork) and reads at counters near each log's end. Messages are PrivateMessages
+//! with distinct ciphertexts: the hub reads only their headers.
+
+use mimi_ds_check::runner::{Case, CaseStep, Grade, Role};
+use mimi_ds_check::suite::{self, Options};
+use mimi_ds_model::codec::{
+    Bytes, CommitData, MlsMessage, PartitionKey, ReceiveRequest, SendRequest, ServiceProviderId,
+};
+use mimi_ds_model::ds::Input;
+use std::time::Instant;
+
+const GROUP: &[u8] = b"long-trace-group";
+
+/// xorshift64: deterministic, no dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+/// A QUIC variable-length integer, as MLS prefixes opaque vectors.
+fn varint(n: usize, out: &mut Vec<u8>) {
+    match n {
+        0..=63 => out.push(n as u8),
+        64..=16383 => out.extend_from_slice(&(0x4000 | n as u16).to_be_bytes()),
+        _ => out.extend_from_slice(&(0x8000_0000 | n as u32).to_be_bytes()),
+    }
+}
+
+/// A PrivateMessage of `content_type` (1 application, 3 commit) whose ciphertext is `n`.
+fn private_message(epoch: u64, content_type: u8, n: u32) -> MlsMessage {
+    let mut b = vec![0, 1, 0, 2];
+    varint(GROUP.len(), &mut b);
+    b.extend_from_slice(GROUP);
+    b.extend_from_slice(&epoch.to_be_bytes());
+    b.push(content_type);
+    varint(0, &mut b);
+    varint(4, &mut b);
+    b.extend_from_slice(&[0x5e; 4]);
+    let ciphertext = [&n.to_be_bytes()[..], &[0xc1; 60]].concat();
+    varint(ciphertext.len(), &mut b);
+    b.extend_from_slice(&ciphertext);
+    MlsMessage::from_bytes(&b).expect("a well-formed PrivateMessage")
+}
+
+fn key(n: u32) -> PartitionKey {
+    let mut k = [0xa5; 16];
+    k[..4].copy_from_slice(&n.to_be_bytes());
+    PartitionKey(k)
+}
+
+fn trace(steps: u32) -> Case {
+    let follower = ServiceProviderId::new("b.example").expect("valid domain");
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let (mut current, mut previous, mut epoch) = (key(u32::MAX), key(u32::MAX), 0);
+    let mut lengths = std::collections::BTreeMap::<PartitionKey, u32>::new();
+    let mut inputs = vec![Input::CreateGroup {
+        group_id: Bytes(GROUP.to_vec()),
+        partition_key: current,
+    }];
+    for n in 0..steps {
+        let send = |message, partition_key, commit_data| Input::Send {
+            from: follower.clone(),
+            request: SendRequest {
+                message,
+                partition_key,
+                commit_data,
+            },
+        };
+        let input = match rng.below(100) {
+            0..=69 => send(private_message(epoch, 1, n), current, None),
+            70..=79 => {
+                let at = if rng.below(10) == 0 {
+                    previous
+                } else {
+                    current
+                };
+                previous = current;
+                current = key(n);
+                epoch += 1;
+                let data = CommitData {
+                    next_partition_key: current,
+                    group_info: None,
+                    welcome_data: None,
+                };
+                send(private_message(epoch - 1, 3, n), at, Some(data))
+            }
+            _ => {
+                let len = lengths.get(&current).copied().unwrap_or(0);
+                Input::Receive {
+                    from: follower.clone(),
+                    request: ReceiveRequest {
+                        partition_key: current,
+                        counter: len.saturating_sub(rng.below(4) as u32),
+                    },
+                }
+            }
+        };
+        if let Input::Send { request, .. } = &input {
+            *lengths.entry(request.partition_key).or_default() += 1;
+        }
+        inputs.push(input);
+    }
+    Case {
+        id: format!("bench/long-trace/{steps}"),
+        comment: format!("{steps} sends, commits and reads against one hub"),
+        requirements: Vec::new(),
+        errata: Vec::new(),
+        role: Role::Hub,
+        target: ServiceProviderId::new("hub.example").expect("valid domain"),
+        steps: inputs
+            .into_iter()
+            .map(|input| CaseStep { input, raw: None })
+            .collect(),
+    }
+}
+
+fn main() {
+    let lengths: Vec<u32> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .map(|a| a.parse().expect("a number of steps"))
+        .collect();
+    let lengths = if lengths.is_empty() {
+        vec![10_000, 100_000]
+    } else {
+        lengths
+    };
+    for steps in lengths {
+        let case = trace(steps);
+        let start = Instant::now();
+        let summary = suite::run(&[case], &Options::default(), &|_, _| {}).expect("the run starts");
+        let wall = start.elapsed();
+        let result = &summary.results[0];
+        assert_eq!(
+            result.grade,
+            Grade::Pass,
+            "the reference fails its own trace: {:?}",
+            result.because
+        );
+        println!(
+            "long_trace: {steps} steps in {:.2} s ({:.0} steps/s, {} exchanges)",
+            wall.as_secs_f64(),
+            f64::from(steps) / wall.as_secs_f64(),
+            summary.exchanges
+        );
+    }
+}
