@@ -2,12 +2,13 @@
 //! sends to the current partition, commits to fresh keys (with the odd fork), external
 //! joins, and reads at the counters a follower would hold. Run with
 //! `cargo bench -p mimi-ds-model --bench ds_steps`; prints the median of several runs for
-//! `apply_in_place` (what the reference DS does with the state it owns) and for `step`
-//! (which also copies the state, as the checker does).
+//! `apply` in place (what the reference DS does with the state it owns), for `check` in place
+//! (the checker judging a target's answers: the reference's `apply` plus the judgement) and
+//! for `step` (apply on a copy, as the explorers do).
 
 use mimi_ds_model::codec::{ExternalJoinRequest, PartitionKey, ReceiveRequest};
 use mimi_ds_model::ds::scenario::{self, commit_data, follower_id, hosting_hub, key};
-use mimi_ds_model::ds::{apply, step, Input, State};
+use mimi_ds_model::ds::{apply, check, step, Input, Model, Reference, State};
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -120,6 +121,13 @@ fn main() {
             black_box(apply(&mut state, input));
         }
     });
+    let checking = measure(&trace, |trace| {
+        let (mut target, mut model) = (hosting_hub(), hosting_hub());
+        for input in trace {
+            let observed = Reference.apply(&mut target, input);
+            black_box(check(&mut model, input, &observed)).expect("the reference passes");
+        }
+    });
     let copying = measure(&trace, |trace| {
         let mut state: State = hosting_hub();
         for input in trace {
@@ -128,5 +136,9 @@ fn main() {
     });
     println!("ds_steps: {STEPS} steps, median of {RUNS} runs");
     println!("  apply (in place): {:.0} steps/s", in_place);
+    println!(
+        "  check (in place, with the target's apply): {:.0} steps/s",
+        checking
+    );
     println!("  step (copies the state): {:.0} steps/s", copying);
 }

@@ -7,11 +7,11 @@ use mimi_ds_model::codec::{
     ReceiveResponse,
 };
 use mimi_ds_model::ds::scenario::{
-    self, follower_id, hosting_hub, hub_id, key, key_package, Op, GROUP, SUITE,
+    self, checked, follower_id, hosting_hub, hub_id, key, key_package, Op, GROUP, SUITE,
 };
 use mimi_ds_model::ds::{
-    check, explore, forks, receiving, step, Input, Model, Outbound, Reference, Response, State,
-    Token, TokenScope,
+    explore, forks, receiving, step, Input, Model, Outbound, Reference, Response, State, Token,
+    TokenScope,
 };
 use mimi_ds_model::requirements::{self as req, ReqId, Testability, CATALOGUE};
 use proptest::prelude::*;
@@ -187,7 +187,7 @@ proptest! {
             let input = op.input();
             let mut next = state.clone();
             let observed = Reference.apply(&mut next, &input);
-            prop_assert_eq!(check(&state, &input, &observed), Ok(next.clone()));
+            prop_assert_eq!(checked(&state, &input, &observed), Ok(next.clone()));
             explore::invariants(&state, &input, &next, &observed).map_err(|v| TestCaseError::fail(v.to_string()))?;
             state = next;
         }
@@ -234,7 +234,7 @@ proptest! {
         for key in all_keys(&state) {
             let log = &state.partitions.partition(&key).unwrap().log;
             let epoch = canonical_receive(&state, key, counter).epoch.messages;
-            prop_assert_eq!(&epoch[..], log.get(counter as usize..).unwrap_or_default());
+            prop_assert!(epoch.iter().eq(log.iter().skip(counter as usize)));
         }
     }
 
@@ -254,7 +254,7 @@ proptest! {
             .filter(|(i, k)| **k != requested && pick >> (8 + i) & 1 == 1)
             .map(|(_, k)| {
                 let p = state.partitions.partition(k).unwrap();
-                HintedEpoch { masked_partition_key: p.masked.clone(), epoch: Epoch { messages: p.log.clone() } }
+                HintedEpoch { masked_partition_key: p.masked.clone(), epoch: Epoch { messages: p.log.iter().cloned().collect() } }
             })
             .collect();
         if pick & 0x80 != 0 {
@@ -278,7 +278,7 @@ proptest! {
             }), req::RECEIVE_HINTS_NO_DUPLICATE_EPOCH),
             2 => (Some({
                 let mut r = response.clone();
-                r.hints.push(HintedEpoch { masked_partition_key: requested.masked(), epoch: Epoch { messages: requested_log } });
+                r.hints.push(HintedEpoch { masked_partition_key: requested.masked(), epoch: Epoch { messages: requested_log.into_iter().collect() } });
                 r
             }), req::RECEIVE_HINTS_NO_DUPLICATE_EPOCH),
             3 => (choice.first().map(|_| {
@@ -493,7 +493,7 @@ proptest! {
         for pick in pushes {
             let k = keys[pick % keys.len()];
             let p = hub.partitions.partition(&k).unwrap();
-            let push = ReceiveResponse { epoch: Epoch::default(), hints: vec![HintedEpoch { masked_partition_key: p.masked.clone(), epoch: Epoch { messages: p.log.clone() } }] };
+            let push = ReceiveResponse { epoch: Epoch::default(), hints: vec![HintedEpoch { masked_partition_key: p.masked.clone(), epoch: Epoch { messages: p.log.iter().cloned().collect() } }] };
             let group = hub.partitions.groups.values().next().unwrap();
             for to in &group.participants {
                 prop_assert!(receiving::check_push(&hub.partitions, to, &push).is_ok());
@@ -507,7 +507,7 @@ proptest! {
         follower = step(&follower, &Input::SelfRemove { group_id: GROUP.into() }).next;
         let read = step(&follower, &Input::LocalReceive { group_id: GROUP.into(), request: ReceiveRequest { partition_key: key(0), counter: 0 } });
         prop_assert!(read.outbound.is_empty());
-        if let Some(m) = hub.partitions.partition(&key(0)).unwrap().log.first() {
+        if let Some(m) = hub.partitions.partition(&key(0)).unwrap().log.front() {
             let push = ReceiveResponse { epoch: Epoch { messages: vec![m.clone()] }, hints: vec![] };
             prop_assert_eq!(step(&follower, &Input::Push { from: hub_id(), response: push }).expect.canonical, Response::Error(ErrorCode::UnknownGroup));
         }

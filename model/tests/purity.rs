@@ -9,6 +9,7 @@ const ALLOWED_DEPENDENCIES: &[&str] = &[
     "serde_json",
     "hex",
     "sha2",
+    "imbl",
     "schemars",
     "arbitrary",
 ];
@@ -31,6 +32,8 @@ const FORBIDDEN: &[&str] = &[
     "axum",
     "stdin()",
     "File::",
+    // imbl's hashed collections draw a random seed; its ordered ones are deterministic.
+    "imbl::Hash",
 ];
 
 fn non_test_source(path: &Path, out: &mut Vec<(String, String)>) {

@@ -884,7 +884,7 @@ async fn replay(
             let outbound = std::mem::take(&mut attributed[offset]);
             let judged = match (offset, &response) {
                 (0, Some(response)) => check(
-                    &state,
+                    &mut state,
                     input,
                     &Observed {
                         response: response.clone(),
@@ -893,9 +893,9 @@ async fn replay(
                 ),
                 // Not a request to the target (a provider's answer to its call): only the
                 // calls it made are judged, nothing is taken as its answer.
-                _ => check_calls(&state, input, &outbound),
+                _ => check_calls(&mut state, input, &outbound),
             };
-            state = judged.map_err(|v| Failure::violation(index + offset, v))?;
+            judged.map_err(|v| Failure::violation(index + offset, v))?;
         }
         index = window_end;
     }

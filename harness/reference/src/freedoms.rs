@@ -145,9 +145,11 @@ impl Freedom {
             Input::KeyPackage { .. } | Input::KeyPackageBundle { .. }
         );
         if self == Freedom::NewestKeyPackageFirst && key_package_request {
-            for stored in state.key_packages.users.values_mut() {
-                stored.reverse();
-            }
+            let users = std::mem::take(&mut state.key_packages.users);
+            state.key_packages.users = users
+                .into_iter()
+                .map(|(user, stored)| (user, stored.into_iter().rev().collect::<imbl::Vector<_>>()))
+                .collect();
         }
     }
 
@@ -242,7 +244,7 @@ fn every_partition_but(
         .map(|(_, p)| HintedEpoch {
             masked_partition_key: p.masked.clone(),
             epoch: Epoch {
-                messages: p.log.clone(),
+                messages: p.log.iter().cloned().collect(),
             },
         })
         .collect()
@@ -272,7 +274,7 @@ fn pushes(state: &State, snapshot: &State, input: &Input) -> Vec<Outbound> {
         .map(|p| HintedEpoch {
             masked_partition_key: p.masked.clone(),
             epoch: Epoch {
-                messages: p.log.clone(),
+                messages: p.log.iter().cloned().collect(),
             },
         })
         .collect();

@@ -865,7 +865,7 @@ impl Mutant {
                 .key_packages
                 .users
                 .get(&request.user_id)
-                .is_some_and(Vec::is_empty) =>
+                .is_some_and(|stored| stored.is_empty()) =>
             {
                 *code = ErrorCode::UnknownUser;
             }
@@ -1094,7 +1094,7 @@ fn hint_of(partition: &mimi_ds_model::ds::Partition) -> HintedEpoch {
     HintedEpoch {
         masked_partition_key: partition.masked.clone(),
         epoch: mimi_ds_model::codec::Epoch {
-            messages: partition.log.clone(),
+            messages: partition.log.iter().cloned().collect(),
         },
     }
 }
@@ -1146,13 +1146,22 @@ fn forget_unsent_welcomes(before: &State, state: &mut State, sent: &[Outbound]) 
     }
 }
 
-fn set_terminated(state: &mut State, key: &PartitionKey, terminated: bool) {
-    let partition = state
+/// Partition `key`, wherever it is hosted.
+fn partition_mut<'a>(
+    state: &'a mut State,
+    key: &PartitionKey,
+) -> Option<&'a mut mimi_ds_model::ds::Partition> {
+    let group_id = state.partitions.index.get(key)?.clone();
+    state
         .partitions
         .groups
-        .values_mut()
-        .find_map(|g| g.partitions.get_mut(key));
-    if let Some(p) = partition {
+        .get_mut(&group_id)?
+        .partitions
+        .get_mut(key)
+}
+
+fn set_terminated(state: &mut State, key: &PartitionKey, terminated: bool) {
+    if let Some(p) = partition_mut(state, key) {
         p.terminated = terminated;
     }
 }
@@ -1163,11 +1172,7 @@ fn set_bans(
     key: &PartitionKey,
     bans: std::collections::BTreeSet<Bytes>,
 ) -> std::collections::BTreeSet<Bytes> {
-    state
-        .partitions
-        .groups
-        .values_mut()
-        .find_map(|g| g.partitions.get_mut(key))
+    partition_mut(state, key)
         .map(|p| std::mem::replace(&mut p.bans, bans))
         .unwrap_or_default()
 }
@@ -1279,9 +1284,12 @@ fn move_external_commit_to_creation(before: &State, state: &mut State, group_id:
     if target == creation {
         return;
     }
-    let moved = group.partitions.get_mut(&target).and_then(|p| p.log.pop());
+    let moved = group
+        .partitions
+        .get_mut(&target)
+        .and_then(|p| p.log.pop_back());
     if let (Some(message), Some(first)) = (moved, group.partitions.get_mut(&creation)) {
-        first.log.push(message);
+        first.log.push_back(message);
     }
 }
 

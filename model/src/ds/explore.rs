@@ -10,6 +10,7 @@
 //! reference DS's mutants (the same planted bugs its `--mutant` option serves), which their
 //! tests explore to show each is found with a shortest counterexample.
 
+use super::partitions::starts_with;
 use super::scenario::{hosting_hub, Op};
 use super::{check, Input, Model, Observed, Outbound, Response, State, Violation};
 use crate::codec::{ProposalView, ReceiveRequest};
@@ -101,7 +102,7 @@ pub fn explore(model: &dyn Model, depth: usize) -> Report {
                 let input = op.input();
                 let mut next = state.clone();
                 let observed = model.apply(&mut next, &input);
-                let judged = check(state, &input, &observed)
+                let judged = check(&mut state.clone(), &input, &observed)
                     .and_then(|_| invariants(state, &input, &next, &observed));
                 if let Err(violation) = judged {
                     let mut ops = path.clone();
@@ -193,7 +194,7 @@ pub fn invariants(
     {
         for (k, p) in &group_before.partitions {
             let now = &group_after.partitions[k];
-            if !now.log.starts_with(&p.log) {
+            if !starts_with(&now.log, p.log.iter()) {
                 return Err(broken(
                     &[req::RECEIVE_SEQUENCING_ORDER],
                     "logs only grow at the end",

@@ -8,23 +8,24 @@
 //! here when this DS hosts the group; after the last local user self-removed, the follower
 //! stops reading the group and refuses pushes for it (`errata/self-remove-signalling`).
 
-use super::{policy, receiving, sending, Expectation, Outbound, Outcome, Response, State};
+use super::{digest, policy, receiving, sending, Expectation, Outbound, Outcome, Response, State};
 use crate::codec::{
     Bytes, ErrorCode, MlsMessage, ReceiveRequest, ReceiveResponse, SendRequest, ServiceProviderId,
     WelcomeInitRequest, WelcomeInitResponse, Wire,
 };
 use crate::errata::{self, ErratumId};
 use crate::requirements::{self as req, ReqId};
+use imbl::OrdSet;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Follower {
     pub groups: BTreeMap<Bytes, FollowedGroup>,
     /// KeyPackageRefs this provider answered a WelcomeInit for with yes.
-    pub awaiting_welcome: BTreeSet<Bytes>,
+    pub awaiting_welcome: OrdSet<Bytes>,
     /// SHA-256 of every push and Welcome taken, to drop byte-identical repeats.
-    pub taken: BTreeSet<Bytes>,
+    pub taken: OrdSet<Bytes>,
     /// Messages handed to local users from pushes (each push counted once).
     pub delivered: u64,
 }
@@ -42,11 +43,6 @@ const PUSH_ERRATA: &[ErratumId] = &[
     errata::PROVIDER_AUTHORIZATION,
     errata::PUSH_ACCEPTANCE,
 ];
-
-fn digest(bytes: &[u8]) -> Bytes {
-    use sha2::{Digest, Sha256};
-    Bytes(Sha256::digest(bytes).to_vec())
-}
 
 pub(crate) fn follow(state: &mut State, group_id: &Bytes, hub: &ServiceProviderId) -> Outcome {
     if *hub == state.me {
@@ -225,7 +221,12 @@ pub(crate) fn push(
             _ => return Outcome::error(ErrorCode::UnknownGroup, reqs, PUSH_ERRATA),
         }
     }
-    if state.follower.taken.insert(digest(&response.to_bytes())) {
+    if state
+        .follower
+        .taken
+        .insert(digest(&response.to_bytes()))
+        .is_none()
+    {
         state.follower.delivered += messages().count() as u64;
     }
     Outcome::accepted(reqs, PUSH_ERRATA)

@@ -50,11 +50,15 @@ pub(crate) fn terminate(state: &mut State, key: PartitionKey) -> Outcome {
             &why,
         )));
     };
-    state
+    let group = state
         .partitions
         .groups
         .get_mut(&group_id)
-        .and_then(|g| g.partitions.get_mut(&key))
+        .expect("indexed group");
+    group.had_termination = true;
+    group
+        .partitions
+        .get_mut(&key)
         .expect("indexed partition")
         .terminated = true;
     Outcome::answer(declined(Expectation::accepted(&requirements, &why)))
@@ -64,7 +68,7 @@ pub(crate) fn terminate(state: &mut State, key: PartitionKey) -> Outcome {
 mod tests {
     use super::*;
     use crate::ds::scenario::*;
-    use crate::ds::{check, step, Input, Observed, Response};
+    use crate::ds::{step, Input, Observed, Response};
 
     #[test]
     fn any_partition_may_be_terminated_or_the_termination_declined() {
@@ -86,7 +90,7 @@ mod tests {
             response: Response::Error(ErrorCode::PolicyRejected),
             outbound: vec![],
         };
-        assert_eq!(check(&state, &terminate(0), &declined), Ok(state.clone()));
+        assert_eq!(checked(&state, &terminate(0), &declined), Ok(state.clone()));
         let unknown = step(&forked_hub(), &terminate(9));
         assert_eq!(
             unknown.expect.canonical,
@@ -97,7 +101,7 @@ mod tests {
             outbound: vec![],
         };
         assert!(
-            check(&state, &terminate(9), &accepted).is_err(),
+            checked(&state, &terminate(9), &accepted).is_err(),
             "a key the hub never held cannot be terminated"
         );
     }

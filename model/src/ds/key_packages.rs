@@ -15,15 +15,17 @@ use crate::codec::{
 };
 use crate::errata::{self, ErratumId};
 use crate::requirements::{self as req, ReqId};
+use imbl::{OrdMap, Vector};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
+/// Persistent like the partitions, so judging the RSP's choice against the store before it
+/// costs O(1).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct KeyPackages {
     /// Per local user, in upload order.
-    pub users: BTreeMap<Bytes, Vec<StoredKeyPackage>>,
+    pub users: OrdMap<Bytes, Vector<StoredKeyPackage>>,
     /// Valid tokens; a revoked token is simply gone.
-    pub tokens: BTreeMap<Bytes, TokenScope>,
+    pub tokens: OrdMap<Bytes, TokenScope>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -190,21 +192,21 @@ pub(crate) fn request_bundle(state: &mut State, request: &KeyPackageBundleReques
     Outcome::answer(expect)
 }
 
-/// Judges an answer to a KeyPackage request or bundle by replaying the observed choices;
-/// returns the state after them.
+/// Judges an answer to a KeyPackage request or bundle by replaying the observed choices on
+/// the store as it was before the request; returns the store after them.
 pub(crate) fn check_choice(
-    state: &State,
+    before: &KeyPackages,
     input: &Input,
     expect: &Expectation,
     observed: &Response,
-) -> Result<State, Violation> {
-    let mut next = state.clone();
+) -> Result<KeyPackages, Violation> {
+    let mut next = before.clone();
     let outcome = match (input, observed) {
-        (Input::KeyPackage { request }, Response::KeyPackage(k)) => next
-            .key_packages
-            .serve_observed(request, Ok(&k.key_package)),
+        (Input::KeyPackage { request }, Response::KeyPackage(k)) => {
+            next.serve_observed(request, Ok(&k.key_package))
+        }
         (Input::KeyPackage { request }, Response::Error(code)) => {
-            next.key_packages.serve_observed(request, Err(*code))
+            next.serve_observed(request, Err(*code))
         }
         (Input::KeyPackageBundle { request }, Response::KeyPackageBundle(b))
             if b.results.len() == request.requests.len() =>
@@ -219,8 +221,7 @@ pub(crate) fn check_choice(
                         KeyPackageResult::KeyPackage(kp) => Ok(kp),
                         KeyPackageResult::Error(e) => Err(e.code),
                     };
-                    next.key_packages
-                        .serve_observed(r, got)
+                    next.serve_observed(r, got)
                         .map_err(|why| format!("result {}: {why}", i + 1))
                 })
         }
@@ -270,8 +271,8 @@ pub(crate) fn revoke(state: &mut State, token: &Bytes) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ds::scenario::{hub_state, key_package, SUITE};
-    use crate::ds::{check, step, Observed};
+    use crate::ds::scenario::{checked, hub_state, key_package, SUITE};
+    use crate::ds::{step, Observed};
 
     fn alice() -> Bytes {
         b"alice".as_slice().into()
@@ -410,8 +411,8 @@ mod tests {
             }),
             outbound: vec![],
         };
-        let next = check(&state, &ask(alice(), b"t", SUITE), &second).expect("any unused one");
-        let again = check(&next, &ask(alice(), b"t", SUITE), &second).unwrap_err();
+        let next = checked(&state, &ask(alice(), b"t", SUITE), &second).expect("any unused one");
+        let again = checked(&next, &ask(alice(), b"t", SUITE), &second).unwrap_err();
         assert!(again.because[0].contains("already handed out"), "{again:?}");
         let early = Observed {
             response: Response::KeyPackage(KeyPackageResponse {
@@ -419,7 +420,7 @@ mod tests {
             }),
             outbound: vec![],
         };
-        assert!(check(&state, &ask(alice(), b"t", SUITE), &early)
+        assert!(checked(&state, &ask(alice(), b"t", SUITE), &early)
             .unwrap_err()
             .because[0]
             .contains("last resort"));
@@ -443,7 +444,7 @@ mod tests {
             panic!()
         };
         assert_eq!(bundle.results.len(), 3);
-        assert!(check(
+        assert!(checked(
             &rsp(),
             &input,
             &Observed {
@@ -454,7 +455,7 @@ mod tests {
         .is_ok());
         let mut repeated = bundle.clone();
         repeated.results[1] = repeated.results[0].clone();
-        let v = check(
+        let v = checked(
             &rsp(),
             &input,
             &Observed {

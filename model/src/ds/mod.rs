@@ -584,20 +584,24 @@ pub fn apply(state: &mut State, input: &Input) -> Outcome {
     }
 }
 
-/// Is `observed` an acceptable answer of a DS in `state` to `input`? On success, the state
-/// the DS is now in (which depends on the choices it made within the rules). Pushes among
-/// the calls are judged against that state (errata `errata/push-snapshot`).
-pub fn check(state: &State, input: &Input, observed: &Observed) -> Result<State, Violation> {
+/// Is `observed` an acceptable answer of a DS in `state` to `input`? On success `state`
+/// becomes the state the DS is now in (which depends on the choices it made within the
+/// rules); on a violation it is unspecified, as a trace is judged no further than its first
+/// violation. Pushes among the calls are judged against the state after the input (errata
+/// `errata/push-snapshot`). The cost does not grow with the state: the input is applied in
+/// place, and only an answer that may be another reading than the canonical one (a refusal,
+/// a KeyPackage choice) keeps the state before it, an O(1) copy of persistent structures.
+pub fn check(state: &mut State, input: &Input, observed: &Observed) -> Result<(), Violation> {
     judge(state, input, Some(&observed.response), &observed.outbound)
 }
 
 /// [`check`] for an input the target did not answer — an answer its own call got, such as a
 /// provider's WelcomeInit answer: only the calls it made are judged.
 pub fn check_calls(
-    state: &State,
+    state: &mut State,
     input: &Input,
     outbound: &[Outbound],
-) -> Result<State, Violation> {
+) -> Result<(), Violation> {
     judge(state, input, None, outbound)
 }
 
@@ -619,13 +623,21 @@ pub fn check_unprompted(state: &State, outbound: &[Outbound]) -> Result<(), Viol
 }
 
 fn judge(
-    state: &State,
+    state: &mut State,
     input: &Input,
     response: Option<&Response>,
     outbound: &[Outbound],
-) -> Result<State, Violation> {
-    let step = step(state, input);
-    let expect = &step.expect;
+) -> Result<(), Violation> {
+    let may_differ = matches!(response, Some(Response::Error(_)))
+        || matches!(
+            input,
+            Input::KeyPackage { .. } | Input::KeyPackageBundle { .. }
+        );
+    let before = may_differ.then(|| state.clone());
+    let Outcome {
+        expect,
+        outbound: expected,
+    } = apply(state, input);
     let (pushes, calls): (Vec<&Outbound>, Vec<&Outbound>) = outbound
         .iter()
         .partition(|call| matches!(call, Outbound::Push { .. }));
@@ -635,42 +647,47 @@ fn judge(
         }
         _ => false,
     };
-    let next = if other_reading {
-        judge_outbound(expect, &[], &calls)?;
-        state.clone()
+    if other_reading {
+        judge_outbound(&expect, &[], &calls)?;
+        *state = before.expect("kept for a refusal");
     } else {
-        let chosen = match response {
-            Some(observed) => judge_response(state, input, expect, observed)
-                .map_err(|v| explain_refusal(state, input, expect, observed, v))?,
-            None => None,
-        };
-        judge_outbound(expect, &step.outbound, &calls)?;
-        chosen.unwrap_or(step.next)
-    };
+        if let Some(observed) = response {
+            let before = before.as_ref().unwrap_or(state);
+            if let Some(chosen) = judge_response(state, before, input, &expect, observed)
+                .map_err(|v| explain_refusal(before, input, &expect, observed, v))?
+            {
+                state.key_packages = chosen;
+            }
+        }
+        judge_outbound(&expect, &expected, &calls)?;
+    }
     for push in pushes {
         if let Outbound::Push { to, response } = push {
-            receiving::check_push(&next.partitions, to, response)?;
+            receiving::check_push(&state.partitions, to, response)?;
         }
     }
-    Ok(next)
+    Ok(())
 }
 
-/// Judges the response alone; `Some(state)` when a choice within the rule decides the next
-/// state (which KeyPackage was handed out).
+/// Judges the response alone, in `after` (the state the canonical answer leaves) and
+/// `before` (the state before the input, where it differs: a refusal or KeyPackage request);
+/// `Some(store)` when the RSP's choice of KeyPackages decides the next state.
 fn judge_response(
-    state: &State,
+    after: &State,
+    before: &State,
     input: &Input,
     expect: &Expectation,
     observed: &Response,
-) -> Result<Option<State>, Violation> {
+) -> Result<Option<KeyPackages>, Violation> {
     match (&expect.rule, observed) {
+        // A read changes no log: the logs after it are the ones it reads.
         (
             Rule::Hints {
                 partition_key,
                 counter,
             },
             Response::Receive(response),
-        ) => receiving::check_response(&state.partitions, partition_key, *counter, response)
+        ) => receiving::check_response(&after.partitions, partition_key, *counter, response)
             .map(|()| None),
         (Rule::InferredTreeAllowed, Response::GroupInfo(observed_info)) => {
             match &expect.canonical {
@@ -683,7 +700,7 @@ fn judge_response(
             }
         }
         (Rule::KeyPackageChoice, _) => {
-            key_packages::check_choice(state, input, expect, observed).map(Some)
+            key_packages::check_choice(&before.key_packages, input, expect, observed).map(Some)
         }
         _ if *observed == expect.canonical => Ok(None),
         _ => Err(mismatch(input, expect, observed)),
@@ -966,6 +983,12 @@ impl Response {
             Response::Error(code) => format!("error {code:?}"),
         }
     }
+}
+
+/// SHA-256 of `bytes`: how the state recognises a message or push it already holds.
+pub(crate) fn digest(bytes: &[u8]) -> Bytes {
+    use sha2::{Digest, Sha256};
+    Bytes(Sha256::digest(bytes).to_vec())
 }
 
 /// The first bytes of a key in hex, enough to tell keys apart in an explanation.

@@ -6,38 +6,70 @@
 //! This module owns the logs and nothing else decides where a message lands: `sending` and
 //! `external_joins` choose the partition, `sequence` appends.
 
-use super::{Expectation, Outcome, State};
+use super::{digest, Expectation, Outcome, State};
 use crate::codec::{
     Bytes, ErrorCode, Message, MessageCommitData, MlsMessage, PartitionKey, ServiceProviderId,
 };
 use crate::errata;
 use crate::requirements as req;
+use imbl::{OrdMap, OrdSet, Vector};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
-/// The groups a hub hosts.
+/// The groups a hub hosts. Everything that grows with the trace is a persistent structure,
+/// so a copy of the state (to judge an answer against the state before it) costs O(1).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Partitions {
-    pub groups: BTreeMap<Bytes, Group>,
+    pub groups: OrdMap<Bytes, Group>,
     /// Partition key → the group whose partition it is (the first group that used it).
-    pub index: BTreeMap<PartitionKey, Bytes>,
+    pub index: OrdMap<PartitionKey, Bytes>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Group {
     /// The partition of epoch 0, given at creation (errata `errata/group-creation-local`).
     pub creation: PartitionKey,
-    pub partitions: BTreeMap<PartitionKey, Partition>,
+    pub partitions: OrdMap<PartitionKey, Partition>,
     /// Every commit of the group in sequencing order.
-    pub commits: Vec<CommitRecord>,
+    pub commits: Vector<CommitRecord>,
     /// Tree hashes of GroupInfos that came with a ratchet tree: the trees this hub can infer.
-    pub known_trees: BTreeSet<Bytes>,
+    pub known_trees: OrdSet<Bytes>,
+    /// SHA-256 of each sequenced message → the partition and position of each time it was
+    /// sequenced (a repeated send is sequenced again), so a message is found without a scan.
+    pub sequenced: OrdMap<Bytes, Vec<(PartitionKey, u32)>>,
+    /// SHA-256 of each partition key → the key: commits and hints name partitions by it.
+    pub by_mask: OrdMap<Bytes, PartitionKey>,
+    /// Whether a partition of the group was ever terminated: only then can a send's chain
+    /// of ancestors pass through a terminated branch, so only then is it walked.
+    pub had_termination: bool,
     /// Providers with a reason to hold a member, the only ones a push of the group's
     /// messages may go to (errata `errata/push-recipients`).
     pub participants: BTreeSet<ServiceProviderId>,
 }
 
 impl Group {
+    /// The partition of this group whose masked key is `mask`.
+    pub fn by_mask(&self, mask: &Bytes) -> Option<(&PartitionKey, &Partition)> {
+        let key = self.by_mask.get(mask)?;
+        Some((key, &self.partitions[key]))
+    }
+
+    /// Where `message` was sequenced: each partition and position, in sequencing order.
+    pub fn places_of(&self, message: &MlsMessage) -> &[(PartitionKey, u32)] {
+        self.sequenced
+            .get(&digest(&message.bytes.0))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// Whether a partition whose commits led to `key` is terminated.
+    pub fn descends_from_terminated(&self, key: &PartitionKey) -> bool {
+        self.had_termination
+            && self
+                .ancestors(key)
+                .iter()
+                .any(|k| self.partitions.get(k).is_some_and(|p| p.terminated))
+    }
+
     /// The partitions whose commits led to `key`, nearest first (parent, grandparent…).
     pub fn ancestors(&self, key: &PartitionKey) -> Vec<PartitionKey> {
         let mut chain: Vec<PartitionKey> = Vec::new();
@@ -70,6 +102,14 @@ impl Group {
     }
 }
 
+/// Whether `log` begins with the messages of `prefix`, in order.
+pub fn starts_with<'a>(
+    log: &Vector<Message>,
+    prefix: impl ExactSizeIterator<Item = &'a Message>,
+) -> bool {
+    prefix.len() <= log.len() && log.iter().zip(prefix).all(|(a, b)| a == b)
+}
+
 /// One sequenced commit: where it went and what it announced.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct CommitRecord {
@@ -84,7 +124,8 @@ pub struct Partition {
     /// SHA-256 of the key (errata `errata/masked-partition-key-hash`), kept for hints.
     pub masked: Bytes,
     /// In sequencing order, exactly as a ReceiveResponse relays them.
-    pub log: Vec<Message>,
+    pub log: Vector<Message>,
+
     /// Which entries of `log` arrived as ExternalJoinRequests.
     pub external: BTreeSet<u32>,
     /// The partition whose commit announced this key; `None` for the creation partition and
@@ -98,10 +139,15 @@ pub struct Partition {
 }
 
 impl Partition {
+    /// The messages from `counter` on; none past the end.
+    pub fn suffix(&self, counter: u32) -> Vector<Message> {
+        self.log.skip((counter as usize).min(self.log.len()))
+    }
+
     fn new(key: &PartitionKey, parent: Option<PartitionKey>, bans: BTreeSet<Bytes>) -> Self {
         Partition {
             masked: key.masked(),
-            log: Vec::new(),
+            log: Vector::new(),
             external: BTreeSet::new(),
             parent,
             bans,
@@ -158,6 +204,9 @@ impl Partitions {
             .groups
             .get_mut(group_id)
             .expect("sequencing into a hosted group");
+        if !group.partitions.contains_key(&key) {
+            group.by_mask.insert(key.masked(), key);
+        }
         let partition = group
             .partitions
             .entry(key)
@@ -173,7 +222,12 @@ impl Partitions {
                 next_partition_key: next.masked(),
                 group_info: group_info.cloned(),
             });
-        partition.log.push(Message {
+        group
+            .sequenced
+            .entry(digest(&arrival.message.bytes.0))
+            .or_default()
+            .push((key, partition.log.len() as u32));
+        partition.log.push_back(Message {
             message: arrival.message.clone(),
             commit,
         });
@@ -181,7 +235,7 @@ impl Partitions {
             return;
         };
         partition.commits += 1;
-        group.commits.push(CommitRecord {
+        group.commits.push_back(CommitRecord {
             partition: key,
             next,
             group_info: group_info.cloned(),
@@ -200,8 +254,9 @@ impl Partitions {
             }
             Some(_) => {}
             None => {
-                if let std::collections::btree_map::Entry::Vacant(slot) = self.index.entry(next) {
-                    slot.insert(group_id.clone());
+                if !self.index.contains_key(&next) {
+                    self.index.insert(next, group_id.clone());
+                    group.by_mask.insert(next.masked(), next);
                     group
                         .partitions
                         .insert(next, Partition::new(&next, Some(key), bans));
@@ -221,9 +276,12 @@ pub(crate) fn create_group(state: &mut State, group_id: &Bytes, key: PartitionKe
     }
     let mut group = Group {
         creation: key,
-        partitions: BTreeMap::new(),
-        commits: Vec::new(),
-        known_trees: BTreeSet::new(),
+        partitions: OrdMap::new(),
+        commits: Vector::new(),
+        known_trees: OrdSet::new(),
+        sequenced: OrdMap::new(),
+        by_mask: [(key.masked(), key)].into_iter().collect(),
+        had_termination: false,
         participants: BTreeSet::new(),
     };
     group

@@ -9,15 +9,15 @@
 //! canonical choice, which the reference DS makes, hints the partitions that the commits of
 //! the returned epoch announce, when they hold messages.
 
-use super::partitions::{Group, Partition, Partitions};
+use super::partitions::{starts_with, Group, Partitions};
 use super::{short, Expectation, Outcome, Rule, State, Violation};
 use crate::codec::{
-    Bytes, Epoch, ErrorCode, HintedEpoch, Message, PartitionKey, ReceiveRequest, ReceiveResponse,
+    Epoch, ErrorCode, HintedEpoch, Message, PartitionKey, ReceiveRequest, ReceiveResponse,
     ServiceProviderId,
 };
 use crate::errata::{self, ErratumId};
 use crate::requirements::{self as req, ReqId};
-use std::collections::BTreeMap;
+use imbl::Vector;
 
 const EPOCH_REQUIREMENTS: &[ReqId] = &[
     req::RECEIVE_SKIP_COUNTER,
@@ -65,11 +65,12 @@ pub fn respond(partitions: &Partitions, request: &ReceiveRequest) -> Expectation
         );
         return expect;
     };
+    let epoch = partition.suffix(counter);
     let canonical = ReceiveResponse {
+        hints: canonical_hints(group, &partition_key, &epoch),
         epoch: Epoch {
-            messages: suffix(partition, counter).to_vec(),
+            messages: epoch.into_iter().collect(),
         },
-        hints: canonical_hints(group, &partition_key, suffix(partition, counter)),
     };
     let mut requirements = EPOCH_REQUIREMENTS.to_vec();
     requirements.extend([
@@ -106,26 +107,23 @@ pub fn respond(partitions: &Partitions, request: &ReceiveRequest) -> Expectation
     expect
 }
 
-fn suffix(partition: &Partition, counter: u32) -> &[Message] {
-    partition.log.get(counter as usize..).unwrap_or_default()
-}
-
 /// The partitions the returned commits announce, once each, when they hold messages.
-fn canonical_hints(group: &Group, requested: &PartitionKey, epoch: &[Message]) -> Vec<HintedEpoch> {
+fn canonical_hints(
+    group: &Group,
+    requested: &PartitionKey,
+    epoch: &Vector<Message>,
+) -> Vec<HintedEpoch> {
     let mut hints: Vec<HintedEpoch> = Vec::new();
     for commit in epoch.iter().filter_map(|m| m.commit.as_ref()) {
         let masked = &commit.next_partition_key;
         let already = hints.iter().any(|h| &h.masked_partition_key == masked);
-        let child = group
-            .partitions
-            .iter()
-            .find(|(k, p)| &p.masked == masked && *k != requested);
+        let child = group.by_mask(masked).filter(|(k, _)| *k != requested);
         if let (false, Some((_, child))) = (already, child) {
             if !child.log.is_empty() {
                 hints.push(HintedEpoch {
                     masked_partition_key: masked.clone(),
                     epoch: Epoch {
-                        messages: child.log.clone(),
+                        messages: child.log.iter().cloned().collect(),
                     },
                 });
             }
@@ -153,8 +151,8 @@ pub fn check_response(
             vec![format!("partition {}… was never used, so no message was sent to it and no group's epochs may be hinted", short(key))],
         ));
     };
-    let expected = suffix(partition, counter);
-    if observed.epoch.messages != expected {
+    let expected = partition.suffix(counter);
+    if !observed.epoch.messages.iter().eq(&expected) {
         let mut because = vec![format!(
             "partition {}… holds {} message(s); counter {counter} → the epoch must hold {}",
             short(key),
@@ -166,7 +164,7 @@ pub fn check_response(
             partitions,
             key,
             counter,
-            expected,
+            &expected.iter().cloned().collect::<Vec<_>>(),
             &observed.epoch.messages,
             &mut because,
             &mut requirements,
@@ -206,11 +204,6 @@ fn check_hints(
     observed: &ReceiveResponse,
 ) -> Result<(), Violation> {
     let hints = &observed.hints;
-    let by_mask: BTreeMap<&Bytes, (&PartitionKey, &Partition)> = group
-        .partitions
-        .iter()
-        .map(|(k, p)| (&p.masked, (k, p)))
-        .collect();
     let mut errata = HINT_ERRATA.to_vec();
     if completeness == Completeness::Snapshot {
         errata.push(errata::PUSH_SNAPSHOT);
@@ -226,7 +219,7 @@ fn check_hints(
     };
     for (i, hint) in hints.iter().enumerate() {
         let n = i + 1;
-        let Some((key, partition)) = by_mask.get(&hint.masked_partition_key) else {
+        let Some((key, partition)) = group.by_mask(&hint.masked_partition_key) else {
             return fail(
                 &[
                     req::RECEIVE_MASKED_KEY,
@@ -239,7 +232,7 @@ fn check_hints(
                 )],
             );
         };
-        if Some(*key) == requested {
+        if Some(key) == requested {
             return fail(
                 &[
                     req::RECEIVE_HINTS_NO_DUPLICATE_EPOCH,
@@ -264,8 +257,8 @@ fn check_hints(
             );
         }
         let complete = match completeness {
-            Completeness::Now => hint.epoch.messages == partition.log,
-            Completeness::Snapshot => partition.log.starts_with(&hint.epoch.messages),
+            Completeness::Now => hint.epoch.messages.iter().eq(&partition.log),
+            Completeness::Snapshot => starts_with(&partition.log, hint.epoch.messages.iter()),
         };
         if !complete {
             let mut because = vec![match completeness {
@@ -280,7 +273,8 @@ fn check_hints(
                     partition.log.len()
                 ),
             }];
-            because.push(first_difference(&partition.log, &hint.epoch.messages));
+            let log: Vec<Message> = partition.log.iter().cloned().collect();
+            because.push(first_difference(&log, &hint.epoch.messages));
             let mut broken = vec![req::RECEIVE_HINTS_COMPLETE, req::RECEIVE_SEQUENCING_ORDER];
             if completeness == Completeness::Snapshot {
                 broken.push(req::RECEIVE_PUSH);
@@ -310,14 +304,14 @@ pub fn check_push(
             partitions
                 .groups
                 .values()
-                .find(|g| g.partitions.values().any(|p| &p.masked == mask))
+                .find(|g| g.by_mask.contains_key(mask))
         })
         .or_else(|| {
             let first = pushed.epoch.messages.first()?;
             partitions
                 .groups
                 .values()
-                .find(|g| g.partitions.values().any(|p| p.log.contains(first)))
+                .find(|g| !g.places_of(&first.message).is_empty())
         });
     let Some(group) = group else {
         if pushed.epoch.messages.is_empty() && pushed.hints.is_empty() {
@@ -343,11 +337,12 @@ pub fn check_push(
         ));
     }
     let run = &pushed.epoch.messages;
-    let consecutive = run.is_empty()
-        || group
-            .partitions
-            .values()
-            .any(|p| p.log.windows(run.len()).any(|w| w == run.as_slice()));
+    let consecutive = run.first().is_none_or(|first| {
+        group
+            .places_of(&first.message)
+            .iter()
+            .any(|(key, at)| starts_with(&group.partitions[key].suffix(*at), run.iter()))
+    });
     if !consecutive {
         return Err(violation(
             &[req::RECEIVE_PUSH, req::RECEIVE_SEQUENCING_ORDER],
@@ -522,8 +517,9 @@ fn violation(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codec::Bytes;
     use crate::ds::scenario::*;
-    use crate::ds::{check, step, Input, Observed, Response};
+    use crate::ds::{step, Input, Observed, Response};
 
     /// key0: app1, commit→key1, app2; key1: app3.
     fn state() -> State {
@@ -589,7 +585,7 @@ mod tests {
         assert_eq!(r.epoch.messages[0].message, commit(2, vec![]));
         assert_eq!(r.hints.len(), 1);
         assert_eq!(r.hints[0].masked_partition_key, key(1).masked());
-        assert!(check(&s, &receive(1), &observe(r)).is_ok());
+        assert!(checked(&s, &receive(1), &observe(r)).is_ok());
         assert!(canonical(&s, &receive(3)).epoch.messages.is_empty());
     }
 
@@ -598,7 +594,7 @@ mod tests {
         let s = state();
         let mut wrong = canonical(&s, &receive(2));
         wrong.epoch = canonical(&s, &receive(1)).epoch;
-        let v = check(&s, &receive(2), &observe(wrong)).unwrap_err();
+        let v = checked(&s, &receive(2), &observe(wrong)).unwrap_err();
         assert!(v.requirements.contains(&req::RECEIVE_SKIP_COUNTER));
         assert!(
             v.because[0].contains("holds 3 message(s); counter 2 → the epoch must hold message 3"),
@@ -617,33 +613,40 @@ mod tests {
         let s = state();
         let mut none = canonical(&s, &receive(0));
         none.hints.clear();
-        assert!(check(&s, &receive(0), &observe(none)).is_ok());
+        assert!(checked(&s, &receive(0), &observe(none)).is_ok());
 
         let mut cut = canonical(&s, &receive(0));
         cut.hints[0].epoch.messages.clear();
-        let v = check(&s, &receive(0), &observe(cut)).unwrap_err();
+        let v = checked(&s, &receive(0), &observe(cut)).unwrap_err();
         assert!(v.requirements.contains(&req::RECEIVE_HINTS_COMPLETE));
 
         let mut twice = canonical(&s, &receive(0));
         twice.hints.push(twice.hints[0].clone());
-        let v = check(&s, &receive(0), &observe(twice)).unwrap_err();
+        let v = checked(&s, &receive(0), &observe(twice)).unwrap_err();
         assert_eq!(v.requirements, vec![req::RECEIVE_HINTS_NO_DUPLICATE_EPOCH]);
 
         let mut itself = canonical(&s, &receive(1));
         itself.hints = vec![HintedEpoch {
             masked_partition_key: key(0).masked(),
             epoch: Epoch {
-                messages: s.partitions.partition(&key(0)).unwrap().log.clone(),
+                messages: s
+                    .partitions
+                    .partition(&key(0))
+                    .unwrap()
+                    .log
+                    .iter()
+                    .cloned()
+                    .collect(),
             },
         }];
-        let v = check(&s, &receive(1), &observe(itself)).unwrap_err();
+        let v = checked(&s, &receive(1), &observe(itself)).unwrap_err();
         assert!(v
             .requirements
             .contains(&req::RECEIVE_HINTS_NO_DUPLICATE_EPOCH));
 
         let mut unmasked = canonical(&s, &receive(0));
         unmasked.hints[0].masked_partition_key = Bytes(key(1).0.to_vec());
-        let v = check(&s, &receive(0), &observe(unmasked)).unwrap_err();
+        let v = checked(&s, &receive(0), &observe(unmasked)).unwrap_err();
         assert!(v.requirements.contains(&req::RECEIVE_MASKED_KEY));
     }
 
@@ -657,14 +660,14 @@ mod tests {
                 counter: 0,
             },
         };
-        assert!(check(&s, &input, &observe(ReceiveResponse::default())).is_ok());
+        assert!(checked(&s, &input, &observe(ReceiveResponse::default())).is_ok());
         let error = Observed {
             response: Response::Error(ErrorCode::UnknownPartition),
             outbound: vec![],
         };
-        assert_eq!(check(&s, &input, &error), Ok(s.clone()));
+        assert_eq!(checked(&s, &input, &error), Ok(s.clone()));
         let leak = canonical(&s, &receive(0));
-        assert!(check(&s, &input, &observe(leak))
+        assert!(checked(&s, &input, &observe(leak))
             .unwrap_err()
             .requirements
             .contains(&req::PARTITION_ACCESS_CONTROL));
@@ -679,7 +682,7 @@ mod tests {
             .as_mut()
             .unwrap()
             .next_partition_key = Bytes(key(1).0.to_vec());
-        let v = check(&s, &receive(1), &observe(wrong)).unwrap_err();
+        let v = checked(&s, &receive(1), &observe(wrong)).unwrap_err();
         assert!(v.requirements.contains(&req::RECEIVE_MASKED_KEY), "{v}");
     }
 

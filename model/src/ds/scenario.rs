@@ -36,6 +36,17 @@ pub fn key(index: u8) -> PartitionKey {
     PartitionKey([index.wrapping_add(0x10); 16])
 }
 
+/// [`check`](super::check) on a copy of `state`: the state after an acceptable answer, for
+/// tests that keep the state before it.
+pub fn checked(
+    state: &State,
+    input: &Input,
+    observed: &super::Observed,
+) -> Result<State, super::Violation> {
+    let mut next = state.clone();
+    super::check(&mut next, input, observed).map(|()| next)
+}
+
 pub fn hub_state() -> State {
     State::new(hub_id())
 }

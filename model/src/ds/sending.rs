@@ -249,14 +249,10 @@ impl Context {
                 errata::NO_HARD_RULES_VS_TERMINATION,
             );
         }
-        if partition.is_some_and(|p| p.log.iter().any(|m| m.message == *message)) {
+        if group.places_of(message).iter().any(|(k, _)| *k == key) {
             context.add(req::SEND_SEQUENCED_TO_PARTITION, errata::DUPLICATE_SEND);
         }
-        let ancestors = group.ancestors(&key);
-        if ancestors
-            .iter()
-            .any(|k| group.partitions.get(k).is_some_and(|p| p.terminated))
-        {
+        if group.descends_from_terminated(&key) {
             context.add(
                 req::FORK_TERMINATION_BLOCKS_SENDS,
                 errata::BRANCH_TERMINATED_SENDS,
@@ -289,7 +285,7 @@ mod tests {
     use super::*;
     use crate::codec::WelcomeData;
     use crate::ds::scenario::*;
-    use crate::ds::{check, step, Input, Observed, Outbound, Response};
+    use crate::ds::{step, Input, Observed, Outbound, Response};
 
     fn send_input(request: SendRequest) -> Input {
         Input::Send {
@@ -401,13 +397,13 @@ mod tests {
                 response: Response::Error(code),
                 outbound: vec![],
             };
-            assert_eq!(check(&state, &input, &observed), Ok(state.clone()));
+            assert_eq!(checked(&state, &input, &observed), Ok(state.clone()));
         }
         let unrelated = Observed {
             response: Response::Error(ErrorCode::UnknownGroup),
             outbound: vec![],
         };
-        assert!(check(&state, &input, &unrelated).is_err());
+        assert!(checked(&state, &input, &unrelated).is_err());
     }
 
     #[test]
@@ -417,7 +413,7 @@ mod tests {
             response: Response::Error(ErrorCode::PolicyRejected),
             outbound: vec![],
         };
-        let v = check(&hosting_hub(), &input, &refused).unwrap_err();
+        let v = checked(&hosting_hub(), &input, &refused).unwrap_err();
         assert!(
             v.requirements.contains(&req::POLICY_NO_REMOTE_RATE_LIMIT),
             "{v}"
