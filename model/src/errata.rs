@@ -195,7 +195,7 @@ errata! {
 
     SERVICE_PROVIDER_ID = "errata/service-provider-id" {
         question: "`opaque ServiceProviderId<V>;` — what bytes identify a provider?",
-        decision: "The provider's DNS domain name in ASCII, lowercase (letters, digits, `-`, `.`; internationalised names in A-label form), with no trailing dot. Anything else is malformed.",
+        decision: "The provider's DNS domain name in ASCII, lowercase (letters, digits, `-`, `.`; internationalised names in A-label form), with no trailing dot, and whose last label is not all digits (RFC 3696 §2: `1.2.3.4` is an IP address, not a domain name). Anything else is malformed.",
         reason: "The domain is what mutual TLS authenticates (errata/transport), so the hub can contact the provider without a directory, and one canonical spelling lets ids be compared byte for byte.",
         alternative: None,
         requirements: [req::SEND_WELCOME_DATA, req::SEND_WELCOME_PROVIDERS_ONE_TO_ONE],

@@ -366,7 +366,14 @@ async fn every_refusal_is_a_ds_error() {
         ErrorCode::Malformed,
     );
     let long = "a".repeat(10_000) + ".example";
-    for provider in ["a..example", long.as_str(), "B.example", "b_example", ""] {
+    for provider in [
+        "a..example",
+        long.as_str(),
+        "B.example",
+        "b_example",
+        "",
+        "1.2.3.4",
+    ] {
         let answer = client
             .post(&send)
             .header(PROVIDER_HEADER, provider)
