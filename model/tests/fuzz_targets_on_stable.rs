@@ -121,7 +121,8 @@ mod strategies {
     }
 
     pub fn service_provider_id() -> impl Strategy<Value = ServiceProviderId> {
-        "[a-z0-9]([a-z0-9-]{0,6}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,6}[a-z0-9])?){0,3}"
+        // The last label has a letter: an all-digit one is refused.
+        "([a-z0-9]([a-z0-9-]{0,6}[a-z0-9])?\\.){0,3}([a-z0-9][a-z0-9-]{0,6})?[a-z]([a-z0-9-]{0,6}[a-z0-9])?"
             .prop_map(|domain| ServiceProviderId::new(&domain).expect("matches the rule"))
     }
 

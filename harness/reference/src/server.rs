@@ -4,10 +4,10 @@
 //! observer that got the answer has seen every call. With a [`Mutant`], one bug is planted.
 //!
 //! It also owns what a hostile client or peer can cost it ([`Limits`]): connections are
-//! served under a limit, a request's head and body must arrive within deadlines and a body
-//! within a size, and a peer's answer is read up to a cap within the call timeout. Every
-//! refusal it sends is a `DsError` (BINDING.md §2), or a JSON error under the test-control
-//! prefix (§6).
+//! served under a limit, a request's head and body must arrive within deadlines and sizes,
+//! and a peer's answer is read up to a cap within the call timeout. Every refusal it sends
+//! is a `DsError` (BINDING.md §2), or a JSON error under the test-control prefix (§6), but
+//! for heads hyper itself refuses (see [`HEAD_BUFFER`]).
 
 use crate::freedoms::{Freedom, PushTiming};
 use crate::mutants::Mutant;
@@ -66,6 +66,9 @@ pub struct Limits {
     pub body_timeout: Duration,
     /// The largest request body read; a larger one is answered `malformed`.
     pub max_body: usize,
+    /// The largest request head (request line and header fields) served; a larger one is
+    /// answered 431 `malformed` and the connection closed, up to [`HEAD_BUFFER`].
+    pub max_head: usize,
     /// Connections served at once; one more is closed as soon as it is accepted, so a
     /// flood can neither exhaust descriptors nor sit in the backlog.
     pub max_connections: usize,
@@ -80,6 +83,7 @@ impl Default for Limits {
             header_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(10),
             max_body: 2 << 20,
+            max_head: 64 << 10,
             max_connections: 256,
             max_answer: 64 << 10,
         }
@@ -152,6 +156,11 @@ pub async fn start_with(
     Ok(Server { addr, task })
 }
 
+/// What hyper buffers of a request head, so what one costs a connection at most. A head
+/// larger than [`Limits::max_head`] but within this gets a `DsError`; one past it gets hyper's
+/// own empty 431, as hyper answers it before any request exists (BINDING.md §2).
+pub const HEAD_BUFFER: usize = 2 << 20;
+
 /// The accept loop: one task per connection, at most `max_connections` at once, each with
 /// the header-read timeout (hyper's own, which also closes idle kept-alive connections).
 async fn serve(listener: tokio::net::TcpListener, app: axum::Router, limits: Limits) {
@@ -176,6 +185,7 @@ async fn serve(listener: tokio::net::TcpListener, app: axum::Router, limits: Lim
             let connection = hyper::server::conn::http1::Builder::new()
                 .timer(hyper_util::rt::TokioTimer::new())
                 .header_read_timeout(limits.header_timeout)
+                .max_buf_size(HEAD_BUFFER)
                 .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
             // A connection that breaks or times out just ends.
             let _ = connection.await;
@@ -216,6 +226,16 @@ async fn read_body(limits: &Limits, body: axum::body::Body) -> Result<Vec<u8>, S
     }
 }
 
+/// The size of a request head as sent in HTTP/1.1: request line, header fields, blank line.
+fn head_size(method: &Method, uri: &axum::http::Uri, headers: &HeaderMap) -> usize {
+    let line = method.as_str().len() + uri.to_string().len() + " HTTP/1.1\r\n".len() + 1;
+    let fields: usize = headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + ": \r\n".len() + value.len())
+        .sum();
+    line + fields + 2
+}
+
 async fn handle(
     axum::extract::State(shared): axum::extract::State<Arc<Shared>>,
     request: Request,
@@ -224,13 +244,24 @@ async fn handle(
     let (parts, body) = request.into_parts();
     let (method, uri, headers) = (parts.method, parts.uri, parts.headers);
     let control = uri.path().strip_prefix(CONTROL_PREFIX);
-    let body = match read_body(&shared.limits, body).await {
+    // Checked here, under hyper's own limit, because hyper's refusal has no DsError body.
+    let read = if head_size(&method, &uri, &headers) > shared.limits.max_head {
+        let why = format!(
+            "the request head is larger than {} bytes",
+            shared.limits.max_head
+        );
+        Err((StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, why))
+    } else {
+        let read = read_body(&shared.limits, body).await;
+        read.map_err(|why| (StatusCode::BAD_REQUEST, why))
+    };
+    let body = match read {
         Ok(body) => body,
-        Err(why) => {
+        Err((status, why)) => {
             // What was not read of the body cannot be skipped: close the connection.
             let mut answer = match control {
-                Some(_) => control_refusal(StatusCode::BAD_REQUEST, why),
-                None => refusal(StatusCode::BAD_REQUEST, ErrorCode::Malformed, why),
+                Some(_) => control_refusal(status, why),
+                None => refusal(status, ErrorCode::Malformed, why),
             };
             answer.headers_mut().insert(
                 axum::http::header::CONNECTION,

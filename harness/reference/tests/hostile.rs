@@ -366,7 +366,14 @@ async fn every_refusal_is_a_ds_error() {
         ErrorCode::Malformed,
     );
     let long = "a".repeat(10_000) + ".example";
-    for provider in ["a..example", long.as_str(), "B.example", "b_example", ""] {
+    for provider in [
+        "a..example",
+        long.as_str(),
+        "B.example",
+        "b_example",
+        "",
+        "1.2.3.4",
+    ] {
         let answer = client
             .post(&send)
             .header(PROVIDER_HEADER, provider)
@@ -389,6 +396,29 @@ async fn every_refusal_is_a_ds_error() {
         let error = DsError::from_bytes(&body).unwrap_or_else(|e| panic!("{what}: {e}"));
         assert_eq!(error.code, code, "{what}");
     }
+}
+
+#[tokio::test]
+async fn oversize_heads_are_refused_with_a_ds_error() {
+    let server = reference(limits()).await;
+    for size in [100 << 10, 1 << 20] {
+        let request = format!(
+            "POST /mimi-ds/v1/send HTTP/1.1\r\nHost: x\r\nMimi-Ds-Provider: b.example\r\nX-Big: {}\r\nContent-Length: 0\r\n\r\n",
+            "a".repeat(size)
+        );
+        // Not `raw`: hyper drops a request whose client half-closes before it is answered.
+        let (_, read) = stall(&server, 1, request.as_bytes()).await;
+        let (status, body) = parse_answer(&read[0]);
+        assert_eq!(status, 431, "{size}-byte header");
+        let error = DsError::from_bytes(&body).unwrap_or_else(|e| panic!("{size}: {e}"));
+        assert_eq!(error.code, ErrorCode::Malformed, "{size}-byte header");
+        assert!(error.message.contains("65536 bytes"), "{}", error.message);
+    }
+    // And it still serves.
+    let answer = reqwest::get(format!("{}{CONTROL_PREFIX}capabilities", server.url()))
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
 }
 
 #[tokio::test]

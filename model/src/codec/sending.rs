@@ -8,7 +8,7 @@ use super::{read_mls_among, read_mls_of, Wire};
 use serde::{Deserialize, Serialize};
 
 /// `opaque ServiceProviderId<V>`: the provider's domain name, lowercase ASCII letters, digits,
-/// `-` and `.` (errata `errata/service-provider-id`).
+/// `-` and `.`, whose last label is not all digits (errata `errata/service-provider-id`).
 #[derive(
     Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
 )]
@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 pub struct ServiceProviderId(String);
 
 impl ServiceProviderId {
-    const RULE: &'static str = "must be a lowercase ASCII domain name: dot-separated labels of 1-63 letters, digits and inner hyphens, 253 bytes at most, no trailing dot (errata/service-provider-id)";
+    const RULE: &'static str = "must be a lowercase ASCII domain name: dot-separated labels of 1-63 letters, digits and inner hyphens, 253 bytes at most, no trailing dot, a last label that is not all digits (errata/service-provider-id)";
 
     pub fn new(domain: &str) -> Result<Self, &'static str> {
         let label = |l: &str| {
@@ -30,7 +30,11 @@ impl ServiceProviderId {
                 && l.bytes()
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         };
-        let ok = domain.len() <= 253 && domain.split('.').all(label);
+        // An all-digit last label is no DNS name (RFC 3696 §2): `1.2.3.4` is an IPv4 address.
+        let top_level = |l: &str| !l.bytes().all(|b| b.is_ascii_digit());
+        let ok = domain.len() <= 253
+            && domain.split('.').all(label)
+            && domain.rsplit('.').next().is_some_and(top_level);
         if ok {
             Ok(ServiceProviderId(domain.to_owned()))
         } else {
@@ -223,6 +227,16 @@ pub(crate) fn commit_data_matches(
 #[cfg(test)]
 mod tests {
     use super::ServiceProviderId;
+
+    #[test]
+    fn provider_ids_whose_last_label_is_all_digits_are_refused() {
+        for good in ["a1.example", "123.example"] {
+            assert!(ServiceProviderId::new(good).is_ok(), "{good}");
+        }
+        for bad in ["1.2.3.4", "a.123"] {
+            assert!(ServiceProviderId::new(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn provider_ids_are_lowercase_host_names_without_a_trailing_dot() {
