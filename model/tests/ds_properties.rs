@@ -3,9 +3,10 @@
 //! the catalogue is exercised here or says why not.
 
 use mimi_ds_model::codec::{
-    Bytes, Epoch, ErrorCode, HintedEpoch, KeyPackageRequest, PartitionKey, ReceiveRequest,
+    Bytes, Epoch, ErrorCode, HintedEpoch, KeyPackageRequest, Message, PartitionKey, ReceiveRequest,
     ReceiveResponse,
 };
+use mimi_ds_model::ds::partitions::to_vec;
 use mimi_ds_model::ds::scenario::{
     self, checked, follower_id, hosting_hub, hub_id, key, key_package, Op, GROUP, SUITE,
 };
@@ -234,7 +235,8 @@ proptest! {
         for key in all_keys(&state) {
             let log = &state.partitions.partition(&key).unwrap().log;
             let epoch = canonical_receive(&state, key, counter).epoch.messages;
-            prop_assert!(epoch.iter().eq(log.iter().skip(counter as usize)));
+            let all = to_vec(log);
+            prop_assert_eq!(&epoch[..], all.get(counter as usize..).unwrap_or_default());
         }
     }
 
@@ -254,7 +256,7 @@ proptest! {
             .filter(|(i, k)| **k != requested && pick >> (8 + i) & 1 == 1)
             .map(|(_, k)| {
                 let p = state.partitions.partition(k).unwrap();
-                HintedEpoch { masked_partition_key: p.masked.clone(), epoch: Epoch { messages: p.log.iter().cloned().collect() } }
+                HintedEpoch { masked_partition_key: p.masked.clone(), epoch: Epoch { messages: to_vec(&p.log) } }
             })
             .collect();
         if pick & 0x80 != 0 {
@@ -278,7 +280,7 @@ proptest! {
             }), req::RECEIVE_HINTS_NO_DUPLICATE_EPOCH),
             2 => (Some({
                 let mut r = response.clone();
-                r.hints.push(HintedEpoch { masked_partition_key: requested.masked(), epoch: Epoch { messages: requested_log.into_iter().collect() } });
+                r.hints.push(HintedEpoch { masked_partition_key: requested.masked(), epoch: Epoch { messages: to_vec(&requested_log) } });
                 r
             }), req::RECEIVE_HINTS_NO_DUPLICATE_EPOCH),
             3 => (choice.first().map(|_| {
@@ -493,7 +495,7 @@ proptest! {
         for pick in pushes {
             let k = keys[pick % keys.len()];
             let p = hub.partitions.partition(&k).unwrap();
-            let push = ReceiveResponse { epoch: Epoch::default(), hints: vec![HintedEpoch { masked_partition_key: p.masked.clone(), epoch: Epoch { messages: p.log.iter().cloned().collect() } }] };
+            let push = ReceiveResponse { epoch: Epoch::default(), hints: vec![HintedEpoch { masked_partition_key: p.masked.clone(), epoch: Epoch { messages: to_vec(&p.log) } }] };
             let group = hub.partitions.groups.values().next().unwrap();
             for to in &group.participants {
                 prop_assert!(receiving::check_push(&hub.partitions, to, &push).is_ok());
@@ -508,7 +510,7 @@ proptest! {
         let read = step(&follower, &Input::LocalReceive { group_id: GROUP.into(), request: ReceiveRequest { partition_key: key(0), counter: 0 } });
         prop_assert!(read.outbound.is_empty());
         if let Some(m) = hub.partitions.partition(&key(0)).unwrap().log.front() {
-            let push = ReceiveResponse { epoch: Epoch { messages: vec![m.clone()] }, hints: vec![] };
+            let push = ReceiveResponse { epoch: Epoch { messages: vec![Message::clone(m)] }, hints: vec![] };
             prop_assert_eq!(step(&follower, &Input::Push { from: hub_id(), response: push }).expect.canonical, Response::Error(ErrorCode::UnknownGroup));
         }
     }

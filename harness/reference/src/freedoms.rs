@@ -6,6 +6,7 @@
 use crate::variants::{variants, Variant};
 use mimi_ds_binding::control::{Capabilities, BAN_EXTENSION};
 use mimi_ds_model::codec::{Epoch, ErrorCode, HintedEpoch, ReceiveResponse};
+use mimi_ds_model::ds::partitions::to_vec;
 use mimi_ds_model::ds::{
     apply, Expectation, Input, Model, Observed, Outbound, Outcome, Response, State,
 };
@@ -244,7 +245,7 @@ fn every_partition_but(
         .map(|(_, p)| HintedEpoch {
             masked_partition_key: p.masked.clone(),
             epoch: Epoch {
-                messages: p.log.iter().cloned().collect(),
+                messages: to_vec(&p.log),
             },
         })
         .collect()
@@ -274,7 +275,7 @@ fn pushes(state: &State, snapshot: &State, input: &Input) -> Vec<Outbound> {
         .map(|p| HintedEpoch {
             masked_partition_key: p.masked.clone(),
             epoch: Epoch {
-                messages: p.log.iter().cloned().collect(),
+                messages: to_vec(&p.log),
             },
         })
         .collect();

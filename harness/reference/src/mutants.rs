@@ -14,6 +14,7 @@ use mimi_ds_model::codec::{
     PartitionKey, ProposalView, RatchetTree, ReceiveResponse, SendRequest, ServiceProviderId, Wire,
     WireFormat,
 };
+use mimi_ds_model::ds::partitions::to_vec;
 use mimi_ds_model::ds::{
     apply, forks, Endpoint, Input, Model, Observed, Outbound, Outcome, Response, State,
 };
@@ -686,7 +687,7 @@ impl Mutant {
                         .values()
                         .filter(|p| p.parent == Some(request.partition_key));
                     for p in later {
-                        r.epoch.messages.extend(p.log.iter().cloned());
+                        r.epoch.messages.extend(to_vec(&p.log));
                         r.hints.retain(|h| h.masked_partition_key != p.masked);
                     }
                 }
@@ -1094,7 +1095,7 @@ fn hint_of(partition: &mimi_ds_model::ds::Partition) -> HintedEpoch {
     HintedEpoch {
         masked_partition_key: partition.masked.clone(),
         epoch: mimi_ds_model::codec::Epoch {
-            messages: partition.log.iter().cloned().collect(),
+            messages: to_vec(&partition.log),
         },
     }
 }
@@ -1209,7 +1210,7 @@ impl Mutant {
                     hints: vec![HintedEpoch {
                         masked_partition_key: grown.masked.clone(),
                         epoch: Epoch {
-                            messages: grown.log.last().cloned().into_iter().collect(),
+                            messages: to_vec(&grown.log.skip(grown.log.len().saturating_sub(1))),
                         },
                     }],
                 }
@@ -1219,7 +1220,7 @@ impl Mutant {
                     messages: group
                         .partitions
                         .values()
-                        .flat_map(|p| p.log.iter().cloned())
+                        .flat_map(|p| to_vec(&p.log))
                         .collect(),
                 },
                 hints: Vec::new(),

@@ -194,7 +194,7 @@ pub fn invariants(
     {
         for (k, p) in &group_before.partitions {
             let now = &group_after.partitions[k];
-            if !starts_with(&now.log, p.log.iter()) {
+            if !starts_with(&now.log, p.log.iter().map(|m| &**m)) {
                 return Err(broken(
                     &[req::RECEIVE_SEQUENCING_ORDER],
                     "logs only grow at the end",

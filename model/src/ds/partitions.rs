@@ -15,6 +15,7 @@ use crate::requirements as req;
 use imbl::{OrdMap, OrdSet, Vector};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 /// The groups a hub hosts. Everything that grows with the trace is a persistent structure,
 /// so a copy of the state (to judge an answer against the state before it) costs O(1).
@@ -103,11 +104,18 @@ impl Group {
 }
 
 /// Whether `log` begins with the messages of `prefix`, in order.
-pub fn starts_with<'a>(
-    log: &Vector<Message>,
-    prefix: impl ExactSizeIterator<Item = &'a Message>,
-) -> bool {
-    prefix.len() <= log.len() && log.iter().zip(prefix).all(|(a, b)| a == b)
+pub fn starts_with<'a>(log: &Log, prefix: impl ExactSizeIterator<Item = &'a Message>) -> bool {
+    prefix.len() <= log.len() && log.iter().zip(prefix).all(|(a, b)| **a == *b)
+}
+
+/// A partition's messages in sequencing order. Each is shared, not stored inline: the
+/// vector's chunks stay small (64 pointers) for the many short partitions of a long trace,
+/// and copying a chunk under a snapshot copies pointers, not messages.
+pub type Log = Vector<Arc<Message>>;
+
+/// The messages of `log` as a ReceiveResponse carries them.
+pub fn to_vec(log: &Log) -> Vec<Message> {
+    log.iter().map(|m| Message::clone(m)).collect()
 }
 
 /// One sequenced commit: where it went and what it announced.
@@ -124,7 +132,7 @@ pub struct Partition {
     /// SHA-256 of the key (errata `errata/masked-partition-key-hash`), kept for hints.
     pub masked: Bytes,
     /// In sequencing order, exactly as a ReceiveResponse relays them.
-    pub log: Vector<Message>,
+    pub log: Log,
 
     /// Which entries of `log` arrived as ExternalJoinRequests.
     pub external: BTreeSet<u32>,
@@ -140,7 +148,7 @@ pub struct Partition {
 
 impl Partition {
     /// The messages from `counter` on; none past the end.
-    pub fn suffix(&self, counter: u32) -> Vector<Message> {
+    pub fn suffix(&self, counter: u32) -> Log {
         self.log.skip((counter as usize).min(self.log.len()))
     }
 
@@ -227,10 +235,10 @@ impl Partitions {
             .entry(digest(&arrival.message.bytes.0))
             .or_default()
             .push((key, partition.log.len() as u32));
-        partition.log.push_back(Message {
+        partition.log.push_back(Arc::new(Message {
             message: arrival.message.clone(),
             commit,
-        });
+        }));
         let Some((next, group_info, bans)) = arrival.commit else {
             return;
         };

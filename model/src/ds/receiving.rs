@@ -9,7 +9,7 @@
 //! canonical choice, which the reference DS makes, hints the partitions that the commits of
 //! the returned epoch announce, when they hold messages.
 
-use super::partitions::{starts_with, Group, Partitions};
+use super::partitions::{starts_with, to_vec, Group, Log, Partitions};
 use super::{short, Expectation, Outcome, Rule, State, Violation};
 use crate::codec::{
     Epoch, ErrorCode, HintedEpoch, Message, PartitionKey, ReceiveRequest, ReceiveResponse,
@@ -17,7 +17,6 @@ use crate::codec::{
 };
 use crate::errata::{self, ErratumId};
 use crate::requirements::{self as req, ReqId};
-use imbl::Vector;
 
 const EPOCH_REQUIREMENTS: &[ReqId] = &[
     req::RECEIVE_SKIP_COUNTER,
@@ -69,7 +68,7 @@ pub fn respond(partitions: &Partitions, request: &ReceiveRequest) -> Expectation
     let canonical = ReceiveResponse {
         hints: canonical_hints(group, &partition_key, &epoch),
         epoch: Epoch {
-            messages: epoch.into_iter().collect(),
+            messages: to_vec(&epoch),
         },
     };
     let mut requirements = EPOCH_REQUIREMENTS.to_vec();
@@ -108,11 +107,7 @@ pub fn respond(partitions: &Partitions, request: &ReceiveRequest) -> Expectation
 }
 
 /// The partitions the returned commits announce, once each, when they hold messages.
-fn canonical_hints(
-    group: &Group,
-    requested: &PartitionKey,
-    epoch: &Vector<Message>,
-) -> Vec<HintedEpoch> {
+fn canonical_hints(group: &Group, requested: &PartitionKey, epoch: &Log) -> Vec<HintedEpoch> {
     let mut hints: Vec<HintedEpoch> = Vec::new();
     for commit in epoch.iter().filter_map(|m| m.commit.as_ref()) {
         let masked = &commit.next_partition_key;
@@ -123,7 +118,7 @@ fn canonical_hints(
                 hints.push(HintedEpoch {
                     masked_partition_key: masked.clone(),
                     epoch: Epoch {
-                        messages: child.log.iter().cloned().collect(),
+                        messages: to_vec(&child.log),
                     },
                 });
             }
@@ -152,7 +147,12 @@ pub fn check_response(
         ));
     };
     let expected = partition.suffix(counter);
-    if !observed.epoch.messages.iter().eq(&expected) {
+    if !observed
+        .epoch
+        .messages
+        .iter()
+        .eq(expected.iter().map(|m| &**m))
+    {
         let mut because = vec![format!(
             "partition {}… holds {} message(s); counter {counter} → the epoch must hold {}",
             short(key),
@@ -164,7 +164,7 @@ pub fn check_response(
             partitions,
             key,
             counter,
-            &expected.iter().cloned().collect::<Vec<_>>(),
+            &to_vec(&expected),
             &observed.epoch.messages,
             &mut because,
             &mut requirements,
@@ -257,7 +257,11 @@ fn check_hints(
             );
         }
         let complete = match completeness {
-            Completeness::Now => hint.epoch.messages.iter().eq(&partition.log),
+            Completeness::Now => hint
+                .epoch
+                .messages
+                .iter()
+                .eq(partition.log.iter().map(|m| &**m)),
             Completeness::Snapshot => starts_with(&partition.log, hint.epoch.messages.iter()),
         };
         if !complete {
@@ -273,8 +277,10 @@ fn check_hints(
                     partition.log.len()
                 ),
             }];
-            let log: Vec<Message> = partition.log.iter().cloned().collect();
-            because.push(first_difference(&log, &hint.epoch.messages));
+            because.push(first_difference(
+                &to_vec(&partition.log),
+                &hint.epoch.messages,
+            ));
             let mut broken = vec![req::RECEIVE_HINTS_COMPLETE, req::RECEIVE_SEQUENCING_ORDER];
             if completeness == Completeness::Snapshot {
                 broken.push(req::RECEIVE_PUSH);
@@ -405,7 +411,7 @@ fn explain_difference(
         }
         return;
     }
-    if let Some(j) = here.log.iter().position(same_bytes) {
+    if let Some(j) = here.log.iter().position(|m| same_bytes(m)) {
         let note = if j < counter as usize {
             " (already received)"
         } else {
@@ -422,7 +428,7 @@ fn explain_difference(
         .groups
         .values()
         .flat_map(|g| g.partitions.iter())
-        .find_map(|(k, p)| p.log.iter().position(same_bytes).map(|j| (k, p, j)));
+        .find_map(|(k, p)| p.log.iter().position(|m| same_bytes(m)).map(|j| (k, p, j)));
     match elsewhere {
         Some((other, p, j)) => {
             because.push(format!(
@@ -629,14 +635,7 @@ mod tests {
         itself.hints = vec![HintedEpoch {
             masked_partition_key: key(0).masked(),
             epoch: Epoch {
-                messages: s
-                    .partitions
-                    .partition(&key(0))
-                    .unwrap()
-                    .log
-                    .iter()
-                    .cloned()
-                    .collect(),
+                messages: to_vec(&s.partitions.partition(&key(0)).unwrap().log),
             },
         }];
         let v = checked(&s, &receive(1), &observe(itself)).unwrap_err();
