@@ -567,11 +567,11 @@ fn vector_files_that_are_not_regular_or_too_large_are_refused_by_name() {
             Box::new(|p| std::os::unix::fs::symlink(p, p).unwrap()),
         ),
         (
-            "a sparse 100 MB file",
+            "a sparse file one byte over the cap",
             Box::new(|p| {
                 std::fs::File::create(p)
                     .unwrap()
-                    .set_len(100 << 20)
+                    .set_len(mimi_ds_vectors::MAX_FILE + 1)
                     .unwrap()
             }),
         ),

@@ -1,19 +1,23 @@
-//! End-to-end cost of one long trace against the in-process reference DS: the runner sends
-//! every step over HTTP and judges every answer with the model, so a cost per step that
-//! grows with the trace shows here as superlinear wall time.
+//! End-to-end cost of one long trace vector against the in-process reference DS, as
+//! `mimi-ds-check run --vectors DIR` spends it: the vector file is written, loaded, and every
+//! step sent over HTTP and judged with the model, so a cost per step that grows with the
+//! trace shows here as superlinear wall time.
 //!
 //! `cargo bench -p mimi-ds-check --features reference --bench long_trace [-- STEPS…]`
 //! (default 10000 and 100000). The trace: a group created at the hub, then sends from a
 //! follower to the current partition, commits to fresh keys (one in ten into the previous
 //! partition: a fork) and reads at counters near each log's end. Messages are PrivateMessages
-//! with distinct ciphertexts: the hub reads only their headers.
+//! with distinct ciphertexts: the hub reads only their headers. Each vector is left in the
+//! temporary directory the output names, to replay with the CLI.
 
-use mimi_ds_check::runner::{Case, CaseStep, Grade, Role};
+use mimi_ds_check::cases;
+use mimi_ds_check::runner::Grade;
 use mimi_ds_check::suite::{self, Options};
 use mimi_ds_model::codec::{
     Bytes, CommitData, MlsMessage, PartitionKey, ReceiveRequest, SendRequest, ServiceProviderId,
 };
 use mimi_ds_model::ds::Input;
+use mimi_ds_model::vectors::trace::{self, CaseStep, Role, Target, TraceCase};
 use std::time::Instant;
 
 const GROUP: &[u8] = b"long-trace-group";
@@ -61,7 +65,7 @@ fn key(n: u32) -> PartitionKey {
     PartitionKey(k)
 }
 
-fn trace(steps: u32) -> Case {
+fn trace(steps: u32) -> TraceCase {
     let follower = ServiceProviderId::new("b.example").expect("valid domain");
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let (mut current, mut previous, mut epoch) = (key(u32::MAX), key(u32::MAX), 0);
@@ -113,17 +117,15 @@ fn trace(steps: u32) -> Case {
         }
         inputs.push(input);
     }
-    Case {
+    TraceCase {
         id: format!("bench/long-trace/{steps}"),
         comment: format!("{steps} sends, commits and reads against one hub"),
-        requirements: Vec::new(),
-        errata: Vec::new(),
-        role: Role::Hub,
-        target: ServiceProviderId::new("hub.example").expect("valid domain"),
-        steps: inputs
-            .into_iter()
-            .map(|input| CaseStep { input, raw: None })
-            .collect(),
+        target: Target {
+            role: Role::Hub,
+            provider: "hub.example".into(),
+        },
+        exercises: Vec::new(),
+        steps: inputs.into_iter().map(CaseStep::from).collect(),
     }
 }
 
@@ -139,9 +141,14 @@ fn main() {
         lengths
     };
     for steps in lengths {
-        let case = trace(steps);
+        let test = trace::build(&trace(steps)).expect("the model builds the vector");
+        let dir = std::env::temp_dir().join(format!("mimi-ds-long-trace-{steps}"));
+        mimi_ds_vectors::write_trace_file(&dir, &trace::file("bench", vec![test]))
+            .expect("the vector is written");
         let start = Instant::now();
-        let summary = suite::run(&[case], &Options::default(), &|_, _| {}).expect("the run starts");
+        let cases = cases::load(&dir).expect("the vector loads");
+        let loaded = start.elapsed();
+        let summary = suite::run(&cases, &Options::default(), &|_, _| {}).expect("the run starts");
         let wall = start.elapsed();
         let result = &summary.results[0];
         assert_eq!(
@@ -151,10 +158,12 @@ fn main() {
             result.because
         );
         println!(
-            "long_trace: {steps} steps in {:.2} s ({:.0} steps/s, {} exchanges)",
+            "long_trace: {steps} steps in {:.2} s, {:.2} s of it loading ({:.0} steps/s, {} exchanges); replay: mimi-ds-check run --vectors {}",
             wall.as_secs_f64(),
+            loaded.as_secs_f64(),
             f64::from(steps) / wall.as_secs_f64(),
-            summary.exchanges
+            summary.exchanges,
+            dir.display()
         );
     }
 }
