@@ -206,6 +206,20 @@ pub struct Exploration {
     pub runs: usize,
     /// The smallest failing trace and its result, if one failed.
     pub counterexample: Option<(TraceTest, CaseResult)>,
+    /// How long the runs took, histories made on the way included.
+    pub wall: std::time::Duration,
+}
+
+impl Exploration {
+    /// The throughput line every exploration ends with.
+    pub fn rate_line(&self) -> String {
+        let seconds = self.wall.as_secs_f64();
+        format!(
+            "{} runs in {seconds:.2} s: {:.0} traces/s",
+            self.runs,
+            self.runs as f64 / seconds.max(1e-9)
+        )
+    }
 }
 
 /// Runs `traces` random traces of up to `max_ops` operations in each of `roles`, from
@@ -218,13 +232,15 @@ pub fn explore(
     max_ops: usize,
     seed: u64,
 ) -> Result<Exploration> {
+    let started = std::time::Instant::now();
     let mut runs = 0;
     // Counts the runs of one exploration; its counterexample, if any, ends the whole search.
-    let mut ends = |found: Exploration| {
-        runs += found.runs;
-        found.counterexample.map(|c| Exploration {
+    let mut ends = |(ran, counterexample): Found| {
+        runs += ran;
+        counterexample.map(|c| Exploration {
             runs,
             counterexample: Some(c),
+            wall: started.elapsed(),
         })
     };
     for role in roles {
@@ -278,8 +294,12 @@ pub fn explore(
     Ok(Exploration {
         runs,
         counterexample: None,
+        wall: started.elapsed(),
     })
 }
+
+/// The runs of one exploration, and its counterexample if one failed.
+type Found = (usize, Option<(TraceTest, CaseResult)>);
 
 /// `traces` random traces of `ops`, each made a case by `build` (from the ops and an id).
 fn explore_one<O: std::fmt::Debug + Clone>(
@@ -289,7 +309,7 @@ fn explore_one<O: std::fmt::Debug + Clone>(
     traces: u32,
     seed: u64,
     build: impl Fn(&[O], String) -> TraceCase,
-) -> Result<Exploration> {
+) -> Result<Found> {
     let config = Config {
         cases: traces,
         failure_persistence: None,
@@ -332,10 +352,7 @@ fn explore_one<O: std::fmt::Debug + Clone>(
         }
         Err(TestError::Abort(why)) => return Err(Error::ExploreAborted(why.to_string())),
     };
-    Ok(Exploration {
-        runs: runs.into_inner(),
-        counterexample,
-    })
+    Ok((runs.into_inner(), counterexample))
 }
 
 /// One step of a random trace against a follower (`b.example`, following the linear

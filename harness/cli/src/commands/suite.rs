@@ -110,18 +110,17 @@ pub fn explore(
         bail!("--explore and --max-ops need at least 1");
     }
     let found = suite::explore(options, traces, max_ops, seed)?;
+    let rate = found.rate_line();
     let Some((test, result)) = found.counterexample else {
         println!(
-            "{traces} random traces per role the target offers (seed {seed}, up to {max_ops} operations) passed; {} runs",
-            found.runs
+            "{traces} random traces per role the target offers (seed {seed}, up to {max_ops} operations) passed; {rate}"
         );
         return Ok(());
     };
     println!("{}", describe(&result));
     println!(
-        "a random trace failed; shrunk to {} inputs after {} runs (seed {seed})",
-        test.steps.len(),
-        found.runs
+        "a random trace failed; shrunk to {} inputs (seed {seed}); {rate}",
+        test.steps.len()
     );
     match report_dir {
         Some(dir) => {
