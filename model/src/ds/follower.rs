@@ -8,7 +8,9 @@
 //! here when this DS hosts the group; after the last local user self-removed, the follower
 //! stops reading the group and refuses pushes for it (`errata/self-remove-signalling`).
 
-use super::{digest, policy, receiving, sending, Expectation, Outbound, Outcome, Response, State};
+use super::{
+    digest, policy, receiving, sending, Digest, Expectation, Outbound, Outcome, Response, State,
+};
 use crate::codec::{
     Bytes, ErrorCode, MlsMessage, ReceiveRequest, ReceiveResponse, SendRequest, ServiceProviderId,
     WelcomeInitRequest, WelcomeInitResponse, Wire,
@@ -25,7 +27,7 @@ pub struct Follower {
     /// KeyPackageRefs this provider answered a WelcomeInit for with yes.
     pub awaiting_welcome: OrdSet<Bytes>,
     /// SHA-256 of every push and Welcome taken, to drop byte-identical repeats.
-    pub taken: OrdSet<Bytes>,
+    pub taken: OrdSet<Digest>,
     /// Messages handed to local users from pushes (each push counted once).
     pub delivered: u64,
 }

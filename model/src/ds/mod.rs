@@ -985,10 +985,12 @@ impl Response {
     }
 }
 
-/// SHA-256 of `bytes`: how the state recognises a message or push it already holds.
-pub(crate) fn digest(bytes: &[u8]) -> Bytes {
-    use sha2::{Digest, Sha256};
-    Bytes(Sha256::digest(bytes).to_vec())
+/// SHA-256 of a message or push: how the state recognises one it already holds.
+pub type Digest = [u8; 32];
+
+pub(crate) fn digest(bytes: &[u8]) -> Digest {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes).into()
 }
 
 /// The first bytes of a key in hex, enough to tell keys apart in an explanation.

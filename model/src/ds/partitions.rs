@@ -6,7 +6,7 @@
 //! This module owns the logs and nothing else decides where a message lands: `sending` and
 //! `external_joins` choose the partition, `sequence` appends.
 
-use super::{digest, Expectation, Outcome, State};
+use super::{digest, Digest, Expectation, Outcome, State};
 use crate::codec::{
     Bytes, ErrorCode, Message, MessageCommitData, MlsMessage, PartitionKey, ServiceProviderId,
 };
@@ -37,7 +37,7 @@ pub struct Group {
     pub known_trees: OrdSet<Bytes>,
     /// SHA-256 of each sequenced message → the partition and position of each time it was
     /// sequenced (a repeated send is sequenced again), so a message is found without a scan.
-    pub sequenced: OrdMap<Bytes, Vec<(PartitionKey, u32)>>,
+    pub sequenced: OrdMap<Digest, Vec<(PartitionKey, u32)>>,
     /// SHA-256 of each partition key → the key: commits and hints name partitions by it.
     pub by_mask: OrdMap<Bytes, PartitionKey>,
     /// Whether a partition of the group was ever terminated: only then can a send's chain
@@ -57,9 +57,12 @@ impl Group {
 
     /// Where `message` was sequenced: each partition and position, in sequencing order.
     pub fn places_of(&self, message: &MlsMessage) -> &[(PartitionKey, u32)] {
-        self.sequenced
-            .get(&digest(&message.bytes.0))
-            .map_or(&[], Vec::as_slice)
+        self.places(&digest(&message.bytes.0))
+    }
+
+    /// Where the message with SHA-256 `digest` was sequenced.
+    pub fn places(&self, digest: &Digest) -> &[(PartitionKey, u32)] {
+        self.sequenced.get(digest).map_or(&[], Vec::as_slice)
     }
 
     /// Whether a partition whose commits led to `key` is terminated.
@@ -168,6 +171,8 @@ impl Partition {
 /// A message on its way into a log.
 pub(crate) struct Arrival<'a> {
     pub message: &'a MlsMessage,
+    /// SHA-256 of the message's bytes, computed once per send.
+    pub digest: Digest,
     /// For a commit: its next key, GroupInfo and the bans its fork has after it.
     pub commit: Option<(PartitionKey, Option<&'a MlsMessage>, BTreeSet<Bytes>)>,
     pub external: bool,
@@ -232,7 +237,7 @@ impl Partitions {
             });
         group
             .sequenced
-            .entry(digest(&arrival.message.bytes.0))
+            .entry(arrival.digest)
             .or_default()
             .push((key, partition.log.len() as u32));
         partition.log.push_back(Arc::new(Message {
@@ -321,6 +326,7 @@ mod tests {
             key(0),
             Arrival {
                 message: &first,
+                digest: digest(&first.bytes.0),
                 commit: None,
                 external: false,
             },
@@ -331,6 +337,7 @@ mod tests {
             key(0),
             Arrival {
                 message: &c,
+                digest: digest(&c.bytes.0),
                 commit: Some((key(1), None, BTreeSet::new())),
                 external: false,
             },
@@ -356,6 +363,7 @@ mod tests {
             key(2),
             Arrival {
                 message: &early,
+                digest: digest(&early.bytes.0),
                 commit: None,
                 external: false,
             },
@@ -368,6 +376,7 @@ mod tests {
             key(0),
             Arrival {
                 message: &c,
+                digest: digest(&c.bytes.0),
                 commit: Some((key(2), None, bans.clone())),
                 external: false,
             },

@@ -6,7 +6,7 @@
 //! reuses it with the partition the hub picks instead of the one the sender names.
 
 use super::partitions::{Arrival, Group};
-use super::{policy, welcome, Expectation, Outcome, Response, State};
+use super::{digest, policy, welcome, Digest, Expectation, Outcome, Response, State};
 use crate::codec::{
     Bytes, CommitData, ContentType, ErrorCode, MlsMessage, PartitionKey, SendRequest,
 };
@@ -78,7 +78,8 @@ pub(crate) fn accept(
             &[errata::BRANCH_TERMINATED_SENDS],
         ));
     }
-    let context = Context::of(group, key, message, commit.is_some(), external);
+    let message_digest = digest(&message.bytes.0);
+    let context = Context::of(group, key, &message_digest, commit.is_some(), external);
     let mut ratchet_tree_inferred = false;
     if let Some(data) = commit {
         if let Some(info) = &data.group_info {
@@ -141,6 +142,7 @@ pub(crate) fn accept(
     }
     let arrival = Arrival {
         message,
+        digest: message_digest,
         commit: commit.map(|d| {
             (
                 d.next_partition_key,
@@ -214,7 +216,7 @@ impl Context {
     fn of(
         group: &Group,
         key: PartitionKey,
-        message: &MlsMessage,
+        sent: &Digest,
         is_commit: bool,
         external: bool,
     ) -> Self {
@@ -249,7 +251,7 @@ impl Context {
                 errata::NO_HARD_RULES_VS_TERMINATION,
             );
         }
-        if group.places_of(message).iter().any(|(k, _)| *k == key) {
+        if group.places(sent).iter().any(|(k, _)| *k == key) {
             context.add(req::SEND_SEQUENCED_TO_PARTITION, errata::DUPLICATE_SEND);
         }
         if group.descends_from_terminated(&key) {
