@@ -26,6 +26,9 @@ pub const CONTROL_PREFIX: &str = "/mimi-ds-test/v1/";
 pub const MEDIA_TYPE: &str = "application/mimi-ds";
 /// Plain-HTTP test mode: names the calling provider where mutual TLS would.
 pub const PROVIDER_HEADER: &str = "mimi-ds-provider";
+/// Test mode, on any answer of a target that offers `idle` (BINDING.md §6.1): `true` says
+/// the target was idle when it answered, as `GET idle` would, so the runner skips asking.
+pub const IDLE_HEADER: &str = "mimi-ds-idle";
 /// The longest body, request or answer, the binding allows (BINDING.md §1,
 /// `errata/transport`): 16 MiB, far above any body the draft's structures need.
 pub const MAX_BODY: usize = 16 << 20;

@@ -7,7 +7,9 @@ use crate::peers::Peers;
 use mimi_ds_binding::control::{self, Capabilities, Reset};
 use mimi_ds_binding::oblivious;
 use mimi_ds_binding::wire::{Exchange, WireLog};
-use mimi_ds_binding::{self as binding, Answer, CONTROL_PREFIX, MEDIA_TYPE, PROVIDER_HEADER};
+use mimi_ds_binding::{
+    self as binding, Answer, CONTROL_PREFIX, IDLE_HEADER, MEDIA_TYPE, PROVIDER_HEADER,
+};
 use mimi_ds_model::codec::ServiceProviderId;
 use mimi_ds_model::ds::{
     apply, check, check_calls, check_unprompted, Endpoint, Input, Observed, Outbound, Response,
@@ -16,7 +18,7 @@ use mimi_ds_model::ds::{
 use mimi_ds_model::errata::{self, ErratumId};
 use mimi_ds_model::requirements::{self as req, Level, ReqId};
 use serde::Serialize;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use mimi_ds_model::vectors::trace;
@@ -235,6 +237,8 @@ pub struct Target {
     /// Exchanges the target answered (a status and a body read whole, or one over the cap):
     /// what tells a target that stopped answering from one with a broken endpoint.
     answered: AtomicUsize,
+    /// Whether the target's last answer carried `Mimi-Ds-Idle: true` (BINDING.md §6.1).
+    idle_declared: AtomicBool,
 }
 
 /// Why the runner could not start talking to a target.
@@ -298,6 +302,7 @@ impl Target {
             ohttp_keys: None,
             log,
             answered: AtomicUsize::new(0),
+            idle_declared: AtomicBool::new(false),
         };
         let url = format!("{}{CONTROL_PREFIX}capabilities", target.base);
         let answer = match target.exchange(target.client.get(&url)).await {
@@ -337,6 +342,7 @@ impl Target {
     async fn exchange(&self, request: reqwest::RequestBuilder) -> Result<Posted, Unanswered> {
         let Limits { max_body, timeout } = self.limits;
         let deadline = tokio::time::Instant::now() + timeout;
+        self.idle_declared.store(false, Ordering::Relaxed);
         let mut answer = match tokio::time::timeout_at(deadline, request.send()).await {
             Err(_) => {
                 return Err(Unanswered::Head(format!(
@@ -352,6 +358,10 @@ impl Target {
             .headers()
             .get(reqwest::header::CONTENT_TYPE)
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        let idle = answer
+            .headers()
+            .get(IDLE_HEADER)
+            .is_some_and(|v| v.as_bytes() == b"true");
         let announced = answer.content_length();
         let mut read = Vec::new();
         match body::read(
@@ -366,6 +376,7 @@ impl Target {
         {
             Ok(()) => {
                 self.answered.fetch_add(1, Ordering::Relaxed);
+                self.idle_declared.store(idle, Ordering::Relaxed);
                 Ok(Posted {
                     status,
                     content_type,
@@ -608,6 +619,10 @@ impl Target {
         end: bool,
     ) -> Result<(), Trouble> {
         if self.capabilities.idle {
+            // The answer to the last request said the target was idle: nothing to ask.
+            if self.idle_declared.load(Ordering::Relaxed) {
+                return Ok(());
+            }
             let path = format!("{CONTROL_PREFIX}idle");
             return match self.get(&path).await {
                 Ok(answer) if (200..300).contains(&answer.status) => Ok(()),

@@ -240,7 +240,21 @@ async fn handle(
     axum::extract::State(shared): axum::extract::State<Arc<Shared>>,
     request: Request,
 ) -> HttpResponse {
-    let _busy = Busy::enter(&shared.activity);
+    let busy = Busy::enter(&shared.activity);
+    let mut answer = answer(&shared, request).await;
+    // Nothing but this request in flight (a push after answering would be): the answer says
+    // so, and the runner spares itself the `idle` round trip (BINDING.md §6.1).
+    if shared.config.idle && shared.activity.busy.load(Ordering::SeqCst) <= 1 {
+        answer.headers_mut().insert(
+            binding::IDLE_HEADER,
+            axum::http::HeaderValue::from_static("true"),
+        );
+    }
+    drop(busy);
+    answer
+}
+
+async fn answer(shared: &Arc<Shared>, request: Request) -> HttpResponse {
     let (parts, body) = request.into_parts();
     let (method, uri, headers) = (parts.method, parts.uri, parts.headers);
     let control = uri.path().strip_prefix(CONTROL_PREFIX);
