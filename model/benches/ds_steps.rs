@@ -6,8 +6,10 @@
 //! (the checker judging a target's answers: the reference's `apply` plus the judgement) and
 //! for `step` (apply on a copy, as the explorers do).
 
-use mimi_ds_model::codec::{ExternalJoinRequest, PartitionKey, ReceiveRequest};
-use mimi_ds_model::ds::scenario::{self, commit_data, follower_id, hosting_hub, key};
+use mimi_ds_model::codec::{ExternalJoinRequest, ReceiveRequest};
+use mimi_ds_model::ds::scenario::{
+    self, commit_data, follower_id, hosting_hub, key, Chain, Xorshift,
+};
 use mimi_ds_model::ds::{apply, check, step, Input, Model, Reference, State};
 use std::hint::black_box;
 use std::time::Instant;
@@ -15,76 +17,46 @@ use std::time::Instant;
 const STEPS: usize = 10_000;
 const RUNS: usize = 7;
 
-/// xorshift64: deterministic, no dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
-
-fn fresh_key(n: u32) -> PartitionKey {
-    let mut k = [0xa5; 16];
-    k[..4].copy_from_slice(&n.to_be_bytes());
-    PartitionKey(k)
-}
-
 /// The trace, built by running the model once so reads use counters near each log's end.
 fn trace() -> Vec<Input> {
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut rng = Xorshift(0x9e37_79b9_7f4a_7c15);
     let mut state = hosting_hub();
-    let mut current = key(0);
-    let mut previous = key(0);
+    let mut chain = Chain::new(key(0));
     let mut inputs = Vec::with_capacity(STEPS);
     for n in 0..STEPS as u32 {
         let input = match rng.below(100) {
             0..=59 => Input::Send {
                 from: follower_id((n % 2) as u8),
-                request: scenario::send_request(scenario::application(n), current, None),
+                request: scenario::send_request(scenario::application(n), chain.current, None),
             },
             60..=69 => {
-                // One commit in ten lands in the previous partition: a fork.
-                let at = if rng.below(10) == 0 {
-                    previous
-                } else {
-                    current
-                };
-                previous = current;
-                current = fresh_key(n);
+                let (at, next) = chain.commit(&mut rng, n);
                 Input::Send {
                     from: follower_id(0),
                     request: scenario::send_request(
                         scenario::commit(n, vec![]),
                         at,
-                        Some(commit_data(current)),
+                        Some(commit_data(next)),
                     ),
                 }
             }
-            70..=74 => {
-                previous = current;
-                current = fresh_key(n);
-                Input::ExternalJoin {
-                    from: follower_id(1),
-                    request: ExternalJoinRequest {
-                        message: scenario::external_commit(n),
-                        commit_data: commit_data(current),
-                    },
-                }
-            }
+            70..=74 => Input::ExternalJoin {
+                from: follower_id(1),
+                request: ExternalJoinRequest {
+                    message: scenario::external_commit(n),
+                    commit_data: commit_data(chain.advance(n)),
+                },
+            },
             _ => {
                 let len = state
                     .partitions
-                    .partition(&current)
+                    .partition(&chain.current)
                     .map_or(0, |p| p.log.len() as u64);
                 let counter = len.saturating_sub(rng.below(4)) as u32;
                 Input::Receive {
                     from: follower_id(1),
                     request: ReceiveRequest {
-                        partition_key: current,
+                        partition_key: chain.current,
                         counter,
                     },
                 }

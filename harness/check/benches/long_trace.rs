@@ -16,23 +16,12 @@ use mimi_ds_check::suite::{self, Options};
 use mimi_ds_model::codec::{
     Bytes, CommitData, MlsMessage, PartitionKey, ReceiveRequest, SendRequest, ServiceProviderId,
 };
+use mimi_ds_model::ds::scenario::{numbered_key, Chain, Xorshift};
 use mimi_ds_model::ds::Input;
 use mimi_ds_model::vectors::trace::{self, CaseStep, Role, Target, TraceCase};
 use std::time::Instant;
 
 const GROUP: &[u8] = b"long-trace-group";
-
-/// xorshift64: deterministic, no dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
 
 /// A QUIC variable-length integer, as MLS prefixes opaque vectors.
 fn varint(n: usize, out: &mut Vec<u8>) {
@@ -59,20 +48,15 @@ fn private_message(epoch: u64, content_type: u8, n: u32) -> MlsMessage {
     MlsMessage::from_bytes(&b).expect("a well-formed PrivateMessage")
 }
 
-fn key(n: u32) -> PartitionKey {
-    let mut k = [0xa5; 16];
-    k[..4].copy_from_slice(&n.to_be_bytes());
-    PartitionKey(k)
-}
-
 fn trace(steps: u32) -> TraceCase {
     let follower = ServiceProviderId::new("b.example").expect("valid domain");
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    let (mut current, mut previous, mut epoch) = (key(u32::MAX), key(u32::MAX), 0);
+    let mut rng = Xorshift(0x9e37_79b9_7f4a_7c15);
+    let mut chain = Chain::new(numbered_key(u32::MAX));
+    let mut epoch = 0;
     let mut lengths = std::collections::BTreeMap::<PartitionKey, u32>::new();
     let mut inputs = vec![Input::CreateGroup {
         group_id: Bytes(GROUP.to_vec()),
-        partition_key: current,
+        partition_key: chain.current,
     }];
     for n in 0..steps {
         let send = |message, partition_key, commit_data| Input::Send {
@@ -84,29 +68,23 @@ fn trace(steps: u32) -> TraceCase {
             },
         };
         let input = match rng.below(100) {
-            0..=69 => send(private_message(epoch, 1, n), current, None),
+            0..=69 => send(private_message(epoch, 1, n), chain.current, None),
             70..=79 => {
-                let at = if rng.below(10) == 0 {
-                    previous
-                } else {
-                    current
-                };
-                previous = current;
-                current = key(n);
+                let (at, next) = chain.commit(&mut rng, n);
                 epoch += 1;
                 let data = CommitData {
-                    next_partition_key: current,
+                    next_partition_key: next,
                     group_info: None,
                     welcome_data: None,
                 };
                 send(private_message(epoch - 1, 3, n), at, Some(data))
             }
             _ => {
-                let len = lengths.get(&current).copied().unwrap_or(0);
+                let len = lengths.get(&chain.current).copied().unwrap_or(0);
                 Input::Receive {
                     from: follower.clone(),
                     request: ReceiveRequest {
-                        partition_key: current,
+                        partition_key: chain.current,
                         counter: len.saturating_sub(rng.below(4) as u32),
                     },
                 }
