@@ -125,7 +125,9 @@ pub fn schema() -> serde_json::Value {
     }
     let mut defs = generator.take_definitions(true);
     // The model describes a provider id in words; here it gets the codec's exact rule.
-    defs["ServiceProviderId"]["pattern"] = json!(PROVIDER_ID_PATTERN);
+    defs["ServiceProviderId"]["pattern"] = json!(PROVIDER_ID_LABELS);
+    defs["ServiceProviderId"]["maxLength"] = json!(253);
+    defs["ServiceProviderId"]["not"] = json!({ "pattern": PROVIDER_ID_NUMERIC_TOP });
     defs["Reset"]["properties"]["peers"]["propertyNames"] =
         json!({"$ref": "#/$defs/ServiceProviderId"});
     let mut action = defs.remove("Input").expect("Input is defined");
@@ -161,8 +163,13 @@ pub fn schema() -> serde_json::Value {
     })
 }
 
-/// What `ServiceProviderId::new` accepts (errata/service-provider-id).
-const PROVIDER_ID_PATTERN: &str = "^[a-z0-9.-]+$";
+/// What `ServiceProviderId::new` accepts (errata/service-provider-id), with a length of at
+/// most 253 and a last label that is not all digits: dot-separated labels of 1–63 lowercase
+/// letters, digits and inner hyphens.
+const PROVIDER_ID_LABELS: &str =
+    r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$";
+/// A last label of digits only: an address, not a DNS name.
+const PROVIDER_ID_NUMERIC_TOP: &str = r"(^|\.)[0-9]+$";
 
 /// Keeps the variants of a tagged enum's `oneOf` whose tag is one of `names`.
 fn keep_variants(schema: &mut serde_json::Value, tag: &str, names: &[&str]) {

@@ -193,3 +193,41 @@ fn documents_cite_only_recorded_errata() {
         }
     }
 }
+
+/// The schema's rule for a provider id is the codec's: they agree on every name tried.
+#[test]
+fn the_schema_takes_exactly_the_provider_ids_the_codec_takes() {
+    let ids = validator("ServiceProviderId");
+    let longest_label = "a".repeat(63);
+    let longest = "a.".repeat(126) + "a";
+    let names = [
+        "b.example".to_owned(),
+        "a1.example".into(),
+        "123.example".into(),
+        "x".into(),
+        "a-b.c-d".into(),
+        "1-2".into(),
+        format!("{longest_label}.example"),
+        format!("{longest_label}a.example"),
+        longest.clone(),
+        longest + "b",
+        "1.2.3.4".into(),
+        "a.123".into(),
+        "7".into(),
+        "B.example".into(),
+        "a..example".into(),
+        "-a.example".into(),
+        "a-.example".into(),
+        ".a".into(),
+        "a.".into(),
+        "a_b.example".into(),
+        String::new(),
+    ];
+    for name in &names {
+        assert_eq!(
+            ids.is_valid(&serde_json::json!(name)),
+            ServiceProviderId::new(name).is_ok(),
+            "{name:?}"
+        );
+    }
+}
