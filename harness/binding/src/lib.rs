@@ -346,3 +346,18 @@ fn decode_success(endpoint: Endpoint, status: u16, body: &[u8]) -> Result<Respon
             .map_err(|e| bad("a WelcomeInitResponse", e)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::MAX_BODY;
+
+    /// The erratum and BINDING.md state the limit in words; they must say this one.
+    #[test]
+    fn the_transport_erratum_and_binding_state_max_body() {
+        let limit = format!("{} MiB", MAX_BODY >> 20);
+        let erratum = mimi_ds_model::errata::find("errata/transport").expect("the erratum");
+        assert!(erratum.decision.contains(&limit), "{}", erratum.decision);
+        let binding = include_str!("../../BINDING.md");
+        assert!(binding.contains(&format!("**{limit}**")));
+    }
+}
