@@ -4,7 +4,8 @@
 //! `cargo bench -p mimi-ds-model --bench decode_receive_response` prints the median over
 //! `RUNS` decodes. A measurement, not a test: it never fails on a slow machine.
 
-use mimi_ds_model::codec::{ReceiveResponse, Wire, Writer};
+use mimi_ds_model::codec::{ReceiveResponse, Wire};
+use mimi_ds_model::ds::workloads;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -12,47 +13,8 @@ const MESSAGES: usize = 1_000;
 const MESSAGE_LEN: usize = 1_024;
 const RUNS: usize = 50;
 
-/// Bytes a varint takes for `value` (RFC 9420 §2.1.2).
-fn varint_len(value: usize) -> usize {
-    match value {
-        0..=63 => 1,
-        64..=16_383 => 2,
-        _ => 4,
-    }
-}
-
-/// An MLSMessage holding a PrivateMessage (RFC 9420 §6.3) of exactly `MESSAGE_LEN` bytes, its
-/// ciphertext sized to fill what the header leaves.
-fn private_message(index: usize) -> Vec<u8> {
-    let mut w = Writer::default();
-    w.u16(1); // version mls10
-    w.u16(2); // wire_format private_message
-    w.opaque(b"benchmark-group-0001"); // group_id
-    w.u64(7); // epoch
-    w.u8(1); // content_type application
-    w.opaque(b""); // authenticated_data
-    w.opaque(&[0xa5; 32]); // encrypted_sender_data
-    let left = MESSAGE_LEN - w.out.len();
-    let ciphertext_len = left - varint_len(left - varint_len(left));
-    w.opaque(&vec![index as u8; ciphertext_len]);
-    assert_eq!(
-        w.out.len(),
-        MESSAGE_LEN,
-        "the PrivateMessage layout must come to 1 KiB"
-    );
-    w.out
-}
-
-/// `ReceiveResponse { epoch: Epoch { messages }, hints: [] }` with `MESSAGES` messages.
-fn receive_response() -> Vec<u8> {
-    let mut w = Writer::default();
-    w.vector(|w| (0..MESSAGES).for_each(|i| w.raw(&private_message(i))));
-    w.vector(|_| {});
-    w.out
-}
-
 fn main() {
-    let input = receive_response();
+    let input = workloads::receive_response_bytes(MESSAGES, MESSAGE_LEN);
     let decoded = ReceiveResponse::from_bytes(&input).expect("the benchmark input decodes");
     assert_eq!(decoded.epoch.messages.len(), MESSAGES);
     assert_eq!(

@@ -6,67 +6,14 @@
 //! (the checker judging a target's answers: the reference's `apply` plus the judgement) and
 //! for `step` (apply on a copy, as the explorers do).
 
-use mimi_ds_model::codec::{ExternalJoinRequest, ReceiveRequest};
-use mimi_ds_model::ds::scenario::{
-    self, commit_data, follower_id, hosting_hub, key, Chain, Xorshift,
-};
+use mimi_ds_model::ds::scenario::hosting_hub;
+use mimi_ds_model::ds::workloads;
 use mimi_ds_model::ds::{apply, check, step, Input, Model, Reference, State};
 use std::hint::black_box;
 use std::time::Instant;
 
 const STEPS: usize = 10_000;
 const RUNS: usize = 7;
-
-/// The trace, built by running the model once so reads use counters near each log's end.
-fn trace() -> Vec<Input> {
-    let mut rng = Xorshift(0x9e37_79b9_7f4a_7c15);
-    let mut state = hosting_hub();
-    let mut chain = Chain::new(key(0));
-    let mut inputs = Vec::with_capacity(STEPS);
-    for n in 0..STEPS as u32 {
-        let input = match rng.below(100) {
-            0..=59 => Input::Send {
-                from: follower_id((n % 2) as u8),
-                request: scenario::send_request(scenario::application(n), chain.current, None),
-            },
-            60..=69 => {
-                let (at, next) = chain.commit(&mut rng, n);
-                Input::Send {
-                    from: follower_id(0),
-                    request: scenario::send_request(
-                        scenario::commit(n, vec![]),
-                        at,
-                        Some(commit_data(next)),
-                    ),
-                }
-            }
-            70..=74 => Input::ExternalJoin {
-                from: follower_id(1),
-                request: ExternalJoinRequest {
-                    message: scenario::external_commit(n),
-                    commit_data: commit_data(chain.advance(n)),
-                },
-            },
-            _ => {
-                let len = state
-                    .partitions
-                    .partition(&chain.current)
-                    .map_or(0, |p| p.log.len() as u64);
-                let counter = len.saturating_sub(rng.below(4)) as u32;
-                Input::Receive {
-                    from: follower_id(1),
-                    request: ReceiveRequest {
-                        partition_key: chain.current,
-                        counter,
-                    },
-                }
-            }
-        };
-        apply(&mut state, &input);
-        inputs.push(input);
-    }
-    inputs
-}
 
 fn median(mut rates: Vec<f64>) -> f64 {
     rates.sort_by(|a, b| a.total_cmp(b));
@@ -86,7 +33,7 @@ fn measure(trace: &[Input], run: impl Fn(&[Input])) -> f64 {
 }
 
 fn main() {
-    let trace = trace();
+    let trace = workloads::hub_trace(STEPS);
     let in_place = measure(&trace, |trace| {
         let mut state = hosting_hub();
         for input in trace {

@@ -13,99 +13,9 @@
 use mimi_ds_check::cases;
 use mimi_ds_check::runner::Grade;
 use mimi_ds_check::suite::{self, Options};
-use mimi_ds_model::codec::{
-    Bytes, CommitData, MlsMessage, PartitionKey, ReceiveRequest, SendRequest, ServiceProviderId,
-};
-use mimi_ds_model::ds::scenario::{numbered_key, Chain, Xorshift};
-use mimi_ds_model::ds::Input;
-use mimi_ds_model::vectors::trace::{self, CaseStep, Role, Target, TraceCase};
+use mimi_ds_model::ds::workloads;
+use mimi_ds_model::vectors::trace;
 use std::time::Instant;
-
-const GROUP: &[u8] = b"long-trace-group";
-
-/// A QUIC variable-length integer, as MLS prefixes opaque vectors.
-fn varint(n: usize, out: &mut Vec<u8>) {
-    match n {
-        0..=63 => out.push(n as u8),
-        64..=16383 => out.extend_from_slice(&(0x4000 | n as u16).to_be_bytes()),
-        _ => out.extend_from_slice(&(0x8000_0000 | n as u32).to_be_bytes()),
-    }
-}
-
-/// A PrivateMessage of `content_type` (1 application, 3 commit) whose ciphertext is `n`.
-fn private_message(epoch: u64, content_type: u8, n: u32) -> MlsMessage {
-    let mut b = vec![0, 1, 0, 2];
-    varint(GROUP.len(), &mut b);
-    b.extend_from_slice(GROUP);
-    b.extend_from_slice(&epoch.to_be_bytes());
-    b.push(content_type);
-    varint(0, &mut b);
-    varint(4, &mut b);
-    b.extend_from_slice(&[0x5e; 4]);
-    let ciphertext = [&n.to_be_bytes()[..], &[0xc1; 60]].concat();
-    varint(ciphertext.len(), &mut b);
-    b.extend_from_slice(&ciphertext);
-    MlsMessage::from_bytes(&b).expect("a well-formed PrivateMessage")
-}
-
-fn trace(steps: u32) -> TraceCase {
-    let follower = ServiceProviderId::new("b.example").expect("valid domain");
-    let mut rng = Xorshift(0x9e37_79b9_7f4a_7c15);
-    let mut chain = Chain::new(numbered_key(u32::MAX));
-    let mut epoch = 0;
-    let mut lengths = std::collections::BTreeMap::<PartitionKey, u32>::new();
-    let mut inputs = vec![Input::CreateGroup {
-        group_id: Bytes(GROUP.to_vec()),
-        partition_key: chain.current,
-    }];
-    for n in 0..steps {
-        let send = |message, partition_key, commit_data| Input::Send {
-            from: follower.clone(),
-            request: SendRequest {
-                message,
-                partition_key,
-                commit_data,
-            },
-        };
-        let input = match rng.below(100) {
-            0..=69 => send(private_message(epoch, 1, n), chain.current, None),
-            70..=79 => {
-                let (at, next) = chain.commit(&mut rng, n);
-                epoch += 1;
-                let data = CommitData {
-                    next_partition_key: next,
-                    group_info: None,
-                    welcome_data: None,
-                };
-                send(private_message(epoch - 1, 3, n), at, Some(data))
-            }
-            _ => {
-                let len = lengths.get(&chain.current).copied().unwrap_or(0);
-                Input::Receive {
-                    from: follower.clone(),
-                    request: ReceiveRequest {
-                        partition_key: chain.current,
-                        counter: len.saturating_sub(rng.below(4) as u32),
-                    },
-                }
-            }
-        };
-        if let Input::Send { request, .. } = &input {
-            *lengths.entry(request.partition_key).or_default() += 1;
-        }
-        inputs.push(input);
-    }
-    TraceCase {
-        id: format!("bench/long-trace/{steps}"),
-        comment: format!("{steps} sends, commits and reads against one hub"),
-        target: Target {
-            role: Role::Hub,
-            provider: "hub.example".into(),
-        },
-        exercises: Vec::new(),
-        steps: inputs.into_iter().map(CaseStep::from).collect(),
-    }
-}
 
 fn main() {
     let lengths: Vec<u32> = std::env::args()
@@ -119,7 +29,8 @@ fn main() {
         lengths
     };
     for steps in lengths {
-        let test = trace::build(&trace(steps)).expect("the model builds the vector");
+        let test =
+            trace::build(&workloads::long_hub_case(steps)).expect("the model builds the vector");
         let dir = std::env::temp_dir().join(format!("mimi-ds-long-trace-{steps}"));
         mimi_ds_vectors::write_trace_file(&dir, &trace::file("bench", vec![test]))
             .expect("the vector is written");

@@ -26,6 +26,8 @@ pub mod receiving;
 pub mod scenario;
 pub mod sending;
 pub mod welcome;
+#[cfg(any(test, feature = "test-util"))]
+pub mod workloads;
 
 use crate::codec::{
     Bytes, ErrorCode, ExternalJoinRequest, GroupInfoRequest, GroupInfoResponse,

@@ -32,59 +32,6 @@ pub fn follower_id(index: u8) -> ServiceProviderId {
         .expect("valid domain")
 }
 
-/// xorshift64: deterministic pseudo-random numbers for generated traces, with no dependency.
-pub struct Xorshift(pub u64);
-
-impl Xorshift {
-    /// The next number below `n`.
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
-
-/// The `n`th of as many distinct partition keys as a long generated trace needs.
-pub fn numbered_key(n: u32) -> PartitionKey {
-    let mut k = [0xa5; 16];
-    k[..4].copy_from_slice(&n.to_be_bytes());
-    PartitionKey(k)
-}
-
-/// The partition chain of a long generated trace: where sends go, and where commits land.
-pub struct Chain {
-    pub current: PartitionKey,
-    previous: PartitionKey,
-}
-
-impl Chain {
-    pub fn new(start: PartitionKey) -> Self {
-        Chain {
-            current: start,
-            previous: start,
-        }
-    }
-
-    /// Commit number `n`: the partition it lands in (one in ten the previous one, a fork)
-    /// and the fresh key it announces, which becomes current.
-    pub fn commit(&mut self, rng: &mut Xorshift, n: u32) -> (PartitionKey, PartitionKey) {
-        let at = if rng.below(10) == 0 {
-            self.previous
-        } else {
-            self.current
-        };
-        (at, self.advance(n))
-    }
-
-    /// Moves on to a fresh key, as an external commit does; returns it.
-    pub fn advance(&mut self, n: u32) -> PartitionKey {
-        self.previous = self.current;
-        self.current = numbered_key(n);
-        self.current
-    }
-}
-
 pub fn key(index: u8) -> PartitionKey {
     PartitionKey([index.wrapping_add(0x10); 16])
 }
