@@ -1,26 +1,31 @@
-//! The fuzz targets' bodies: one function per codec structure, shared by the cargo-fuzz crate
-//! in `fuzz/` (libFuzzer, nightly) and by `tests/fuzz_targets_on_stable.rs` (stable
-//! `cargo test`), so both exercise exactly the same assertions.
+//! The fuzz targets' bodies, shared by the cargo-fuzz crate in `fuzz/` (libFuzzer, nightly)
+//! and by `tests/fuzz_targets_on_stable.rs` (stable `cargo test`), so both exercise exactly
+//! the same assertions.
 //!
-//! Each function takes arbitrary bytes and panics only when the codec breaks a promise:
+//! One decode target per codec structure takes arbitrary bytes and panics only when the codec
+//! breaks a promise:
 //! - decoding never panics (in debug and release builds);
 //! - a successful decode re-encodes to exactly the input (the codec is strict and canonical,
 //!   so decode → encode is byte-identical);
-//! - the re-encoding decodes again to an equal value;
-//! - the value's JSON form goes back through the structure's `encode` of
-//!   [`crate::codec::structures`] to the same bytes. That is the serde form, which is what
-//!   `mimi-ds-check decode` prints for every structure except a top-level `mls-message`:
-//!   there the CLI prints only the DS view, which cannot be encoded back (a PrivateMessage's
-//!   ciphertext is not in it), so the serde form with its `hex` key is used.
+//! - the re-encoding decodes again to an equal value.
 //!
-//! [`TARGETS`] lists every function under its structure's kebab name; a test checks that it
-//! covers [`crate::codec::structures`] exactly, and [`by_name`] dispatches on that name.
+//! One more target, [`json_round_trip`], checks every structure's JSON: its first byte picks
+//! the structure (an index into [`crate::codec::structures`]), and if the rest decodes as that
+//! structure, the value's JSON form goes back through the structure's `encode` to the same
+//! bytes. That is the serde form, which is what `mimi-ds-check decode` prints for every
+//! structure except a top-level `mls-message`: there the CLI prints only the DS view, which
+//! cannot be encoded back (a PrivateMessage's ciphertext is not in it), so the serde form with
+//! its `hex` key is used. It is a target of its own because JSON costs several times the
+//! byte-level checks: inside every decode target it held the slowest ones to 16–31 k exec/s.
+//!
+//! [`TARGETS`] lists the decode targets under their structure's kebab name; a test checks that
+//! it covers [`crate::codec::structures`] exactly, and [`by_name`] dispatches on that name.
 
 use crate::codec::{self, Wire};
 use std::fmt::Debug;
 
-/// Decode, re-encode, decode again and round-trip through JSON, asserting each step agrees.
-fn round_trip<T: Wire + PartialEq + Debug>(data: &[u8]) {
+/// Decode, re-encode and decode again, asserting each step agrees.
+fn byte_round_trip<T: Wire + PartialEq + Debug>(data: &[u8]) {
     let Ok(value) = T::from_bytes(data) else {
         return;
     };
@@ -40,7 +45,13 @@ fn round_trip<T: Wire + PartialEq + Debug>(data: &[u8]) {
         "{}: decoding the re-encoding gave another value",
         T::NAME
     );
+}
 
+/// Decode, then the value's JSON through the structure's `encode` must give the input back.
+fn json_round_trip_of<T: Wire>(data: &[u8]) {
+    let Ok(value) = T::from_bytes(data) else {
+        return;
+    };
     let structure = codec::find_structure(T::NAME)
         .unwrap_or_else(|| panic!("{} is missing from codec::structures()", T::NAME));
     let json = serde_json::to_value(&value)
@@ -56,19 +67,26 @@ fn round_trip<T: Wire + PartialEq + Debug>(data: &[u8]) {
     );
 }
 
-/// Declares one public target function per structure and the [`TARGETS`] table.
+/// Declares one public decode target per structure, the [`TARGETS`] table, and the JSON round
+/// trip of each structure for [`json_round_trip`].
 macro_rules! fuzz_targets {
     ($($function:ident => $structure:ty),+ $(,)?) => {
         $(
             #[doc = concat!("Fuzz target for `", stringify!($structure), "`: see the module docs.")]
             pub fn $function(data: &[u8]) {
-                round_trip::<$structure>(data)
+                byte_round_trip::<$structure>(data)
             }
         )+
 
-        /// Every target: (structure kebab name, target function name, target).
+        /// Every decode target: (structure kebab name, target function name, target).
         pub const TARGETS: &[(&str, &str, fn(&[u8]))] = &[
             $((<$structure as Wire>::NAME, stringify!($function), $function),)+
+        ];
+
+        /// The JSON round trip of every structure, in the order of `codec::structures()` (a
+        /// test checks it), so [`json_round_trip`]'s first byte indexes both.
+        pub const JSON_ROUND_TRIPS: &[(&str, fn(&[u8]))] = &[
+            $((<$structure as Wire>::NAME, json_round_trip_of::<$structure>),)+
         ];
     };
 }
@@ -95,6 +113,27 @@ fuzz_targets! {
     ds_error => codec::DsError,
 }
 
+/// Fuzz target for the JSON round trip of every structure: the first byte, modulo the number
+/// of structures (so no selector byte is wasted), picks the structure of `codec::structures()`;
+/// the rest is its input. See the module docs.
+pub fn json_round_trip(data: &[u8]) {
+    let Some((&selector, bytes)) = data.split_first() else {
+        return;
+    };
+    let (_, check) = JSON_ROUND_TRIPS[usize::from(selector) % JSON_ROUND_TRIPS.len()];
+    check(bytes)
+}
+
+/// The [`json_round_trip`] input that checks `encoding` as the structure named `name`.
+pub fn json_round_trip_input(name: &str, encoding: &[u8]) -> Result<Vec<u8>, UnknownStructure> {
+    let index = JSON_ROUND_TRIPS
+        .iter()
+        .position(|(structure, _)| *structure == name)
+        .ok_or_else(|| UnknownStructure(name.to_owned()))?;
+    let selector = u8::try_from(index).expect("fewer than 256 structures");
+    Ok([&[selector], encoding].concat())
+}
+
 /// A structure name no target answers to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UnknownStructure(pub String);
@@ -107,7 +146,8 @@ impl std::fmt::Display for UnknownStructure {
 
 impl std::error::Error for UnknownStructure {}
 
-/// Runs the target of the structure with this kebab name (`send-request`, `mls-message`, …).
+/// Runs the decode target of the structure with this kebab name (`send-request`,
+/// `mls-message`, …).
 pub fn by_name(name: &str, data: &[u8]) -> Result<(), UnknownStructure> {
     let (_, _, target) = TARGETS
         .iter()

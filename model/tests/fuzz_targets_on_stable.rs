@@ -1,10 +1,12 @@
 //! The fuzz targets of `mimi_ds_model::fuzzing`, run on stable `cargo test`.
 //!
-//! - Every target is registered: `fuzzing::TARGETS` covers `codec::structures()` exactly, and
-//!   each has a cargo-fuzz binary and a seed corpus in `fuzz/`.
+//! - Every target is registered: `fuzzing::TARGETS` and `fuzzing::JSON_ROUND_TRIPS` cover
+//!   `codec::structures()` exactly, and each decode target and `json_round_trip` has a
+//!   cargo-fuzz binary and a seed corpus in `fuzz/`.
 //! - Every target runs over every committed seed (`fuzz/seeds/<target>/`), every codec vector
 //!   (`vectors/codec/`), and many deterministic mutations of the seeds (bit flips,
 //!   truncations, splices, interesting bytes) and random byte strings: no panic allowed.
+//!   `json_round_trip` gets each of them both as is and behind its structure's selector byte.
 //! - Round-trip properties per structure (proptest): values built from parts — random byte
 //!   strings, partition keys, counters, provider ids, and real MLSMessages from
 //!   `tests/data/mls-messages.json` of the wire format each field requires — satisfy
@@ -325,6 +327,7 @@ fn assert_round_trip<T: Wire + PartialEq + std::fmt::Debug>(value: &T) -> TestCa
         .map_err(TestCaseError::fail)?;
     prop_assert_eq!(hex::encode(from_json), hex::encode(&bytes));
     fuzzing::by_name(T::NAME, &bytes).expect("every structure has a fuzz target");
+    fuzzing::json_round_trip(&fuzzing::json_round_trip_input(T::NAME, &bytes).expect("listed"));
     Ok(())
 }
 
@@ -379,6 +382,14 @@ fn every_structure_has_a_target_a_binary_and_seeds() {
         targets, structures,
         "fuzzing::TARGETS must list codec::structures() in order"
     );
+    let json_round_trips: Vec<_> = fuzzing::JSON_ROUND_TRIPS
+        .iter()
+        .map(|(name, _)| *name)
+        .collect();
+    assert_eq!(
+        json_round_trips, structures,
+        "json_round_trip's selector byte indexes codec::structures()"
+    );
     let with_properties: Vec<_> = encodings().iter().map(|(name, _)| *name).collect();
     assert_eq!(
         with_properties, structures,
@@ -386,12 +397,7 @@ fn every_structure_has_a_target_a_binary_and_seeds() {
     );
 
     let manifest = std::fs::read_to_string(fuzz_dir().join("Cargo.toml")).expect("fuzz/Cargo.toml");
-    for (structure, function, _) in fuzzing::TARGETS {
-        assert_eq!(
-            function.replace('_', "-"),
-            *structure,
-            "target function named after its structure"
-        );
+    let has_binary = |function: &str| {
         assert!(
             manifest.contains(&format!("name = \"{function}\"")),
             "fuzz/Cargo.toml lacks [[bin]] {function}"
@@ -405,6 +411,14 @@ fn every_structure_has_a_target_a_binary_and_seeds() {
             source.contains(&format!("fuzzing::{function}(data)")),
             "{function}.rs calls another target"
         );
+    };
+    for (structure, function, _) in fuzzing::TARGETS {
+        assert_eq!(
+            function.replace('_', "-"),
+            *structure,
+            "target function named after its structure"
+        );
+        has_binary(function);
         let seeds = seed_files(function);
         assert!(!seeds.is_empty(), "fuzz/seeds/{function} is empty");
         for (path, bytes) in seeds {
@@ -417,10 +431,51 @@ fn every_structure_has_a_target_a_binary_and_seeds() {
             );
         }
     }
+    has_binary("json_round_trip");
+    let json_seeds = seed_files("json_round_trip");
+    let structures = codec::structures();
+    for structure in &structures {
+        let selected = json_seeds
+            .iter()
+            .filter(|(_, bytes)| {
+                structures[usize::from(bytes[0]) % structures.len()].name == structure.name
+            })
+            .count();
+        assert!(
+            selected > 0,
+            "fuzz/seeds/json_round_trip has no {} seed",
+            structure.name
+        );
+    }
+    for (path, bytes) in json_seeds {
+        let structure = &structures[usize::from(bytes[0]) % structures.len()];
+        assert!(
+            (structure.decode)(&bytes[1..]).is_ok(),
+            "{} is not a selector byte and a valid {}",
+            path.display(),
+            structure.name
+        );
+        fuzzing::json_round_trip(&bytes);
+    }
     assert_eq!(
         fuzzing::by_name("no-such-structure", b""),
         Err(fuzzing::UnknownStructure("no-such-structure".into()))
     );
+    assert_eq!(
+        fuzzing::json_round_trip_input("no-such-structure", b""),
+        Err(fuzzing::UnknownStructure("no-such-structure".into()))
+    );
+}
+
+/// Runs every target on `input`, taken as an encoding of `structure`: each decode target, and
+/// `json_round_trip` both on the raw bytes and behind `structure`'s selector byte, so the JSON
+/// assertion sees the input whenever it decodes as `structure`.
+fn run_every_target(structure: &str, input: &[u8]) {
+    for (_, _, target) in fuzzing::TARGETS {
+        target(input);
+    }
+    fuzzing::json_round_trip(input);
+    fuzzing::json_round_trip(&fuzzing::json_round_trip_input(structure, input).expect("listed"));
 }
 
 fn seed_files(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
@@ -484,9 +539,7 @@ fn targets_survive_the_codec_vectors() {
         for vector in file.tests {
             let bytes = hex::decode(&vector.hex).unwrap_or_else(|e| panic!("{}: {e}", vector.id));
             fuzzing::by_name(&file.structure, &bytes).expect("every structure has a target");
-            for (_, _, target) in fuzzing::TARGETS {
-                target(&bytes);
-            }
+            run_every_target(&file.structure, &bytes);
             if vector.result == "valid" {
                 assert!(
                     decode(&bytes).is_ok(),
@@ -572,18 +625,14 @@ fn targets_survive_seeds_and_their_mutations() {
         let decode = codec::find_structure(structure)
             .expect("seed of a listed structure")
             .decode;
-        for (_, _, target) in fuzzing::TARGETS {
-            target(seed);
-        }
+        run_every_target(structure, seed);
         for _ in 0..MUTANTS_PER_SEED {
             let mut input = mutate(&mut rng, seed, &donors);
             // Stack a few mutations so some inputs drift far from any valid encoding.
             for _ in 0..rng.below(3) {
                 input = mutate(&mut rng, &input, &donors);
             }
-            for (_, _, target) in fuzzing::TARGETS {
-                target(&input);
-            }
+            run_every_target(structure, &input);
             still_valid += usize::from(decode(&input).is_ok());
         }
     }
@@ -728,6 +777,17 @@ mod quickcheck_properties {
 #[ignore = "writes fuzz/seeds; run on purpose when the codec or the strategies change"]
 fn write_seed_corpus() {
     const SEEDS_PER_TARGET: usize = 4;
+    // json_round_trip's seeds are the decode targets' seeds behind their selector byte.
+    let json_dir = seed_dir("json_round_trip");
+    if json_dir.exists() {
+        std::fs::remove_dir_all(&json_dir).expect("clear old seeds");
+    }
+    std::fs::create_dir_all(&json_dir).expect("create seed directory");
+    // Named by content, as libFuzzer names corpus files: equal draws collapse into one.
+    let write = |dir: &Path, bytes: &[u8]| {
+        let name = hex::encode(&Sha256::digest(bytes)[..8]);
+        std::fs::write(dir.join(name), bytes).expect("write seed");
+    };
     for (structure, strategy) in encodings() {
         let dir = seed_dir(&structure.replace('-', "_"));
         if dir.exists() {
@@ -740,9 +800,9 @@ fn write_seed_corpus() {
                 .new_tree(&mut runner)
                 .expect("strategy yields values")
                 .current();
-            // Named by content, as libFuzzer names corpus files: equal draws collapse into one.
-            let name = hex::encode(&Sha256::digest(&bytes)[..8]);
-            std::fs::write(dir.join(name), bytes).expect("write seed");
+            write(&dir, &bytes);
+            let json_input = fuzzing::json_round_trip_input(structure, &bytes).expect("listed");
+            write(&json_dir, &json_input);
         }
     }
 }
