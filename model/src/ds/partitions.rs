@@ -39,7 +39,7 @@ pub struct Group {
     /// sequenced (a repeated send is sequenced again), so a message is found without a scan.
     pub sequenced: OrdMap<Digest, Vec<(PartitionKey, u32)>>,
     /// SHA-256 of each partition key → the key: commits and hints name partitions by it.
-    pub by_mask: OrdMap<Bytes, PartitionKey>,
+    pub masked_keys: OrdMap<Bytes, PartitionKey>,
     /// Whether a partition of the group was ever terminated: only then can a send's chain
     /// of ancestors pass through a terminated branch, so only then is it walked.
     pub had_termination: bool,
@@ -51,7 +51,7 @@ pub struct Group {
 impl Group {
     /// The partition of this group whose masked key is `mask`.
     pub fn by_mask(&self, mask: &Bytes) -> Option<(&PartitionKey, &Partition)> {
-        let key = self.by_mask.get(mask)?;
+        let key = self.masked_keys.get(mask)?;
         Some((key, &self.partitions[key]))
     }
 
@@ -136,7 +136,6 @@ pub struct Partition {
     pub masked: Bytes,
     /// In sequencing order, exactly as a ReceiveResponse relays them.
     pub log: Log,
-
     /// Which entries of `log` arrived as ExternalJoinRequests.
     pub external: BTreeSet<u32>,
     /// The partition whose commit announced this key; `None` for the creation partition and
@@ -218,7 +217,7 @@ impl Partitions {
             .get_mut(group_id)
             .expect("sequencing into a hosted group");
         if !group.partitions.contains_key(&key) {
-            group.by_mask.insert(key.masked(), key);
+            group.masked_keys.insert(key.masked(), key);
         }
         let partition = group
             .partitions
@@ -269,7 +268,7 @@ impl Partitions {
             None => {
                 if !self.index.contains_key(&next) {
                     self.index.insert(next, group_id.clone());
-                    group.by_mask.insert(next.masked(), next);
+                    group.masked_keys.insert(next.masked(), next);
                     group
                         .partitions
                         .insert(next, Partition::new(&next, Some(key), bans));
@@ -293,7 +292,7 @@ pub(crate) fn create_group(state: &mut State, group_id: &Bytes, key: PartitionKe
         commits: Vector::new(),
         known_trees: OrdSet::new(),
         sequenced: OrdMap::new(),
-        by_mask: [(key.masked(), key)].into_iter().collect(),
+        masked_keys: [(key.masked(), key)].into_iter().collect(),
         had_termination: false,
         participants: BTreeSet::new(),
     };
