@@ -264,11 +264,7 @@ async fn stalled_connections_are_closed_within_the_deadlines() {
             ErrorCode::Malformed
         );
     }
-    // And it still serves.
-    let answer = reqwest::get(format!("{}{CONTROL_PREFIX}capabilities", server.url()))
-        .await
-        .unwrap();
-    assert_eq!(answer.status(), 200);
+    assert_still_serves(&server).await;
 }
 
 #[tokio::test]
@@ -297,6 +293,14 @@ async fn connections_over_the_limit_are_closed_at_once() {
         .await
         .unwrap();
     assert_eq!(answer.status(), 200);
+}
+
+/// After hostile traffic the server answers an ordinary request.
+async fn assert_still_serves(server: &Server) {
+    let answer = reqwest::get(format!("{}{CONTROL_PREFIX}capabilities", server.url()))
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200, "the server still serves");
 }
 
 /// Sends one raw request and reads the answer to the end.
@@ -414,11 +418,7 @@ async fn oversize_heads_are_refused_with_a_ds_error() {
         assert_eq!(error.code, ErrorCode::Malformed, "{size}-byte header");
         assert!(error.message.contains("65536 bytes"), "{}", error.message);
     }
-    // And it still serves.
-    let answer = reqwest::get(format!("{}{CONTROL_PREFIX}capabilities", server.url()))
-        .await
-        .unwrap();
-    assert_eq!(answer.status(), 200);
+    assert_still_serves(&server).await;
 }
 
 #[tokio::test]
