@@ -409,6 +409,14 @@ errata! {
         requirements: [req::ENDPOINTS_FOR_THIRD_PARTIES, req::SEND_RATCHET_TREE_REQUIRED, req::SEND_UNKNOWN_GROUP_REJECTED, req::KEY_PACKAGES_OVER_OHTTP],
     }
 
+    TLS_CALLER = "errata/tls-caller" {
+        question: "Providers authenticate by mutual TLS (errata/transport): which provider is calling when a certificate names several, or when a request also carries the test mode's `Mimi-Ds-Provider` header?",
+        decision: "The caller's provider names are the DNS names of its client certificate, which must chain to a trusted CA, other than `localhost`, that are ServiceProviderIds. Without the header, a certificate with exactly one such name identifies the caller. With the header, the caller is the header's provider only if the certificate names it. Anything else is unidentified and answered `unauthorized_provider`: no certificate, a certificate of another CA, one with no provider name, several names and no header, or a header naming a provider the certificate does not, which is refused rather than ignored.",
+        reason: "The certificate is the proof; the header may only choose among the names it proves, so one deployment serving several domains under one certificate still works, and a request whose two identities disagree is a confused or forging caller that must not be served as either.",
+        alternative: None,
+        requirements: [req::ENDPOINTS_FOR_THIRD_PARTIES],
+    }
+
     RATCHET_TREE_INFERENCE = "errata/ratchet-tree-inference" {
         question: "\"the hub is unable to infer a ratchet tree that matches `GroupInfo.group_context.tree_hash`\" — which trees can a hub infer?",
         decision: "The model's hub infers exactly the trees whose tree_hash it was given before together with an explicit ratchet tree. A GroupInfo without the extension whose tree_hash is unknown is refused with `ratchet_tree_required`; for a known tree_hash the canonical answer accepts and `ratchet_tree_required` is also acceptable.",

@@ -3,11 +3,13 @@
 //! to the model's `Response`. Both sides use it: the reference DS to serve, the runner and its
 //! peers to call and to read answers, so the two can never disagree on the wire.
 //!
-//! Beside the endpoints: `control` (the test-control JSON), `oblivious` (both halves of OHTTP)
-//! and `wire` (the log of every exchange, for reports).
+//! Beside the endpoints: `control` (the test-control JSON), `oblivious` (both halves of OHTTP),
+//! `tls` (mutual TLS: the test PKI and who a certificate says is calling) and `wire` (the log
+//! of every exchange, for reports).
 
 pub mod control;
 pub mod oblivious;
+pub mod tls;
 pub mod wire;
 
 use mimi_ds_model::codec::{

@@ -55,10 +55,12 @@ pub fn case_of(test: &TraceTest) -> Result<Case, CaseError> {
             let raw = match (&input, &s.body) {
                 (Input::Malformed { .. }, Some(body)) => Some(RawRequest {
                     provider: ServiceProviderId::new(&s.actor).ok().map(String::from),
+                    credential: None,
                     body: body.hex.0.clone(),
                 }),
                 (Input::Unidentified { claimed, .. }, Some(body)) => Some(RawRequest {
                     provider: claimed.clone(),
+                    credential: None,
                     body: body.hex.0.clone(),
                 }),
                 (Input::Malformed { .. } | Input::Unidentified { .. }, None) => {

@@ -1,5 +1,5 @@
 //! The checker: replays the vectors (`cases`) against any DS at a URL (`runner`), playing the
-//! peers it calls (`peers`); sums a run up (`suite`, the library entry point) and writes its
+//! peers it calls (`peers`), over plain HTTP or mutual TLS (`transport`); sums a run up (`suite`, the library entry point) and writes its
 //! reports (`report`). With features: random traces over real MLS (`explore`), the reference
 //! DS in process and the suite's score against its mutants (`reference`, `score`). What can
 //! go wrong before a target gets a grade is an [`Error`]. Every body read from a target, by
@@ -15,6 +15,7 @@ pub mod runner;
 #[cfg(feature = "reference")]
 pub mod score;
 pub mod suite;
+pub mod transport;
 
 mod error;
 pub use error::{Error, Result};

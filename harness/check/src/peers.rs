@@ -2,14 +2,17 @@
 //! the target makes to it and answering as the case scripts (WelcomeInit answers) or as the
 //! binding says (201 for Welcome and notify pushes, an accepted send and an empty
 //! ReceiveResponse for a follower's forwarded requests). A call's head and body are read
-//! within the run's limits (`body`), like the target's answers.
+//! within the run's limits (`body`), like the target's answers. Over TLS each listens on HTTPS
+//! with a certificate for its id and takes only callers with a certificate from the same CA.
 
 use crate::body::{self, Limits};
 use crate::runner::Trouble;
+use crate::transport::Tls;
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE};
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use mimi_ds_binding::tls;
 use mimi_ds_binding::wire::{Exchange, WireLog};
 use mimi_ds_binding::{self as binding, MEDIA_TYPE, PROVIDER_HEADER};
 use mimi_ds_model::codec::{ReceiveResponse, ServiceProviderId, WelcomeInitResponse, Wire};
@@ -17,6 +20,7 @@ use mimi_ds_model::ds::Outbound;
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use tokio_rustls::TlsAcceptor;
 
 /// One call the target made to a peer, as the model names it, or why it could not be read.
 pub type Received = Result<Outbound, Trouble>;
@@ -38,6 +42,7 @@ struct PeerState {
 pub struct Peer {
     pub id: ServiceProviderId,
     pub addr: SocketAddr,
+    tls: bool,
     state: Arc<PeerState>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -49,11 +54,24 @@ impl Drop for Peer {
 }
 
 impl Peer {
+    /// Listens on loopback: over HTTPS when `tls` is given, with a certificate for `id` from
+    /// its CA, taking only callers with a certificate from that CA.
     pub async fn start(
         id: ServiceProviderId,
         log: WireLog,
         limits: Limits,
+        tls: Option<&Tls>,
     ) -> std::io::Result<Peer> {
+        let acceptor = match tls {
+            None => None,
+            Some(Tls { pki, .. }) => {
+                let identity = pki.issue(&[id.as_str()]).map_err(std::io::Error::other)?;
+                let config = pki
+                    .server_config(&identity, true)
+                    .map_err(std::io::Error::other)?;
+                Some(TlsAcceptor::from(Arc::new(config)))
+            }
+        };
         let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
         let addr = listener.local_addr()?;
         let state = Arc::new(PeerState {
@@ -62,17 +80,19 @@ impl Peer {
             log,
             limits,
         });
-        let task = tokio::spawn(serve(listener, state.clone()));
+        let task = tokio::spawn(serve(listener, state.clone(), acceptor.clone()));
         Ok(Peer {
             id,
             addr,
+            tls: acceptor.is_some(),
             state,
             task,
         })
     }
 
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
     /// Starts a case: forget what was received, answer WelcomeInits with `answers`.
@@ -92,24 +112,50 @@ impl Peer {
 
 /// Accepts connections until the peer is dropped (which aborts this task and, with it, every
 /// connection it spawned).
-async fn serve(listener: tokio::net::TcpListener, peer: Arc<PeerState>) {
+async fn serve(listener: tokio::net::TcpListener, peer: Arc<PeerState>, tls: Option<TlsAcceptor>) {
     let mut connections = tokio::task::JoinSet::new();
     while let Ok((stream, _)) = listener.accept().await {
         while connections.try_join_next().is_some() {}
-        let peer = peer.clone();
-        let head_timeout = peer.limits.timeout;
+        let (peer, tls) = (peer.clone(), tls.clone());
         connections.spawn(async move {
+            let head_timeout = peer.limits.timeout;
             let service = hyper::service::service_fn(move |request| {
                 let peer = peer.clone();
                 async move { Ok::<_, std::convert::Infallible>(answer(&peer, request).await) }
             });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(head_timeout)
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+            let Some(acceptor) = tls else {
+                let _ = http1(head_timeout)
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+                return;
+            };
+            let Some((stream, accepted)) = tls::accept(&acceptor, stream, head_timeout).await
+            else {
+                return;
+            };
+            let _ = match accepted.h2 {
+                true => {
+                    hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                        .timer(TokioTimer::new())
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await
+                }
+                false => {
+                    http1(head_timeout)
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await
+                }
+            };
         });
     }
+}
+
+fn http1(head_timeout: std::time::Duration) -> hyper::server::conn::http1::Builder {
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(head_timeout);
+    builder
 }
 
 async fn answer(
@@ -187,10 +233,11 @@ impl Peers {
         ids: impl IntoIterator<Item = ServiceProviderId>,
         log: &WireLog,
         limits: Limits,
+        tls: Option<&Tls>,
     ) -> std::io::Result<Peers> {
         let mut peers = BTreeMap::new();
         for id in ids {
-            let peer = Peer::start(id.clone(), log.clone(), limits).await?;
+            let peer = Peer::start(id.clone(), log.clone(), limits, tls).await?;
             peers.insert(id, peer);
         }
         Ok(Peers(peers))

@@ -4,13 +4,15 @@
 
 use crate::body::{self, BodyError, Limits};
 use crate::peers::Peers;
+use crate::transport::{Caller, Clients, Credential, Tls};
 use mimi_ds_binding::control::{self, Capabilities, Reset};
 use mimi_ds_binding::oblivious;
+use mimi_ds_binding::tls;
 use mimi_ds_binding::wire::{Exchange, WireLog};
 use mimi_ds_binding::{
     self as binding, Answer, CONTROL_PREFIX, IDLE_HEADER, MEDIA_TYPE, PROVIDER_HEADER,
 };
-use mimi_ds_model::codec::ServiceProviderId;
+use mimi_ds_model::codec::{ErrorCode, ServiceProviderId};
 use mimi_ds_model::ds::{
     apply, check, check_calls, check_unprompted, Endpoint, Input, Observed, Outbound, Response,
     State, Violation,
@@ -54,10 +56,12 @@ pub struct CaseStep {
     pub raw: Option<RawRequest>,
 }
 
-/// A request as bytes, with the provider header it carries (none: no identity).
+/// A request as bytes, with the provider it names (none: no identity) or, in the
+/// certificate cases, the wrong credential it presents instead.
 #[derive(Clone, Debug)]
 pub struct RawRequest {
     pub provider: Option<String>,
+    pub credential: Option<Credential>,
     pub body: Vec<u8>,
 }
 
@@ -228,7 +232,7 @@ impl Trouble {
 /// A target reachable over HTTP, with what it says it supports.
 pub struct Target {
     base: String,
-    client: reqwest::Client,
+    clients: Clients,
     limits: Limits,
     pub capabilities: Capabilities,
     /// The gateway's key configuration, when the target takes KeyPackage requests over OHTTP.
@@ -244,8 +248,6 @@ pub struct Target {
 /// Why the runner could not start talking to a target.
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
-    #[error("building the HTTP client: {0}")]
-    Client(reqwest::Error),
     #[error("cannot reach the target at {url}: {why}")]
     Unreachable { url: String, why: String },
     #[error("{url} answered {status}; the target must implement the test-control contract of BINDING.md")]
@@ -260,6 +262,8 @@ pub enum ConnectError {
 enum Unanswered {
     /// No answer came: refused, reset, not HTTP, or nothing before the deadline.
     Head(String),
+    /// The target refused the client's certificate in the TLS handshake.
+    Refused(String),
     /// A status came, but its body could not be read whole: `read` holds what came.
     Body {
         status: u16,
@@ -271,7 +275,9 @@ enum Unanswered {
 impl Unanswered {
     fn trouble(&self, at: &str) -> Trouble {
         match self {
-            Unanswered::Head(why) => Trouble::Transport(format!("{at}: {why}")),
+            Unanswered::Head(why) | Unanswered::Refused(why) => {
+                Trouble::Transport(format!("{at}: {why}"))
+            }
             Unanswered::Body { error, .. } => Trouble::of_body(at, error),
         }
     }
@@ -279,24 +285,25 @@ impl Unanswered {
     /// For errors before a case: one line, without the body.
     fn why(&self) -> String {
         match self {
-            Unanswered::Head(why) => why.clone(),
+            Unanswered::Head(why) | Unanswered::Refused(why) => why.clone(),
             Unanswered::Body { status, error, .. } => format!("answered {status}, but {error}"),
         }
     }
 }
 
 impl Target {
-    pub async fn connect(base: &str, limits: Limits, log: WireLog) -> Result<Target, ConnectError> {
+    /// Connects over HTTPS with mutual TLS when `tls` is given (an `https` URL), else in
+    /// plain-HTTP test mode.
+    pub async fn connect(
+        base: &str,
+        limits: Limits,
+        log: WireLog,
+        tls: Option<Tls>,
+    ) -> Result<Target, ConnectError> {
         let base = base.trim_end_matches('/').to_owned();
-        // No timeout here: each exchange has one deadline for its head and its body
-        // (`exchange`). A redirect is an answer like any other: the binding has none.
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(ConnectError::Client)?;
         let mut target = Target {
             base,
-            client,
+            clients: Clients::new(tls),
             limits,
             capabilities: Capabilities::default(),
             ohttp_keys: None,
@@ -305,9 +312,11 @@ impl Target {
             idle_declared: AtomicBool::new(false),
         };
         let url = format!("{}{CONTROL_PREFIX}capabilities", target.base);
-        let answer = match target.exchange(target.client.get(&url)).await {
+        let answer = match target.get(&format!("{CONTROL_PREFIX}capabilities")).await {
             Ok(answer) => answer,
-            Err(Unanswered::Head(why)) => return Err(ConnectError::Unreachable { url, why }),
+            Err(Unanswered::Head(why) | Unanswered::Refused(why)) => {
+                return Err(ConnectError::Unreachable { url, why })
+            }
             Err(broken) => {
                 let why = format!("could not be read: {}", broken.why());
                 return Err(ConnectError::Capabilities { url, why });
@@ -350,7 +359,12 @@ impl Target {
                     body::seconds(timeout)
                 )))
             }
-            Ok(Err(e)) => return Err(Unanswered::Head(body::chain(&e))),
+            Ok(Err(e)) => {
+                return Err(match tls::refused_in_handshake(&e) {
+                    Some(why) => Unanswered::Refused(why),
+                    None => Unanswered::Head(body::chain(&e)),
+                })
+            }
             Ok(Ok(answer)) => answer,
         };
         let status = answer.status().as_u16();
@@ -396,65 +410,88 @@ impl Target {
         }
     }
 
+    /// POSTs `body` to `path` as `caller`; `from` names the sender in the wire log.
     async fn post(
         &self,
         path: &str,
         from: &str,
-        provider: Option<&str>,
+        caller: Caller<'_>,
         body: Vec<u8>,
         content_type: &str,
-    ) -> Result<Posted, Trouble> {
-        let mut request = self
-            .client
+    ) -> Result<Result<Posted, Unanswered>, Trouble> {
+        let (client, header) = self
+            .clients
+            .client(caller)
+            .map_err(|e| Trouble::Transport(e.to_string()))?;
+        let mut request = client
             .post(format!("{}{path}", self.base))
             .body(body.clone());
         request = request.header(reqwest::header::CONTENT_TYPE, content_type);
-        if let Some(p) = provider {
+        if let Some(p) = header {
             request = request.header(PROVIDER_HEADER, p);
         }
-        match self.exchange(request).await {
-            Ok(posted) => {
-                self.log.record(Exchange::outbound(
-                    from,
-                    "target",
-                    path,
-                    &body,
-                    Ok((posted.status, &posted.body)),
-                ));
-                Ok(posted)
-            }
+        let exchange = self.exchange(request).await;
+        self.record(path, from, &body, &exchange);
+        Ok(exchange)
+    }
+
+    /// POSTs as [`Target::post`] does; no answer is trouble.
+    async fn post_answered(
+        &self,
+        path: &str,
+        from: &str,
+        caller: Caller<'_>,
+        body: Vec<u8>,
+        content_type: &str,
+    ) -> Result<Posted, Trouble> {
+        self.post(path, from, caller, body, content_type)
+            .await?
+            .map_err(|unanswered| unanswered.trouble(path))
+    }
+
+    /// Logs one exchange with the target.
+    fn record(&self, path: &str, from: &str, body: &[u8], exchange: &Result<Posted, Unanswered>) {
+        let exchange = match exchange {
+            Ok(posted) => Exchange::outbound(
+                from,
+                "target",
+                path,
+                body,
+                Ok((posted.status, &posted.body)),
+            ),
             Err(unanswered) => {
-                let trouble = unanswered.trouble(path);
-                let why = match &trouble {
-                    Trouble::Transport(why) => why.as_str(),
-                    Trouble::Binding(e) => e.why.as_str(),
+                let why = match unanswered.trouble(path) {
+                    Trouble::Transport(why) => why,
+                    Trouble::Binding(e) => e.why,
                 };
-                self.log.record(match &unanswered {
-                    Unanswered::Head(_) => {
-                        Exchange::outbound(from, "target", path, &body, Err(why))
-                    }
+                match unanswered {
                     Unanswered::Body { status, read, .. } => {
-                        Exchange::broken(from, path, &body, *status, read, why)
+                        Exchange::broken(from, path, body, *status, read, &why)
                     }
-                });
-                Err(trouble)
+                    _ => Exchange::outbound(from, "target", path, body, Err(&why)),
+                }
             }
-        }
+        };
+        self.log.record(exchange);
     }
 
     /// A GET of a test-control or well-known path, within the limits.
     async fn get(&self, path: &str) -> Result<Posted, Unanswered> {
         let url = format!("{}{path}", self.base);
-        self.exchange(self.client.get(url)).await
+        let (client, _) = self
+            .clients
+            .client(Caller::Runner)
+            .map_err(|e| Unanswered::Head(e.to_string()))?;
+        self.exchange(client.get(url)).await
     }
 
     async fn reset(&self, reset: &Reset) -> Result<(), Trouble> {
         let body = serde_json::to_vec(reset).expect("reset serializes");
         match self
-            .post(
+            .post_answered(
                 &format!("{CONTROL_PREFIX}reset"),
                 "control",
-                None,
+                Caller::Runner,
                 body,
                 JSON,
             )
@@ -474,10 +511,10 @@ impl Target {
             body: bytes,
             ..
         } = self
-            .post(
+            .post_answered(
                 &format!("{CONTROL_PREFIX}control"),
                 "control",
-                None,
+                Caller::Runner,
                 body,
                 JSON,
             )
@@ -496,22 +533,38 @@ impl Target {
         })
     }
 
-    /// A federation request from provider `from` (the `Mimi-Ds-Provider` header; none for
-    /// KeyPackage requests, which go through OHTTP when the target offers it).
+    /// A federation request from provider `from` (none for KeyPackage requests, which go
+    /// through OHTTP when the target offers it), or presenting a certificate case's wrong
+    /// `credential`. A target that refuses that credential in the TLS handshake refuses the
+    /// request as `unauthorized_provider` would (`errata/tls-caller`).
     async fn federation(
         &self,
         endpoint: Endpoint,
         from: Option<&str>,
+        credential: Option<Credential>,
         body: Vec<u8>,
     ) -> Result<Answer, Trouble> {
-        let oblivious = !binding::needs_provider(endpoint) && from.is_none();
+        let oblivious =
+            !binding::needs_provider(endpoint) && from.is_none() && credential.is_none();
         let posted = match &self.ohttp_keys {
             Some(keys) if oblivious => self.oblivious(keys, endpoint, body).await?,
             _ => {
-                let caller = from.unwrap_or(trace::ANONYMOUS);
-                let posted = self
-                    .post(&binding::path(endpoint), caller, from, body, MEDIA_TYPE)
-                    .await?;
+                let (name, caller) = match (credential, from) {
+                    (Some(credential), _) => (credential.name(), Caller::Presenting(credential)),
+                    (None, Some(from)) => (from, Caller::Provider(from)),
+                    (None, None) => (trace::ANONYMOUS, Caller::Runner),
+                };
+                let path = binding::path(endpoint);
+                let posted = match self.post(&path, name, caller, body, MEDIA_TYPE).await? {
+                    Ok(posted) => posted,
+                    Err(Unanswered::Refused(why)) if credential.is_some() => {
+                        return Ok(Answer {
+                            response: Response::Error(ErrorCode::UnauthorizedProvider),
+                            notes: vec![why],
+                        })
+                    }
+                    Err(unanswered) => return Err(unanswered.trouble(&path)),
+                };
                 Posted {
                     // A missing header is checked as an empty media type.
                     content_type: Some(posted.content_type.unwrap_or_default()),
@@ -543,10 +596,10 @@ impl Target {
             body: answer,
             ..
         } = self
-            .post(
+            .post_answered(
                 oblivious::GATEWAY_PATH,
                 "ohttp-relay",
-                None,
+                Caller::Runner,
                 sealed,
                 oblivious::REQUEST_TYPE,
             )
@@ -958,14 +1011,19 @@ async fn perform(step: &CaseStep, target: &Target) -> Result<Option<Answer>, Tro
         (input, &step.raw)
     {
         return target
-            .federation(*endpoint, raw.provider.as_deref(), raw.body.clone())
+            .federation(
+                *endpoint,
+                raw.provider.as_deref(),
+                raw.credential,
+                raw.body.clone(),
+            )
             .await
             .map(Some);
     }
     let (endpoint, from, body) = binding::request_of(input)
         .ok_or_else(|| Trouble::binding(format!("the case gives no request body for {input:?}")))?;
     target
-        .federation(endpoint, from.map(|f| f.as_str()), body)
+        .federation(endpoint, from.map(|f| f.as_str()), None, body)
         .await
         .map(Some)
 }

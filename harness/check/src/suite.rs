@@ -5,9 +5,12 @@
 use crate::body::Limits;
 use crate::peers::Peers;
 use crate::runner::{role_name, run_case, Case, CaseResult, Grade, Rig, Role, Settings, Target};
+use crate::transport::Tls;
 use crate::{Error, Result};
 use mimi_ds_binding::wire::WireLog;
 use mimi_ds_model::codec::ServiceProviderId;
+#[cfg(feature = "reference")]
+use mimi_ds_model::vectors::cast;
 #[cfg(feature = "reference")]
 use mimi_ds_reference as reference;
 #[cfg(feature = "reference")]
@@ -70,6 +73,10 @@ pub struct Options {
     pub max_body: usize,
     /// For targets without the `idle` capability: how long to wait for their calls.
     pub settle: Duration,
+    /// Mutual TLS (BINDING.md §3): the target is reached over HTTPS and the peers listen on
+    /// HTTPS, with certificates from this CA; the certificate cases run. With no target,
+    /// the reference serves HTTPS with a certificate from it.
+    pub tls: Option<Tls>,
 }
 
 impl Default for Options {
@@ -85,6 +92,7 @@ impl Default for Options {
             timeout: Duration::from_secs(5),
             max_body: mimi_ds_binding::MAX_BODY,
             settle: Duration::from_millis(500),
+            tls: None,
         }
     }
 }
@@ -257,8 +265,8 @@ async fn start(options: &Options, ids: Vec<ServiceProviderId>) -> Result<Running
         max_body: options.max_body,
         timeout: options.timeout,
     };
-    let target = Target::connect(&url, limits, log.clone()).await?;
-    let peers = Peers::start(ids, &log, limits)
+    let target = Target::connect(&url, limits, log.clone(), options.tls.clone()).await?;
+    let peers = Peers::start(ids, &log, limits, options.tls.as_ref())
         .await
         .map_err(Error::Peers)?;
     let settings = Settings {
@@ -287,13 +295,30 @@ async fn start_reference(options: &Options) -> Result<(Serving, String, String)>
         call_timeout: options.timeout,
         idle: true,
     };
-    let server = reference::start(config, SocketAddr::from(([127, 0, 0, 1], 0)))
-        .await
-        .map_err(Error::Reference)?;
+    let listen = SocketAddr::from(([127, 0, 0, 1], 0));
+    let server = match &options.tls {
+        None => reference::start(config, listen).await,
+        Some(tls) => {
+            let identity = tls
+                .pki
+                .issue(&cast::ALL)
+                .map_err(|e| Error::Reference(std::io::Error::other(e)))?;
+            let serving = reference::server::ServerTls {
+                pki: tls.pki.clone(),
+                identity,
+            };
+            reference::server::start_tls(config, Default::default(), listen, serving).await
+        }
+    }
+    .map_err(Error::Reference)?;
     let name = match (options.mutant, options.freedom) {
         (Some(m), _) => format!("the reference DS with mutant {}", mutants::info(m).name),
         (None, Some(f)) => format!("the reference DS with freedom {}", freedoms::info(f).name),
         (None, None) => "the reference DS".into(),
+    };
+    let name = match options.tls {
+        Some(_) => format!("{name} over TLS"),
+        None => name,
     };
     let url = server.url();
     Ok((Some(server), url, name))

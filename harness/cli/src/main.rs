@@ -58,6 +58,19 @@ enum Command {
         /// Behave as one legal variant (see `mimi-ds-check freedoms`).
         #[arg(long)]
         freedom: Option<String>,
+        /// Serve HTTPS with mutual TLS: present DIR/target.pem (key target.key), take client
+        /// certificates from DIR/ca.pem's CA, and name callers by them (BINDING.md §3).
+        #[arg(long, value_name = "DIR")]
+        tls: Option<PathBuf>,
+    },
+    /// Write a test CA (ca.pem, ca.key) and, for each provider name, a certificate and key
+    /// (NAME.pem, NAME.key) for NAME, localhost and 127.0.0.1; and target.pem/target.key
+    /// naming every one, for a DS to serve in every role.
+    Pki {
+        dir: PathBuf,
+        /// A provider name (repeatable); by default every provider the vectors name.
+        #[arg(long = "name", default_values_t = mimi_ds_model::vectors::cast::ALL.map(String::from))]
+        names: Vec<String>,
     },
     /// List the mutants of the reference DS, or (`--score`) run the suite against each.
     Mutants {
@@ -138,6 +151,17 @@ struct RunArgs {
     /// case is indeterminate.
     #[arg(long, value_name = "BYTES", default_value_t = mimi_ds_binding::MAX_BODY)]
     max_body: usize,
+    /// Mutual TLS with the test CA in DIR (ca.pem and ca.key, as `pki` writes): for an
+    /// https --target, or the in-process reference. The runner's peers then listen on HTTPS
+    /// and the certificate cases run.
+    #[arg(long, value_name = "DIR")]
+    pki: Option<PathBuf>,
+    /// Mutual TLS with a fresh test CA, against the in-process reference.
+    #[arg(long, conflicts_with = "pki")]
+    tls: bool,
+    /// Over TLS, the HTTP versions offered (ALPN): any, 1.1 or 2.
+    #[arg(long, value_enum, default_value = "any")]
+    http: commands::tls::HttpArg,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -203,6 +227,12 @@ fn run(cli: Cli) -> Result<()> {
         Command::Requirements { json } => commands::catalogue::requirements(json),
         Command::Errata { json } => commands::catalogue::errata(json),
         Command::Run(args) => {
+            let tls = commands::tls::for_run(
+                args.target.as_deref(),
+                args.pki.as_deref(),
+                args.tls,
+                args.http,
+            )?;
             let options = mimi_ds_check::suite::Options {
                 target: args.target,
                 mutant: args.mutant.as_deref().map(mutant).transpose()?,
@@ -215,6 +245,7 @@ fn run(cli: Cli) -> Result<()> {
                     n => n,
                 },
                 settle: commands::seconds("--settle", args.settle)?,
+                tls,
             };
             match args.explore {
                 Some(traces) => commands::suite::explore(
@@ -238,12 +269,15 @@ fn run(cli: Cli) -> Result<()> {
             listen,
             mutant: bug,
             freedom: variant,
+            tls,
         } => commands::suite::serve(
             Role::from(role),
             listen,
             bug.as_deref().map(mutant).transpose()?,
             variant.as_deref().map(freedom).transpose()?,
+            tls.as_deref().map(commands::tls::for_serve).transpose()?,
         ),
+        Command::Pki { dir, names } => commands::tls::write_pki(&dir, &names),
         Command::Freedoms {
             score,
             vectors,

@@ -9,6 +9,7 @@
 
 use crate::variants::{variants, Variant};
 use mimi_ds_binding as binding;
+use mimi_ds_binding::tls::{self, Identity};
 use mimi_ds_model::codec::{
     Bytes, CommitData, ContentType, Epoch, ErrorCode, HintedEpoch, KeyPackageResponse, MlsMessage,
     PartitionKey, ProposalView, RatchetTree, ReceiveResponse, SendRequest, ServiceProviderId, Wire,
@@ -21,6 +22,10 @@ use mimi_ds_model::ds::{
 use mimi_ds_model::errata::{self, ErratumId, ERRATA};
 use mimi_ds_model::requirements::{self as req, ReqId, CATALOGUE};
 use mimi_ds_model::vectors::cast::{provider, FOLLOWER_B, FOLLOWER_C, OUTSIDER};
+use rustls::client::danger::HandshakeSignatureValid;
+use rustls::pki_types::{CertificateDer, UnixTime};
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
+use std::sync::Arc;
 
 pub type MutantInfo = Variant<Mutant>;
 
@@ -247,6 +252,12 @@ variants! {
         TrustUnidentifiedCallers "trust-unidentified-callers":
             "takes a federation request with no valid provider identity as coming from b.example",
             [ENDPOINTS_FOR_THIRD_PARTIES], [PROVIDER_AUTHORIZATION];
+        TrustHeaderOverCertificate "trust-header-over-certificate":
+            "over TLS, takes the caller from the Mimi-Ds-Provider header whatever the certificate names",
+            [ENDPOINTS_FOR_THIRD_PARTIES], [TLS_CALLER];
+        AcceptAnyCertificate "accept-any-certificate":
+            "over TLS, takes any client certificate, whoever issued it, at its word",
+            [ENDPOINTS_FOR_THIRD_PARTIES], [TLS_CALLER];
         RefusalsWithoutDsError "refusals-without-dserror":
             "refuses with the right 4xx status but an empty body instead of a DsError",
             [], [TRANSPORT];
@@ -357,6 +368,73 @@ enum Before {
 /// A mutant is a DS behaviour like the reference: the reference DS serves it, the exhaustive
 /// explorer explores it, both judging it against the reference from the state the mutant
 /// itself reached.
+/// Mutants of the certificate check, which only a run over mutual TLS can show: the score
+/// and the self-test run the vectors against them over TLS.
+pub const OVER_TLS: &[Mutant] = &[
+    Mutant::TrustHeaderOverCertificate,
+    Mutant::AcceptAnyCertificate,
+];
+
+/// The server configuration of `accept-any-certificate`: `identity` served, and every client
+/// certificate taken as verified once its holder proves it has the key, whoever issued it.
+pub fn any_certificate(identity: &Identity) -> Result<rustls::ServerConfig, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_client_cert_verifier(Arc::new(AnyCertificate(provider)))
+        .with_single_cert(identity.chain.clone(), identity.key.clone_key())
+        .map_err(|e| e.to_string())?;
+    config.alpn_protocols = vec![tls::H2.to_vec(), tls::HTTP1.to_vec()];
+    Ok(config)
+}
+
+#[derive(Debug)]
+struct AnyCertificate(Arc<rustls::crypto::CryptoProvider>);
+
+impl ClientCertVerifier for AnyCertificate {
+    fn root_hint_subjects(&self) -> &[rustls::DistinguishedName] {
+        &[]
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        false
+    }
+
+    fn verify_client_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        Ok(ClientCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        let algorithms = &self.0.signature_verification_algorithms;
+        rustls::crypto::verify_tls12_signature(message, cert, dss, algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        let algorithms = &self.0.signature_verification_algorithms;
+        rustls::crypto::verify_tls13_signature(message, cert, dss, algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
 impl Model for Mutant {
     fn apply(&self, state: &mut State, input: &Input) -> Observed {
         let before = state.clone();

@@ -15,8 +15,10 @@ use axum::extract::Request;
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response as HttpResponse};
 use http_body_util::{BodyExt, Limited};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use mimi_ds_binding::control::{self, Capabilities, Reset};
 use mimi_ds_binding::oblivious::{self, Gateway};
+use mimi_ds_binding::tls::{self, Identity, Pki};
 use mimi_ds_binding::{self as binding, CONTROL_PREFIX, MEDIA_TYPE, PROVIDER_HEADER};
 use mimi_ds_model::codec::{DsError, ErrorCode, ServiceProviderId, WelcomeInitResponse, Wire};
 use mimi_ds_model::ds::{Endpoint, Input, Model, Observed, Outbound, Reference, Response, State};
@@ -26,6 +28,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio_rustls::TlsAcceptor;
 
 /// How a served reference DS is set up.
 #[derive(Clone, Debug)]
@@ -112,13 +115,22 @@ struct Activity {
 /// A running reference DS.
 pub struct Server {
     pub addr: SocketAddr,
+    tls: bool,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl Server {
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
+}
+
+/// What the reference serves HTTPS with (BINDING.md §3): its certificate, presented to
+/// callers and to the peers it calls, and the CA whose client certificates it trusts.
+pub struct ServerTls {
+    pub pki: Arc<Pki>,
+    pub identity: Identity,
 }
 
 impl Drop for Server {
@@ -133,27 +145,85 @@ pub async fn start(config: Config, listen: SocketAddr) -> std::io::Result<Server
     start_with(config, Limits::default(), listen).await
 }
 
-/// Serves on `listen` within `limits`.
+/// Serves plain HTTP (the test mode of BINDING.md §3) on `listen` within `limits`.
 pub async fn start_with(
     config: Config,
     limits: Limits,
     listen: SocketAddr,
 ) -> std::io::Result<Server> {
+    start_serving(config, limits, listen, None).await
+}
+
+/// Serves HTTPS with mutual TLS on `listen` within `limits`: HTTP/1.1 or HTTP/2 as the
+/// client's ALPN offers, callers named by their certificates (`errata/tls-caller`).
+pub async fn start_tls(
+    config: Config,
+    limits: Limits,
+    listen: SocketAddr,
+    tls: ServerTls,
+) -> std::io::Result<Server> {
+    start_serving(config, limits, listen, Some(tls)).await
+}
+
+async fn start_serving(
+    config: Config,
+    limits: Limits,
+    listen: SocketAddr,
+    tls: Option<ServerTls>,
+) -> std::io::Result<Server> {
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
     let gateway = Gateway::new().map_err(std::io::Error::other)?;
+    let (client, acceptor) = match &tls {
+        None => {
+            tls::install_default_provider();
+            (reqwest::Client::new(), None)
+        }
+        Some(ServerTls { pki, identity }) => {
+            let client_tls = pki
+                .client_config(Some(identity), tls::HttpVersions::Any)
+                .map_err(std::io::Error::other)?;
+            let client = reqwest::Client::builder()
+                .tls_backend_preconfigured(client_tls)
+                .build()
+                .map_err(std::io::Error::other)?;
+            let server_tls = match config.mutant {
+                Some(Mutant::AcceptAnyCertificate) => {
+                    crate::mutants::any_certificate(identity).map_err(std::io::Error::other)?
+                }
+                _ => pki
+                    .server_config(identity, false)
+                    .map_err(std::io::Error::other)?,
+            };
+            (client, Some(TlsAcceptor::from(Arc::new(server_tls))))
+        }
+    };
     let shared = Arc::new(Shared {
         gateway,
         state: Mutex::new(State::new(config.me.clone())),
-        client: reqwest::Client::new(),
+        client,
         config,
         limits,
         peers: Mutex::new(BTreeMap::new()),
         activity: Arc::default(),
     });
     let app = axum::Router::new().fallback(handle).with_state(shared);
-    let task = tokio::spawn(serve(listener, app, limits));
-    Ok(Server { addr, task })
+    let tls = acceptor.is_some();
+    let task = tokio::spawn(serve(listener, app, limits, acceptor));
+    Ok(Server { addr, tls, task })
+}
+
+/// How a request reached the server, which says who may be calling (BINDING.md §3).
+#[derive(Clone, Debug)]
+enum Transport {
+    /// Test mode: the `Mimi-Ds-Provider` header names the caller.
+    Plain,
+    /// Mutual TLS: whether the client presented a certificate the server verified, and the
+    /// provider names it holds.
+    Tls {
+        certified: bool,
+        names: Vec<ServiceProviderId>,
+    },
 }
 
 /// What hyper buffers of a request head, so what one costs a connection at most. A head
@@ -162,8 +232,14 @@ pub async fn start_with(
 pub const HEAD_BUFFER: usize = 2 << 20;
 
 /// The accept loop: one task per connection, at most `max_connections` at once, each with
-/// the header-read timeout (hyper's own, which also closes idle kept-alive connections).
-async fn serve(listener: tokio::net::TcpListener, app: axum::Router, limits: Limits) {
+/// the header-read timeout (hyper's own, which also closes idle kept-alive connections); over
+/// TLS the handshake, too, must end within it.
+async fn serve(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    limits: Limits,
+    tls: Option<TlsAcceptor>,
+) {
     let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     loop {
         let stream = match listener.accept().await {
@@ -179,18 +255,62 @@ async fn serve(listener: tokio::net::TcpListener, app: axum::Router, limits: Lim
         let Ok(slot) = slots.clone().try_acquire_owned() else {
             continue;
         };
-        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let (app, tls) = (app.clone(), tls.clone());
         tokio::spawn(async move {
             let _slot = slot;
-            let connection = hyper::server::conn::http1::Builder::new()
-                .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(limits.header_timeout)
-                .max_buf_size(HEAD_BUFFER)
-                .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
             // A connection that breaks or times out just ends.
-            let _ = connection.await;
+            let _ = match tls {
+                None => serve_http1(TokioIo::new(stream), app, Transport::Plain, limits).await,
+                Some(acceptor) => {
+                    let Some((stream, accepted)) =
+                        tls::accept(&acceptor, stream, limits.header_timeout).await
+                    else {
+                        return;
+                    };
+                    let transport = Transport::Tls {
+                        certified: accepted.certified,
+                        names: accepted.names,
+                    };
+                    match accepted.h2 {
+                        true => {
+                            let service = service_of(app, transport);
+                            hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                                .timer(TokioTimer::new())
+                                .max_header_list_size(HEAD_BUFFER as u32)
+                                .serve_connection(TokioIo::new(stream), service)
+                                .await
+                        }
+                        false => serve_http1(TokioIo::new(stream), app, transport, limits).await,
+                    }
+                }
+            };
         });
     }
+}
+
+/// The app, told how its requests arrive.
+fn service_of(
+    app: axum::Router,
+    transport: Transport,
+) -> hyper_util::service::TowerToHyperService<axum::Router> {
+    hyper_util::service::TowerToHyperService::new(app.layer(axum::Extension(transport)))
+}
+
+async fn serve_http1<S>(
+    io: TokioIo<S>,
+    app: axum::Router,
+    transport: Transport,
+    limits: Limits,
+) -> hyper::Result<()>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .max_buf_size(HEAD_BUFFER)
+        .serve_connection(io, service_of(app, transport))
+        .await
 }
 
 /// A refusal of a request that reached no endpoint's decoding (BINDING.md §2): `status`
@@ -257,6 +377,11 @@ async fn handle(
 async fn answer(shared: &Arc<Shared>, request: Request) -> HttpResponse {
     let (parts, body) = request.into_parts();
     let (method, uri, headers) = (parts.method, parts.uri, parts.headers);
+    let transport = parts
+        .extensions
+        .get::<Transport>()
+        .cloned()
+        .unwrap_or(Transport::Plain);
     let control = uri.path().strip_prefix(CONTROL_PREFIX);
     // Checked here, under hyper's own limit, because hyper's refusal has no DsError body.
     let read = if head_size(&method, &uri, &headers) > shared.limits.max_head {
@@ -285,6 +410,13 @@ async fn answer(shared: &Arc<Shared>, request: Request) -> HttpResponse {
         }
     };
     if let Some(action) = control {
+        if let Transport::Tls {
+            certified: false, ..
+        } = transport
+        {
+            let why = "test control over TLS takes a client certificate from the CA".into();
+            return control_refusal(StatusCode::FORBIDDEN, why);
+        }
         return handle_control(&shared, &method, action, &body).await;
     }
     if uri.path() == oblivious::KEYS_PATH && method == Method::GET {
@@ -318,7 +450,7 @@ async fn answer(shared: &Arc<Shared>, request: Request) -> HttpResponse {
         );
         return answer;
     }
-    let caller = caller_of(&headers);
+    let caller = caller_of(&headers, &transport, shared.config.mutant);
     match federation(&shared, endpoint, caller, &body).await {
         Some((status, bytes)) => {
             let (status, media_type) = match shared.config.freedom {
@@ -396,13 +528,27 @@ async fn handle_oblivious(shared: &Shared, body: &[u8]) -> HttpResponse {
     }
 }
 
-/// The calling provider the `Mimi-Ds-Provider` header names (BINDING.md §3), or `None`
-/// when it is missing, not ASCII or not a ServiceProviderId: then the caller is unidentified.
-fn caller_of(headers: &HeaderMap) -> Option<ServiceProviderId> {
-    headers
-        .get(PROVIDER_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| ServiceProviderId::new(v).ok())
+/// The calling provider (BINDING.md §3), or `None` when it is unidentified: in test mode the
+/// one the `Mimi-Ds-Provider` header names, if it is a ServiceProviderId; over TLS the one
+/// the client certificate names, the header choosing among its names (`errata/tls-caller`).
+fn caller_of(
+    headers: &HeaderMap,
+    transport: &Transport,
+    mutant: Option<Mutant>,
+) -> Option<ServiceProviderId> {
+    let header = headers.get(PROVIDER_HEADER);
+    let named = || {
+        header
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| ServiceProviderId::new(v).ok())
+    };
+    match (transport, mutant) {
+        (Transport::Plain, _) => named(),
+        (Transport::Tls { names, .. }, Some(Mutant::TrustHeaderOverCertificate)) => {
+            named().or_else(|| tls::caller(names, None))
+        }
+        (Transport::Tls { names, .. }, _) => tls::caller(names, header.map(|v| v.as_bytes())),
+    }
 }
 
 fn decode(shared: &Shared, endpoint: Endpoint, from: &ServiceProviderId, body: &[u8]) -> Input {

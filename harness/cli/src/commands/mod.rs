@@ -7,6 +7,7 @@ use std::time::Duration;
 pub mod catalogue;
 pub mod codec;
 pub mod suite;
+pub mod tls;
 pub mod vectors;
 
 /// A duration flag in seconds, refused outside (0, 3600].

@@ -11,6 +11,7 @@ use mimi_ds_model::codec::ServiceProviderId;
 use mimi_ds_model::vectors::trace;
 use mimi_ds_reference::freedoms::{self, Freedom, FREEDOMS};
 use mimi_ds_reference::mutants::{self, Mutant, MutantInfo, MUTANTS};
+use mimi_ds_reference::server::ServerTls;
 use mimi_ds_reference::{self as reference, Config};
 use std::io::IsTerminal;
 use std::path::Path;
@@ -142,6 +143,7 @@ pub fn serve(
     listen: std::net::SocketAddr,
     mutant: Option<Mutant>,
     freedom: Option<Freedom>,
+    tls: Option<ServerTls>,
 ) -> Result<()> {
     let me = match role {
         Role::Hub => "hub.example",
@@ -156,9 +158,13 @@ pub fn serve(
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
-        let server = reference::start(config, listen)
-            .await
-            .with_context(|| format!("listening on {listen}"))?;
+        let server = match tls {
+            None => reference::start(config, listen).await,
+            Some(tls) => {
+                reference::server::start_tls(config, Default::default(), listen, tls).await
+            }
+        }
+        .with_context(|| format!("listening on {listen}"))?;
         let bug = match (mutant, freedom) {
             (Some(m), _) => format!(" with mutant {}", mutants::info(m).name),
             (None, Some(f)) => format!(" with freedom {}", freedoms::info(f).name),
