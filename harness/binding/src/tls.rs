@@ -328,24 +328,6 @@ pub async fn accept(
     Some((stream, accepted))
 }
 
-/// Why the server refused this client in the TLS handshake (it sent an alert, such as
-/// `bad_certificate` or `unknown_ca`), found anywhere in an error's chain of causes.
-pub fn refused_in_handshake(error: &(dyn std::error::Error + 'static)) -> Option<String> {
-    let mut cause = Some(error);
-    while let Some(e) = cause {
-        let rustls_error = e.downcast_ref::<rustls::Error>().or_else(|| {
-            e.downcast_ref::<std::io::Error>()
-                .and_then(|io| io.get_ref())
-                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-        });
-        if let Some(rustls::Error::AlertReceived(alert)) = rustls_error {
-            return Some(format!("refused in the TLS handshake: alert {alert:?}"));
-        }
-        cause = e.source();
-    }
-    None
-}
-
 /// Makes ring the process's rustls provider, for HTTP clients built without a configuration
 /// of their own (plain HTTP): the workspace builds rustls with ring alone. Idempotent.
 pub fn install_default_provider() {

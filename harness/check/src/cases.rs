@@ -1,10 +1,13 @@
 //! Where the runner's cases come from: the trace vectors under `<vectors>/trace/`, read with
-//! the model's own types so an input replays exactly as the vector records it.
+//! the model's own types so an input replays exactly as the vector records it; and, over TLS,
+//! the certificate cases derived from them.
 
 use crate::runner::{Case, CaseStep, RawRequest};
+use crate::transport::Credential;
 use crate::{Error, Result};
 use mimi_ds_model::codec::ServiceProviderId;
 use mimi_ds_model::ds::Input;
+use mimi_ds_model::errata;
 use mimi_ds_model::vectors::trace::TraceTest;
 use mimi_ds_vectors::read_trace_files;
 use std::path::Path;
@@ -41,6 +44,43 @@ pub fn load(dir: &Path) -> Result<Vec<Case>> {
         }
     }
     Ok(cases)
+}
+
+/// The certificate cases (`errata/tls-caller`): over TLS, every case whose request carries no
+/// provider identity is run again presenting each wrong [`Credential`] instead. Each must be
+/// refused as `unauthorized_provider`, with a DsError or in the TLS handshake, and change
+/// nothing, as the case it derives from says.
+pub fn certificate_cases(cases: &[Case]) -> Vec<Case> {
+    let anonymous = |step: &CaseStep| {
+        matches!(step.input, Input::Unidentified { claimed: None, .. })
+            && step.raw.as_ref().is_some_and(|raw| raw.provider.is_none())
+    };
+    cases
+        .iter()
+        .filter(|case| case.steps.iter().any(anonymous))
+        .flat_map(|case| {
+            Credential::ALL.map(|credential| {
+                let mut derived = case.clone();
+                let stem = case
+                    .id
+                    .rsplit_once('/')
+                    .map_or(case.id.as_str(), |(s, _)| s);
+                derived.id = format!("{stem}/{}", credential.name());
+                derived.comment = format!(
+                    "{} Over TLS, presenting {} instead of no identity.",
+                    case.comment,
+                    credential.describe()
+                );
+                derived.errata.push(errata::TLS_CALLER);
+                for step in derived.steps.iter_mut().filter(|s| anonymous(s)) {
+                    if let Some(raw) = &mut step.raw {
+                        raw.credential = Some(credential);
+                    }
+                }
+                derived
+            })
+        })
+        .collect()
 }
 
 pub fn case_of(test: &TraceTest) -> Result<Case, CaseError> {

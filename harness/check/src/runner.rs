@@ -7,7 +7,6 @@ use crate::peers::Peers;
 use crate::transport::{Caller, Clients, Credential, Tls};
 use mimi_ds_binding::control::{self, Capabilities, Reset};
 use mimi_ds_binding::oblivious;
-use mimi_ds_binding::tls;
 use mimi_ds_binding::wire::{Exchange, WireLog};
 use mimi_ds_binding::{
     self as binding, Answer, CONTROL_PREFIX, IDLE_HEADER, MEDIA_TYPE, PROVIDER_HEADER,
@@ -258,11 +257,47 @@ pub enum ConnectError {
     OhttpKeys { url: String, why: String },
 }
 
+/// Whether a target hung up on a TLS client without answering: it sent an alert, or closed
+/// or reset the connection once it was established. That is how a server refuses a client
+/// certificate: in TLS 1.3 the client learns it only after sending its request, and may
+/// see the alert or only the closed connection.
+fn hung_up(error: &reqwest::Error) -> bool {
+    use std::io::ErrorKind;
+    if error.is_timeout() {
+        return false;
+    }
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = cause {
+        if let Some(rustls::Error::AlertReceived(_)) = e.downcast_ref::<rustls::Error>() {
+            return true;
+        }
+        if let Some(e) = e.downcast_ref::<hyper::Error>() {
+            if e.is_canceled() || e.is_closed() || e.is_incomplete_message() {
+                return true;
+            }
+        }
+        // tokio-rustls reports an alert as an io error of kind InvalidData.
+        let closed = [
+            ErrorKind::InvalidData,
+            ErrorKind::ConnectionReset,
+            ErrorKind::ConnectionAborted,
+            ErrorKind::UnexpectedEof,
+            ErrorKind::BrokenPipe,
+        ];
+        let io = e.downcast_ref::<std::io::Error>();
+        if io.is_some_and(|io| closed.contains(&io.kind())) {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
+}
+
 /// An exchange that gave no answer read whole.
 enum Unanswered {
     /// No answer came: refused, reset, not HTTP, or nothing before the deadline.
     Head(String),
-    /// The target refused the client's certificate in the TLS handshake.
+    /// Over TLS, the target hung up without answering ([`hung_up`]).
     Refused(String),
     /// A status came, but its body could not be read whole: `read` holds what came.
     Body {
@@ -360,10 +395,11 @@ impl Target {
                 )))
             }
             Ok(Err(e)) => {
-                return Err(match tls::refused_in_handshake(&e) {
-                    Some(why) => Unanswered::Refused(why),
-                    None => Unanswered::Head(body::chain(&e)),
-                })
+                let why = body::chain(&e);
+                return Err(match self.clients.over_tls() && hung_up(&e) {
+                    true => Unanswered::Refused(why),
+                    false => Unanswered::Head(why),
+                });
             }
             Ok(Ok(answer)) => answer,
         };
@@ -557,10 +593,11 @@ impl Target {
                 let path = binding::path(endpoint);
                 let posted = match self.post(&path, name, caller, body, MEDIA_TYPE).await? {
                     Ok(posted) => posted,
-                    Err(Unanswered::Refused(why)) if credential.is_some() => {
+                    // The wire log holds why; it is a refusal, not another reading.
+                    Err(Unanswered::Refused(_)) if credential.is_some() => {
                         return Ok(Answer {
                             response: Response::Error(ErrorCode::UnauthorizedProvider),
-                            notes: vec![why],
+                            notes: Vec::new(),
                         })
                     }
                     Err(unanswered) => return Err(unanswered.trouble(&path)),
@@ -963,7 +1000,14 @@ async fn replay(
                 // calls it made are judged, nothing is taken as its answer.
                 _ => check_calls(&mut state, input, &outbound),
             };
-            judged.map_err(|v| Failure::violation(index + offset, v))?;
+            judged.map_err(|mut v| {
+                // Refusing a wrong certificate is the TLS caller decision's.
+                let step = &case.steps[index + offset];
+                if step.raw.as_ref().is_some_and(|r| r.credential.is_some()) {
+                    v.errata.push(errata::TLS_CALLER);
+                }
+                Failure::violation(index + offset, v)
+            })?;
         }
         index = window_end;
     }

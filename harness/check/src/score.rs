@@ -3,9 +3,12 @@
 
 use crate::runner::{Case, CaseResult, Grade};
 use crate::suite::{self, Options, Summary};
-use crate::{cases, Result};
+use crate::transport::Tls;
+use crate::{cases, Error, Result};
+use mimi_ds_binding::tls::{HttpVersions, Pki};
 use mimi_ds_reference::mutants::{self, Mutant, MutantInfo, Rule, MUTANTS};
 use std::path::Path;
+use std::sync::Arc;
 
 /// Whether a grade counts against a mutant: a MUST broken, or a SHOULD not met.
 fn counts(result: &CaseResult) -> bool {
@@ -35,16 +38,31 @@ pub struct Score {
 }
 
 impl Score {
-    /// Runs every vector against every mutant.
+    /// Runs every vector against every mutant; the mutants of the certificate check over
+    /// mutual TLS, with the certificate cases.
     pub fn run(vectors: &Path) -> Result<Score> {
-        let cases: Vec<Case> = suite::select(cases::load(vectors)?, &Options::default())?;
+        let loaded = cases::load(vectors)?;
+        let plain: Vec<Case> = suite::select(loaded.clone(), &Options::default())?;
+        let pki = Pki::generate().map_err(|e| Error::Reference(std::io::Error::other(e)))?;
+        let tls = Options {
+            tls: Some(Tls {
+                pki: Arc::new(pki),
+                versions: HttpVersions::Any,
+            }),
+            ..Options::default()
+        };
+        let over_tls: Vec<Case> = suite::select(loaded, &tls)?;
         let mut runs = Vec::new();
         for m in MUTANTS {
+            let (options, cases) = match mutants::OVER_TLS.contains(&m.kind) {
+                true => (&tls, &over_tls),
+                false => (&Options::default(), &plain),
+            };
             let options = Options {
                 mutant: Some(m.kind),
-                ..Options::default()
+                ..options.clone()
             };
-            let summary = suite::run(&cases, &options, &|_, _| {})?;
+            let summary = suite::run(cases, &options, &|_, _| {})?;
             let kills = summary
                 .results
                 .iter()

@@ -191,9 +191,13 @@ fn n_cases(n: usize) -> String {
     }
 }
 
-/// The cases `options` selects, in order; an error if none is left (a run that checks
-/// nothing must not look like a pass).
-pub fn select(cases: Vec<Case>, options: &Options) -> Result<Vec<Case>> {
+/// The cases `options` selects, in order, over TLS with the certificate cases after them; an
+/// error if none is left (a run that checks nothing must not look like a pass).
+pub fn select(mut cases: Vec<Case>, options: &Options) -> Result<Vec<Case>> {
+    if options.tls.is_some() {
+        let derived = crate::cases::certificate_cases(&cases);
+        cases.extend(derived);
+    }
     let pattern = match &options.only {
         Some(p) => Some(glob::Pattern::new(p).map_err(|source| Error::Glob {
             pattern: p.clone(),
