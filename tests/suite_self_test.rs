@@ -86,10 +86,11 @@ fn every_wire_rule_has_a_mutant_and_the_vectors_alone_kill_every_one() {
     );
 }
 
-#[test]
-fn a_reference_in_another_process_gets_the_same_verdicts() {
+/// `mimi-ds-check serve` with `args` in another process, and the URL it prints.
+fn serve(args: &[&str]) -> (std::process::Child, String) {
     let mut server = Command::new(env!("CARGO_BIN_EXE_mimi-ds-check"))
         .args(["serve", "--role", "hub", "--listen", "127.0.0.1:0"])
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -103,6 +104,12 @@ fn a_reference_in_another_process_gets_the_same_verdicts() {
         .last()
         .expect("serve prints its URL")
         .to_owned();
+    (server, url)
+}
+
+#[test]
+fn a_reference_in_another_process_gets_the_same_verdicts() {
+    let (mut server, url) = serve(&[]);
     let remote = suite::check(Some(&url));
     server.kill().unwrap();
     server.wait().unwrap();
@@ -291,4 +298,65 @@ fn junit_counts_what_report_json_counts() {
         assert_eq!(junit.matches("<skipped ").count() as u64, count("skipped"));
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The README's three TLS commands: `pki DIR`, a DS serving DIR's files, `run --target
+/// https://… --pki DIR`; every case passes over HTTP/1.1 and over HTTP/2, the certificate
+/// cases included, and an https target without the CA is refused before any case.
+#[test]
+fn a_tls_only_reference_passes_every_case_over_http1_and_http2_with_the_written_pki() {
+    let dir = std::env::temp_dir().join(format!("mimi-ds-self-test-pki-{}", std::process::id()));
+    let cli = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_mimi-ds-check"))
+            .args(args)
+            .output()
+            .expect("the CLI runs")
+    };
+    let dir_arg = dir.to_str().unwrap();
+    assert!(cli(&["pki", dir_arg]).status.success());
+    let (mut server, url) = serve(&["--tls", dir_arg]);
+    assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+    let runs: Vec<_> = ["1.1", "2"]
+        .map(|http| {
+            cli(&[
+                "run",
+                "--vectors",
+                BUNDLED_VECTORS,
+                "--target",
+                &url,
+                "--pki",
+                dir_arg,
+                "--http",
+                http,
+            ])
+        })
+        .into_iter()
+        .collect();
+    let without_ca = cli(&["run", "--target", &url]);
+    server.kill().unwrap();
+    server.wait().unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    for run in runs {
+        let out = String::from_utf8_lossy(&run.stdout);
+        let summary = out
+            .lines()
+            .find(|l| l.contains(" cases against "))
+            .unwrap_or("");
+        assert!(
+            run.status.success(),
+            "{summary}\n{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let cases: usize = summary.split_whitespace().next().unwrap().parse().unwrap();
+        assert!(
+            summary.contains(&format!("{cases} pass")) && cases > all_cases().len(),
+            "every vector and the certificate cases pass: {summary}"
+        );
+    }
+    assert!(!without_ca.status.success());
+    assert!(
+        String::from_utf8_lossy(&without_ca.stderr).contains("give --pki DIR"),
+        "{}",
+        String::from_utf8_lossy(&without_ca.stderr)
+    );
 }
