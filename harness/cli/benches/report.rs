@@ -5,15 +5,18 @@
 //! machines are shared and noisy. Fuzzing throughput needs nightly and is measured apart
 //! (`fuzz/README.md`, "Speed").
 
+use mimi_ds_binding::tls::{HttpVersions, Pki};
 use mimi_ds_check::cases;
 use mimi_ds_check::runner::Grade;
 use mimi_ds_check::suite::{self, Options};
+use mimi_ds_check::transport::Tls;
 use mimi_ds_model::codec::{ReceiveResponse, Wire};
 use mimi_ds_model::ds::scenario::hosting_hub;
 use mimi_ds_model::ds::{check, workloads, Model, Reference};
 use mimi_ds_model::vectors::trace;
 use std::hint::black_box;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Median, min and max of some measurements.
@@ -83,6 +86,41 @@ fn suite_figures() {
         "≤ 1.5×",
         Some(ratio.median <= 1.5),
     );
+}
+
+/// The same vectors against the in-process reference over mutual TLS and in plain HTTP, run
+/// in turns: the TLS run's wall time over the plain run's, for each HTTP version.
+fn tls_figures() {
+    let bundled = cases::load(Path::new(mimi_ds_vectors::BUNDLED)).expect("bundled vectors");
+    let pki = Arc::new(Pki::generate().expect("a test CA"));
+    let wall = |options: &Options| {
+        let summary = suite::run(&bundled, options, &|_, _| {}).expect("the suite runs");
+        assert_eq!(summary.count(Grade::Fail), 0, "the reference fails a case");
+        summary.wall.as_secs_f64()
+    };
+    for (name, versions) in [
+        ("HTTP/1.1", HttpVersions::Http1),
+        ("HTTP/2", HttpVersions::Http2),
+    ] {
+        let tls = Options {
+            tls: Some(Tls {
+                pki: pki.clone(),
+                versions,
+            }),
+            ..Options::default()
+        };
+        let ratios = Spread::of(
+            (0..7)
+                .map(|_| wall(&tls) / wall(&Options::default()))
+                .collect(),
+        );
+        row(
+            &format!("suite over TLS ({name}) / plain HTTP"),
+            ratios.show("×", 2),
+            "≤ 2×",
+            Some(ratios.median <= 2.0),
+        );
+    }
 }
 
 fn explore_figures() {
@@ -217,6 +255,7 @@ fn main() {
     #[cfg(unix)]
     memory_figures();
     suite_figures();
+    tls_figures();
     explore_figures();
     checking_figures();
     decode_figures();
