@@ -110,6 +110,7 @@ fn cases() -> Vec<Case> {
                     input: Input::malformed(Endpoint::Send),
                     raw: Some(RawRequest {
                         provider: Some(b.to_string()),
+                        credential: None,
                         body: vec![0, 1, 2],
                     }),
                 },
@@ -123,6 +124,7 @@ fn cases() -> Vec<Case> {
                     input: Input::malformed(Endpoint::Receive),
                     raw: Some(RawRequest {
                         provider: Some(b.to_string()),
+                        credential: None,
                         body: {
                             let mut x = ReceiveRequest {
                                 partition_key: key(1),
