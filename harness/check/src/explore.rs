@@ -12,12 +12,16 @@ use crate::runner::{run_case, CaseResult, Grade, Rig};
 use crate::{cases, Error, Result};
 use mimi_ds_generate::mls::Handshakes;
 use mimi_ds_generate::stories::{self, Event, Fork};
+use mimi_ds_model::codec::reader::{Fault, Writer};
 use mimi_ds_model::codec::{
-    Bytes, Epoch, GroupInfoRequest, HintedEpoch, KeyPackageBundleRequest, KeyPackageRequest,
-    Message, MessageCommitData, PartitionKey, ReceiveRequest, ReceiveResponse, SendRequest,
+    Bytes, Epoch, ExternalJoinRequest, GroupInfoRequest, HintedEpoch, KeyPackageBundleRequest,
+    KeyPackageRequest, Message, MessageCommitData, MlsMessage, PartitionKey, ReceiveRequest,
+    ReceiveResponse, SendRequest, WelcomeInitRequest,
 };
-use mimi_ds_model::ds::{Input, Token, TokenScope};
+use mimi_ds_model::codec::{ServiceProviderId, Wire};
+use mimi_ds_model::ds::{apply, Endpoint, Input, Outbound, State, Token, TokenScope};
 use mimi_ds_model::vectors::cast::{self, provider, FOLLOWER_B, FOLLOWER_C, HUB, OUTSIDER};
+use mimi_ds_model::vectors::trace::CaseStep;
 use mimi_ds_model::vectors::trace::{self, Role, TraceCase, TraceTest};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
@@ -37,19 +41,115 @@ struct Material {
     name: &'static str,
     creation: PartitionKey,
     events: Vec<Event>,
+    /// Every partition key the events use and announce, then the other group's.
     keys: Vec<PartitionKey>,
+    /// The hub's own user, whom the operator may mute or rate-limit.
+    local_user: Bytes,
+    other: OtherGroup,
+    /// An outsider's external join from each commit's GroupInfo.
+    joins: Vec<Join>,
+}
+
+/// An external join, and the joiner's first message in the partition it announces.
+struct Join {
+    request: ExternalJoinRequest,
+    chat: SendRequest,
+}
+
+/// An external join by d.example's dave from the GroupInfo of each commit of `events`: stale
+/// once a later commit is sent, fresh before.
+fn joins(events: &[Event]) -> Vec<Join> {
+    events
+        .iter()
+        .filter_map(|e| e.request.commit_data.as_ref()?.group_info.clone())
+        .map(|info| {
+            let (mut joiner, commit_data, message) =
+                stories::external_join(&info, "dave", Handshakes::Clear);
+            let chat = SendRequest {
+                message: joiner.application("hello from dave"),
+                partition_key: commit_data.next_partition_key,
+                commit_data: None,
+            };
+            Join {
+                request: ExternalJoinRequest {
+                    message,
+                    commit_data,
+                },
+                chat,
+            }
+        })
+        .collect()
+}
+
+/// A second group, which the hub hosts only once told to: its messages are of an unknown
+/// group until then, and its partitions must never mix with the history's.
+struct OtherGroup {
+    creation: PartitionKey,
+    /// An application message, a commit, and the same commit with a GroupInfo lacking the
+    /// ratchet tree, from b.example, in its creation partition.
+    sends: Vec<SendRequest>,
+}
+
+impl OtherGroup {
+    fn new() -> OtherGroup {
+        let creation = PartitionKey([0x5a; 16]);
+        let (commit, without_tree) = stories::stray_commit_without_tree();
+        let sends = stories::stray_messages()
+            .into_iter()
+            .map(|(message, commit_data, _)| (message, commit_data))
+            .chain([(commit, Some(without_tree))])
+            .map(|(message, commit_data)| SendRequest {
+                message,
+                partition_key: creation,
+                commit_data,
+            })
+            .collect();
+        OtherGroup { creation, sends }
+    }
+
+    /// Its partition keys: the creation one and the one its commit announces.
+    fn keys(&self) -> impl Iterator<Item = PartitionKey> + '_ {
+        let announced = self
+            .sends
+            .iter()
+            .filter_map(|s| s.commit_data.as_ref().map(|c| c.next_partition_key));
+        std::iter::once(self.creation).chain(announced)
+    }
+}
+
+impl Material {
+    fn of(
+        name: &'static str,
+        creation: PartitionKey,
+        events: Vec<Event>,
+        mut keys: Vec<PartitionKey>,
+    ) -> Material {
+        let other = OtherGroup::new();
+        keys.extend(other.keys());
+        let joins = joins(&events);
+        keys.extend(joins.iter().map(|j| j.chat.partition_key));
+        let local_user = events
+            .iter()
+            .find(|e| e.provider.as_str() == HUB)
+            .map(|e| e.user.clone())
+            .unwrap_or_else(|| b"alice".as_slice().into());
+        Material {
+            name,
+            creation,
+            events,
+            keys,
+            local_user,
+            other,
+            joins,
+        }
+    }
 }
 
 impl Material {
     /// A linear history: founding, chat and commits from both followers over four epochs.
     fn linear() -> Material {
         let history = stories::linear(Handshakes::Clear);
-        Material {
-            name: "linear",
-            creation: history.creation,
-            events: history.events,
-            keys: history.keys,
-        }
+        Material::of("linear", history.creation, history.events, history.keys)
     }
 
     /// A forked history: bob bans mallory while carol commits in the same epoch; then each
@@ -82,20 +182,38 @@ impl Material {
                 }
             }
         }
-        Material {
-            name: "forked",
-            creation: fork.creation,
-            events,
-            keys,
-        }
+        Material::of("forked", fork.creation, events, keys)
     }
 }
 
 /// One step of a random trace, by index into the history.
 #[derive(Clone, Copy, Debug)]
 enum Op {
-    /// Send the history's event `event` (as its provider would; the hub's own user locally).
-    Send { event: usize },
+    /// Send the history's event `event` (as its provider would; the hub's own user locally);
+    /// the providers its Welcome names answer the WelcomeInit yes, but those whose bit is
+    /// set in `refusals` (in the order the Welcome names them).
+    Send { event: usize, refusals: u8 },
+    /// Event `event` sent by b.example with its body spoiled: what the codec makes of the
+    /// bytes is the input, most often a malformed one.
+    Spoiled { event: usize, spoil: Spoil },
+    /// Event `event`'s body from a caller without a valid identity: [`CLAIMS`]`[claim]`.
+    Unidentified { event: usize, claim: usize },
+    /// b.example sends the other group's message `send` (see [`OtherGroup::sends`]), of a
+    /// group the hub does not host until [`Op::HostOther`].
+    SendOther { send: usize },
+    /// The hub's operator creates the other group.
+    HostOther,
+    /// d.example joins from the GroupInfo of the history's commit `join` (modulo their
+    /// number) — or sends the joiner's first message after such a join ([`Joining::Chat`]),
+    /// or offers as external commit a member's message ([`Joining::NotExternal`]).
+    ExternalJoin { join: usize, what: Joining },
+    /// The hub's own user sends the history's application message `n` (modulo their
+    /// number; whoever wrote it: the hub takes its local user's word).
+    LocalChat { n: usize },
+    /// The hub's operator mutes its own user.
+    Mute,
+    /// The hub's operator lets its own user send `budget` more messages.
+    RateLimit { budget: u32 },
     /// A follower reads partition `key` from `counter`.
     Receive {
         follower: usize,
@@ -108,80 +226,182 @@ enum Op {
     Terminate { key: usize },
 }
 
-fn op(events: usize, keys: usize) -> impl Strategy<Value = Op> {
+#[derive(Clone, Copy, Debug)]
+enum Joining {
+    Join,
+    Chat,
+    /// The join's CommitData with event `join`'s message, which is no external commit.
+    NotExternal,
+}
+
+/// How a body is spoiled: cut, lengthened, or with one defect planted by the codec's
+/// writer or by the value it encodes.
+#[derive(Clone, Copy, Debug)]
+enum Spoil {
+    TruncatedToHalf,
+    LastByteMissing,
+    TrailingByte,
+    Fault(Fault),
+    /// A commit's GroupInfo replaced by the other group's.
+    ForeignGroupInfo,
+    /// A message that is no commit followed by the other group's CommitData.
+    CommitDataAfterNonCommit,
+    /// A Welcome's provider list one longer than its secrets.
+    ExtraWelcomeProvider,
+    /// The message replaced by a GroupInfo, which no SendRequest may carry.
+    GroupInfoAsMessage,
+    /// A Welcome's first provider written with a capital letter, which no
+    /// ServiceProviderId has.
+    CapitalisedProvider,
+}
+
+fn spoil() -> impl Strategy<Value = Spoil> {
+    let site = 0..4usize;
     prop_oneof![
-        4 => (0..events).prop_map(|event| Op::Send { event }),
-        4 => (0..2usize, 0..keys, 0..12u32).prop_map(|(follower, key, counter)| Op::Receive { follower, key, counter }),
-        1 => Just(Op::GroupInfo),
-        1 => (0..keys).prop_map(|key| Op::Terminate { key }),
+        Just(Spoil::TruncatedToHalf),
+        Just(Spoil::LastByteMissing),
+        Just(Spoil::TrailingByte),
+        site.clone()
+            .prop_map(|site| Spoil::Fault(Fault::NonMinimalVarint { site })),
+        site.clone()
+            .prop_map(|site| Spoil::Fault(Fault::HugeLength { site })),
+        site.prop_map(|site| Spoil::Fault(Fault::BadOptionalTag { site })),
+        prop::sample::select(vec![15usize, 17])
+            .prop_map(|length| Spoil::Fault(Fault::PartitionKeyLength { site: 0, length })),
+        Just(Spoil::ForeignGroupInfo),
+        Just(Spoil::CommitDataAfterNonCommit),
+        Just(Spoil::ExtraWelcomeProvider),
+        Just(Spoil::GroupInfoAsMessage),
+        Just(Spoil::CapitalisedProvider),
     ]
 }
 
-/// The trace a sequence of operations makes: create the group, then each operation, with
-/// affirmative WelcomeInit answers after a send that carries a Welcome.
-fn trace_case(history: &Material, ops: &[Op], id: String) -> TraceCase {
-    let id = format!("{SECTION}/{}/{id}", history.name);
-    let mut steps = vec![Input::CreateGroup {
-        group_id: stories::GROUP.into(),
-        partition_key: history.creation,
-    }
-    .into()];
-    for op in ops {
-        match *op {
-            Op::Send { event } => {
-                let event = &history.events[event];
-                steps.push(event.hub_input().into());
-                let welcomed = event
-                    .request
-                    .commit_data
-                    .as_ref()
-                    .and_then(|c| c.welcome_data.as_ref());
-                let mut answered = Vec::new();
-                for provider in welcomed
-                    .map(|w| w.service_providers.clone())
-                    .unwrap_or_default()
-                {
-                    if provider.as_str() != HUB && !answered.contains(&provider) {
-                        answered.push(provider.clone());
-                        steps.push(
-                            Input::WelcomeInitAnswered {
-                                provider,
-                                accepted: true,
-                            }
-                            .into(),
-                        );
-                    }
+/// The identities an unidentified caller claims: none, and names that are no
+/// ServiceProviderId (BINDING.md §3).
+const CLAIMS: [Option<&str>; 4] = [
+    None,
+    Some("B.example"),
+    Some("b.example:8443"),
+    Some("1.2.3.4"),
+];
+
+fn op(events: usize, keys: usize) -> impl Strategy<Value = Op> {
+    let refusals = prop_oneof![3 => Just(0u8), 1 => 0..4u8];
+    prop_oneof![
+        8 => (0..events, refusals).prop_map(|(event, refusals)| Op::Send { event, refusals }),
+        8 => (0..2usize, 0..keys, 0..12u32).prop_map(|(follower, key, counter)| Op::Receive { follower, key, counter }),
+        2 => Just(Op::GroupInfo),
+        2 => (0..keys).prop_map(|key| Op::Terminate { key }),
+        2 => (0..events, spoil()).prop_map(|(event, spoil)| Op::Spoiled { event, spoil }),
+        1 => (0..events, 0..CLAIMS.len()).prop_map(|(event, claim)| Op::Unidentified { event, claim }),
+        2 => (0..3usize).prop_map(|send| Op::SendOther { send }),
+        1 => Just(Op::HostOther),
+        1 => (0..events).prop_map(|n| Op::LocalChat { n }),
+        2 => (0..events, prop::sample::select(vec![Joining::Join, Joining::Chat, Joining::NotExternal])).prop_map(|(join, what)| Op::ExternalJoin { join, what }),
+        1 => Just(Op::Mute),
+        1 => (0..3u32).prop_map(|budget| Op::RateLimit { budget }),
+    ]
+}
+
+/// Event `event`'s request with `spoil` applied, as bytes.
+fn spoiled_body(history: &Material, event: usize, spoil: Spoil) -> Vec<u8> {
+    let mut request = history.events[event].request.clone();
+    let other_commit = history
+        .other
+        .sends
+        .iter()
+        .find_map(|s| s.commit_data.clone());
+    let mut bytes = match spoil {
+        Spoil::Fault(fault) => {
+            let mut w = Writer::with_fault(fault);
+            request.write(&mut w);
+            return w.out;
+        }
+        Spoil::ForeignGroupInfo => {
+            if let Some(data) = &mut request.commit_data {
+                data.group_info = other_commit.as_ref().and_then(|c| c.group_info.clone());
+            }
+            request.to_bytes()
+        }
+        Spoil::ExtraWelcomeProvider => {
+            if let Some(welcome) = request
+                .commit_data
+                .as_mut()
+                .and_then(|c| c.welcome_data.as_mut())
+            {
+                welcome.service_providers.push(provider(OUTSIDER));
+            }
+            request.to_bytes()
+        }
+        Spoil::GroupInfoAsMessage => {
+            if let Some(group_info) = other_commit.as_ref().and_then(|c| c.group_info.clone()) {
+                request.message = group_info;
+            }
+            request.to_bytes()
+        }
+        _ => request.to_bytes(),
+    };
+    match spoil {
+        Spoil::TruncatedToHalf => bytes.truncate(bytes.len() / 2),
+        Spoil::LastByteMissing => {
+            bytes.pop();
+        }
+        Spoil::TrailingByte => bytes.push(0),
+        Spoil::CommitDataAfterNonCommit if request.commit_data.is_none() => {
+            if let Some(data) = other_commit {
+                bytes.extend(data.to_bytes());
+            }
+        }
+        Spoil::CapitalisedProvider => {
+            let welcomed = request
+                .commit_data
+                .as_ref()
+                .and_then(|c| c.welcome_data.as_ref())
+                .and_then(|w| w.service_providers.first());
+            if let Some(name) = welcomed.map(|p| p.as_str().as_bytes()) {
+                let at = bytes.windows(name.len()).rposition(|w| w == name);
+                if let Some(at) = at {
+                    bytes[at].make_ascii_uppercase();
                 }
             }
-            Op::Receive {
-                follower,
-                key,
-                counter,
-            } => steps.push(
-                Input::Receive {
-                    from: provider([FOLLOWER_B, FOLLOWER_C][follower]),
-                    request: ReceiveRequest {
-                        partition_key: history.keys[key],
-                        counter,
-                    },
-                }
-                .into(),
-            ),
-            Op::GroupInfo => steps.push(
-                Input::GroupInfo {
-                    from: provider(OUTSIDER),
-                    request: GroupInfoRequest {
-                        group_id: stories::GROUP.into(),
-                    },
-                }
-                .into(),
-            ),
-            Op::Terminate { key } => steps.push(
-                Input::TerminateBranch {
-                    partition_key: history.keys[key],
-                }
-                .into(),
-            ),
+        }
+        _ => {}
+    }
+    bytes
+}
+
+/// What a body sent to `endpoint` by `from` is as an input: whatever the strict decoder
+/// makes of it, the bytes kept when they do not decode.
+fn decoded_step(endpoint: Endpoint, from: &ServiceProviderId, body: Vec<u8>) -> CaseStep {
+    match mimi_ds_binding::input_of(endpoint, from, &body) {
+        input @ Input::Malformed { .. } => CaseStep {
+            input,
+            malformed_body: Some(body.into()),
+        },
+        input => input.into(),
+    }
+}
+
+/// The trace a sequence of operations makes: create the group, then each operation; every
+/// WelcomeInit a send causes (as the model says) answered yes, or no where the operation says.
+fn trace_case(history: &Material, ops: &[Op], id: String) -> TraceCase {
+    let id = format!("{SECTION}/{}/{id}", history.name);
+    let mut steps = Answering::new(provider(HUB));
+    steps.push(
+        Input::CreateGroup {
+            group_id: stories::GROUP.into(),
+            partition_key: history.creation,
+        }
+        .into(),
+        0,
+    );
+    for op in ops {
+        let refusals = match *op {
+            Op::Send { refusals, .. } => refusals,
+            _ => 0,
+        };
+        if let Some(step) = hub_step(history, op) {
+            steps.push(step, refusals);
         }
     }
     TraceCase {
@@ -196,8 +416,136 @@ fn trace_case(history: &Material, ops: &[Op], id: String) -> TraceCase {
             provider: HUB.into(),
         },
         exercises: Vec::new(),
-        steps,
+        steps: steps.steps,
     }
+}
+
+/// A trace's steps, and the model's state after them: what tells which WelcomeInits a step
+/// causes, so the trace answers exactly those (an answer to no call would be given to the
+/// next one instead).
+struct Answering {
+    state: State,
+    steps: Vec<CaseStep>,
+}
+
+impl Answering {
+    fn new(me: ServiceProviderId) -> Answering {
+        Answering {
+            state: State::new(me),
+            steps: Vec::new(),
+        }
+    }
+
+    /// Adds `step` and an answer to each WelcomeInit it causes, in the order they are made:
+    /// yes, but no for the `i`-th if bit `i` of `refusals` is set.
+    fn push(&mut self, step: CaseStep, refusals: u8) {
+        let mut calls: std::collections::VecDeque<Outbound> =
+            apply(&mut self.state, &step.input).outbound.into();
+        self.steps.push(step);
+        let mut asked = 0;
+        while let Some(call) = calls.pop_front() {
+            if let Outbound::WelcomeInit { to, .. } = call {
+                let accepted = refusals & (1 << asked.min(7)) == 0;
+                asked += 1;
+                let answer = Input::WelcomeInitAnswered {
+                    provider: to,
+                    accepted,
+                };
+                calls.extend(apply(&mut self.state, &answer).outbound);
+                self.steps.push(answer.into());
+            }
+        }
+    }
+}
+
+/// The step operation `op` makes, if any.
+fn hub_step(history: &Material, op: &Op) -> Option<CaseStep> {
+    Some(match *op {
+        Op::Send { event, .. } => history.events[event].hub_input().into(),
+        Op::Receive {
+            follower,
+            key,
+            counter,
+        } => Input::Receive {
+            from: provider([FOLLOWER_B, FOLLOWER_C][follower]),
+            request: ReceiveRequest {
+                partition_key: history.keys[key],
+                counter,
+            },
+        }
+        .into(),
+        Op::GroupInfo => Input::GroupInfo {
+            from: provider(OUTSIDER),
+            request: GroupInfoRequest {
+                group_id: stories::GROUP.into(),
+            },
+        }
+        .into(),
+        Op::Terminate { key } => Input::TerminateBranch {
+            partition_key: history.keys[key],
+        }
+        .into(),
+        Op::Spoiled { event, spoil } => {
+            let body = spoiled_body(history, event, spoil);
+            decoded_step(Endpoint::Send, &provider(FOLLOWER_B), body)
+        }
+        Op::Unidentified { event, claim } => CaseStep {
+            input: Input::Unidentified {
+                endpoint: Endpoint::Send,
+                claimed: CLAIMS[claim].map(String::from),
+            },
+            malformed_body: Some(history.events[event].request.to_bytes().into()),
+        },
+        Op::SendOther { send } => Input::Send {
+            from: provider(FOLLOWER_B),
+            request: history.other.sends[send % history.other.sends.len()].clone(),
+        }
+        .into(),
+        Op::HostOther => Input::CreateGroup {
+            group_id: stories::STRAY_GROUP.into(),
+            partition_key: history.other.creation,
+        }
+        .into(),
+        Op::LocalChat { n } => {
+            let chat: Vec<&Event> = history.events.iter().filter(|e| !e.is_commit()).collect();
+            Input::LocalSend {
+                user: history.local_user.clone(),
+                request: chat.get(n % chat.len().max(1))?.request.clone(),
+            }
+            .into()
+        }
+        Op::ExternalJoin { join: n, what } => {
+            let join = history.joins.get(n % history.joins.len().max(1))?;
+            let from = provider(OUTSIDER);
+            match what {
+                Joining::Join => Input::ExternalJoin {
+                    from,
+                    request: join.request.clone(),
+                },
+                Joining::Chat => Input::Send {
+                    from,
+                    request: join.chat.clone(),
+                },
+                Joining::NotExternal => Input::ExternalJoin {
+                    from,
+                    request: ExternalJoinRequest {
+                        message: history.events[n].request.message.clone(),
+                        commit_data: join.request.commit_data.clone(),
+                    },
+                },
+            }
+            .into()
+        }
+        Op::Mute => Input::Mute {
+            user: history.local_user.clone(),
+        }
+        .into(),
+        Op::RateLimit { budget } => Input::RateLimit {
+            user: history.local_user.clone(),
+            budget,
+        }
+        .into(),
+    })
 }
 
 /// What exploring found.
@@ -268,12 +616,13 @@ pub fn explore(
             Role::Follower => {
                 let material = Material::linear();
                 let stray = stray_send(&material);
+                let welcoming = Welcoming::new();
                 let ops = prop::collection::vec(
                     follower_op(material.events.len(), material.keys.len()),
                     1..=max_ops,
                 );
                 let found = explore_one(runtime, rig, ops, traces, seed, |o, id| {
-                    follower_trace(&material, &stray, o, id)
+                    follower_trace(&material, &stray, &welcoming, o, id)
                 })?;
                 if let Some(failed) = ends(found) {
                     return Ok(failed);
@@ -375,6 +724,49 @@ enum FollowerOp {
     SendElsewhere,
     /// The last local user leaves the group.
     SelfRemove,
+    /// bob uploads his KeyPackage, the one the founding's Welcome is for.
+    UploadBob,
+    /// The hub asks whether b.example takes a Welcome for [`Welcoming::refs`]`[refs]`.
+    WelcomeInit { refs: usize },
+    /// The hub pushes the founding's Welcome, or (`welcome` false) its commit instead.
+    WelcomePush { welcome: bool },
+}
+
+/// The founding of a group whose Welcome names bob's KeyPackage, for a follower to be asked
+/// about and pushed.
+struct Welcoming {
+    upload: Input,
+    /// KeyPackageRef lists a WelcomeInit may carry: bob's, an unknown one, both, none.
+    refs: Vec<Vec<Bytes>>,
+    welcome: MlsMessage,
+    commit: MlsMessage,
+}
+
+impl Welcoming {
+    fn new() -> Welcoming {
+        let founding = stories::found(Handshakes::Clear);
+        let package = founding.key_packages[0].clone();
+        let bob = package
+            .view
+            .key_package_ref
+            .clone()
+            .expect("KeyPackages have a ref");
+        let unknown = Bytes(vec![0xee; 32]);
+        Welcoming {
+            upload: Input::UploadKeyPackages {
+                user: b"bob".as_slice().into(),
+                key_packages: vec![package],
+            },
+            refs: vec![
+                vec![bob.clone()],
+                vec![unknown.clone()],
+                vec![bob, unknown],
+                vec![],
+            ],
+            welcome: founding.committed.welcome.clone().expect("a Welcome"),
+            commit: founding.committed.commit,
+        }
+    }
 }
 
 fn follower_op(events: usize, keys: usize) -> impl Strategy<Value = FollowerOp> {
@@ -384,6 +776,9 @@ fn follower_op(events: usize, keys: usize) -> impl Strategy<Value = FollowerOp> 
         3 => (0..keys, 0..events, 0..4usize, prop::bool::weighted(0.8)).prop_map(|(key, first, len, from_hub)| FollowerOp::Push { key, first, len, from_hub }),
         1 => Just(FollowerOp::SendElsewhere),
         1 => Just(FollowerOp::SelfRemove),
+        1 => Just(FollowerOp::UploadBob),
+        2 => (0..4usize).prop_map(|refs| FollowerOp::WelcomeInit { refs }),
+        2 => prop::bool::weighted(0.7).prop_map(|welcome| FollowerOp::WelcomePush { welcome }),
     ]
 }
 
@@ -400,6 +795,7 @@ fn stray_send(history: &Material) -> SendRequest {
 fn follower_trace(
     history: &Material,
     stray: &SendRequest,
+    welcoming: &Welcoming,
     ops: &[FollowerOp],
     id: String,
 ) -> TraceCase {
@@ -453,6 +849,20 @@ fn follower_trace(
                 FollowerOp::SelfRemove => Input::SelfRemove {
                     group_id: group_id.clone(),
                 },
+                FollowerOp::UploadBob => welcoming.upload.clone(),
+                FollowerOp::WelcomeInit { refs } => Input::WelcomeInit {
+                    from: provider(HUB),
+                    request: WelcomeInitRequest {
+                        key_package_refs: welcoming.refs[refs].clone(),
+                    },
+                },
+                FollowerOp::WelcomePush { welcome } => Input::WelcomePush {
+                    from: provider(HUB),
+                    welcome: match welcome {
+                        true => welcoming.welcome.clone(),
+                        false => welcoming.commit.clone(),
+                    },
+                },
             }
             .into(),
         );
@@ -488,7 +898,7 @@ fn message_of(event: &Event) -> Message {
 }
 
 /// One step of a random trace against an RSP (`b.example`, serving bob and beth, each with
-/// two one-time KeyPackages and a last resort).
+/// two one-time KeyPackages and a last resort, and nobody, who uploads none).
 #[derive(Clone, Debug)]
 enum RspOp {
     Upload {
@@ -500,8 +910,8 @@ enum RspOp {
     Revoke {
         token: usize,
     },
-    /// A request for `user` (2: one the RSP does not serve) with `token` (2: never issued)
-    /// and cipher suite `suite`.
+    /// A request for `user` (2: nobody, served only once it uploaded its empty list) with
+    /// `token` (2: never issued) and cipher suite `suite`.
     Request {
         user: usize,
         token: usize,
@@ -519,7 +929,7 @@ const RSP_TOKENS: [&[u8]; 3] = [b"token-bob", b"token-shared", b"token-unknown"]
 fn rsp_op() -> impl Strategy<Value = RspOp> {
     let request = (0..3usize, 0..3usize, prop::sample::select(vec![1u16, 2]));
     prop_oneof![
-        2 => (0..2usize).prop_map(|user| RspOp::Upload { user }),
+        2 => (0..3usize).prop_map(|user| RspOp::Upload { user }),
         2 => (0..2usize).prop_map(|token| RspOp::Issue { token }),
         1 => (0..2usize).prop_map(|token| RspOp::Revoke { token }),
         4 => request.clone().prop_map(|(user, token, suite)| RspOp::Request { user, token, suite }),
@@ -537,13 +947,17 @@ fn rsp_trace(uploads: &stories::Uploads, ops: &[RspOp], id: String) -> TraceCase
     let steps = ops
         .iter()
         .map(|op| match op {
-            RspOp::Upload { user } => {
-                let (user, packages) = &uploads.users[*user];
-                Input::UploadKeyPackages {
+            // The third user uploads none: one the RSP serves, with nothing to hand out.
+            RspOp::Upload { user } => match uploads.users.get(*user) {
+                Some((user, packages)) => Input::UploadKeyPackages {
                     user: user.clone(),
                     key_packages: packages.clone(),
-                }
-            }
+                },
+                None => Input::UploadKeyPackages {
+                    user: RSP_USERS[*user].into(),
+                    key_packages: Vec::new(),
+                },
+            },
             RspOp::Issue { token } => Input::IssueToken(Token {
                 scope: match token {
                     0 => TokenScope::User(RSP_USERS[0].into()),

@@ -333,6 +333,27 @@ pub fn external_join(
 
 /// A member of a group no hub hosts, and one message of each content type from it.
 pub fn stray_messages() -> Vec<(MlsMessage, Option<CommitData>, &'static str)> {
+    let (application, commit, data, _) = stray_history();
+    vec![
+        (application, None, "an application message"),
+        (commit, Some(data), "a commit"),
+    ]
+}
+
+/// The commit of [`stray_messages`] with a GroupInfo that lacks the ratchet tree: a hub that
+/// never saw the tree cannot infer it.
+pub fn stray_commit_without_tree() -> (MlsMessage, CommitData) {
+    let (_, commit, data, without_tree) = stray_history();
+    let data = CommitData {
+        group_info: Some(without_tree),
+        ..data
+    };
+    (commit, data)
+}
+
+/// The stray group's application message, its commit with CommitData, and the GroupInfo
+/// after the commit without the ratchet tree.
+fn stray_history() -> (MlsMessage, MlsMessage, CommitData, MlsMessage) {
     let mut stray = Client::new("stray", FOLLOWER_B).create_group(STRAY_GROUP, Handshakes::Clear);
     let application = stray.application("to nowhere");
     let committed = stray.update();
@@ -341,10 +362,8 @@ pub fn stray_messages() -> Vec<(MlsMessage, Option<CommitData>, &'static str)> {
         group_info: Some(stray.group_info(true)),
         welcome_data: None,
     };
-    vec![
-        (application, None, "an application message"),
-        (committed.commit, Some(data), "a commit"),
-    ]
+    let without_tree = stray.group_info(false);
+    (application, committed.commit, data, without_tree)
 }
 
 /// A GroupInfo (with its ratchet tree) of a group no hub hosts.
