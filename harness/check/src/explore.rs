@@ -20,12 +20,15 @@ use mimi_ds_model::codec::{
 };
 use mimi_ds_model::codec::{ServiceProviderId, Wire};
 use mimi_ds_model::ds::{apply, Endpoint, Input, Outbound, State, Token, TokenScope};
+use mimi_ds_model::errata::{self, ErratumId};
+use mimi_ds_model::requirements::{self as req, ReqId};
 use mimi_ds_model::vectors::cast::{self, provider, FOLLOWER_B, FOLLOWER_C, HUB, OUTSIDER};
 use mimi_ds_model::vectors::trace::CaseStep;
 use mimi_ds_model::vectors::trace::{self, Role, TraceCase, TraceTest};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
 use std::cell::RefCell;
+use std::collections::BTreeSet;
 
 /// The section name of explored traces (and of the file a counterexample is written to).
 pub const SECTION: &str = "explore";
@@ -255,6 +258,22 @@ enum Spoil {
     CapitalisedProvider,
 }
 
+impl Spoil {
+    /// The rules a lenient decoder of the spoiled bytes would break, as the vectors of the
+    /// same defects name them.
+    fn breaks(self) -> (Vec<ReqId>, Vec<ErratumId>) {
+        match self {
+            Spoil::Fault(Fault::PartitionKeyLength { .. }) => (
+                vec![req::SEND_PARTITION_KEY_LENGTH],
+                vec![errata::PARTITION_KEY_ENCODING],
+            ),
+            Spoil::GroupInfoAsMessage => (Vec::new(), vec![errata::MLS_MESSAGE_PARSING]),
+            Spoil::CapitalisedProvider => (Vec::new(), vec![errata::SERVICE_PROVIDER_ID]),
+            _ => (Vec::new(), Vec::new()),
+        }
+    }
+}
+
 fn spoil() -> impl Strategy<Value = Spoil> {
     let site = 0..4usize;
     prop_oneof![
@@ -371,11 +390,20 @@ fn spoiled_body(history: &Material, event: usize, spoil: Spoil) -> Vec<u8> {
 }
 
 /// What a body sent to `endpoint` by `from` is as an input: whatever the strict decoder
-/// makes of it, the bytes kept when they do not decode.
-fn decoded_step(endpoint: Endpoint, from: &ServiceProviderId, body: Vec<u8>) -> CaseStep {
+/// makes of it; when it does not decode, the bytes kept and the rules `breaks` names.
+fn decoded_step(
+    endpoint: Endpoint,
+    from: &ServiceProviderId,
+    body: Vec<u8>,
+    (requirements, decisions): (Vec<ReqId>, Vec<ErratumId>),
+) -> CaseStep {
     match mimi_ds_binding::input_of(endpoint, from, &body) {
-        input @ Input::Malformed { .. } => CaseStep {
-            input,
+        Input::Malformed { endpoint, .. } => CaseStep {
+            input: Input::Malformed {
+                endpoint,
+                breaks: requirements,
+                breaks_errata: decisions,
+            },
             malformed_body: Some(body.into()),
         },
         input => input.into(),
@@ -487,7 +515,7 @@ fn hub_step(history: &Material, op: &Op) -> Option<CaseStep> {
         .into(),
         Op::Spoiled { event, spoil } => {
             let body = spoiled_body(history, event, spoil);
-            decoded_step(Endpoint::Send, &provider(FOLLOWER_B), body)
+            decoded_step(Endpoint::Send, &provider(FOLLOWER_B), body, spoil.breaks())
         }
         Op::Unidentified { event, claim } => CaseStep {
             input: Input::Unidentified {
@@ -556,6 +584,27 @@ pub struct Exploration {
     pub counterexample: Option<(TraceTest, CaseResult)>,
     /// How long the runs took, histories made on the way included.
     pub wall: std::time::Duration,
+    /// What the runs exercised.
+    pub coverage: Coverage,
+}
+
+/// What the traces of an exploration exercised: the inputs they drew (by the name a trace
+/// vector gives them) and every requirement an expectation of theirs cites.
+#[derive(Default)]
+pub struct Coverage {
+    pub inputs: BTreeSet<String>,
+    pub requirements: BTreeSet<String>,
+}
+
+impl Coverage {
+    fn add(&mut self, test: &TraceTest) {
+        let inputs = test
+            .steps
+            .iter()
+            .filter_map(|s| s.input.get("input")?.as_str());
+        self.inputs.extend(inputs.map(String::from));
+        self.requirements.extend(test.requirements.iter().cloned());
+    }
 }
 
 impl Exploration {
@@ -582,6 +631,7 @@ pub fn explore(
 ) -> Result<Exploration> {
     let started = std::time::Instant::now();
     let mut runs = 0;
+    let coverage = RefCell::new(Coverage::default());
     // Counts the runs of one exploration; its counterexample, if any, ends the whole search.
     let mut ends = |(ran, counterexample): Found| {
         runs += ran;
@@ -589,6 +639,7 @@ pub fn explore(
             runs,
             counterexample: Some(c),
             wall: started.elapsed(),
+            coverage: coverage.take(),
         })
     };
     for role in roles {
@@ -605,7 +656,7 @@ pub fn explore(
                         op(material.events.len(), material.keys.len()),
                         1..=max_ops,
                     );
-                    let found = explore_one(runtime, rig, ops, share, seed, |o, id| {
+                    let found = explore_one(runtime, rig, &coverage, ops, share, seed, |o, id| {
                         trace_case(&material, o, id)
                     })?;
                     if let Some(failed) = ends(found) {
@@ -621,7 +672,7 @@ pub fn explore(
                     follower_op(material.events.len(), material.keys.len()),
                     1..=max_ops,
                 );
-                let found = explore_one(runtime, rig, ops, traces, seed, |o, id| {
+                let found = explore_one(runtime, rig, &coverage, ops, traces, seed, |o, id| {
                     follower_trace(&material, &stray, &welcoming, o, id)
                 })?;
                 if let Some(failed) = ends(found) {
@@ -631,7 +682,7 @@ pub fn explore(
             Role::Rsp => {
                 let uploads = stories::uploads(2, true);
                 let ops = prop::collection::vec(rsp_op(), 1..=max_ops);
-                let found = explore_one(runtime, rig, ops, traces, seed, |o, id| {
+                let found = explore_one(runtime, rig, &coverage, ops, traces, seed, |o, id| {
                     rsp_trace(&uploads, o, id)
                 })?;
                 if let Some(failed) = ends(found) {
@@ -644,6 +695,7 @@ pub fn explore(
         runs,
         counterexample: None,
         wall: started.elapsed(),
+        coverage: coverage.take(),
     })
 }
 
@@ -654,6 +706,7 @@ type Found = (usize, Option<(TraceTest, CaseResult)>);
 fn explore_one<O: std::fmt::Debug + Clone>(
     runtime: &tokio::runtime::Runtime,
     rig: &Rig,
+    coverage: &RefCell<Coverage>,
     ops: impl Strategy<Value = Vec<O>>,
     traces: u32,
     seed: u64,
@@ -680,6 +733,7 @@ fn explore_one<O: std::fmt::Debug + Clone>(
         };
         let test = trace::build(&build(&ops, format!("seed-{seed}/trace-{n}")))
             .map_err(TestCaseError::fail)?;
+        coverage.borrow_mut().add(&test);
         let case = cases::case_of(&test).map_err(|e| TestCaseError::fail(e.to_string()))?;
         let result = runtime.block_on(run_case(&case, rig));
         match result.grade {

@@ -8,6 +8,7 @@ use mimi_ds_check::score::Score;
 use mimi_ds_check::suite::{self, Options};
 use mimi_ds_check::{cases, explore, report};
 use mimi_ds_model::codec::ServiceProviderId;
+use mimi_ds_model::requirements::CATALOGUE;
 use mimi_ds_model::vectors::trace;
 use mimi_ds_reference::freedoms::{self, Freedom, FREEDOMS};
 use mimi_ds_reference::mutants::{self, Mutant, MutantInfo, MUTANTS};
@@ -116,6 +117,7 @@ pub fn explore(
         println!(
             "{traces} random traces per role the target offers (seed {seed}, up to {max_ops} operations) passed; {rate}"
         );
+        print_coverage(&found.coverage);
         return Ok(());
     };
     println!("{}", describe(&result));
@@ -136,6 +138,31 @@ pub fn explore(
         None => println!("give --report-dir to keep it as a replayable vector"),
     }
     bail!("{} failed", result.id)
+}
+
+/// What a green exploration covered: the inputs drawn, and the wire-testable requirements
+/// its expectations cited, with those they did not.
+fn print_coverage(coverage: &explore::Coverage) {
+    let inputs: Vec<&str> = coverage.inputs.iter().map(String::as_str).collect();
+    println!("inputs drawn ({}): {}", inputs.len(), inputs.join(", "));
+    let wire: Vec<&str> = CATALOGUE
+        .iter()
+        .filter(|r| r.testable.is_wire_testable())
+        .map(|r| r.id.0)
+        .collect();
+    let missed: Vec<&str> = wire
+        .iter()
+        .copied()
+        .filter(|id| !coverage.requirements.contains(*id))
+        .collect();
+    println!(
+        "wire-testable requirements exercised: {} of {}",
+        wire.len() - missed.len(),
+        wire.len()
+    );
+    if !missed.is_empty() {
+        println!("not exercised: {}", missed.join(", "));
+    }
 }
 
 pub fn serve(
