@@ -747,9 +747,11 @@ fn explore_one<O: std::fmt::Debug + Clone>(
         Ok(()) => None,
         Err(TestError::Fail(_, minimal)) => {
             // proptest ends on the minimal input; run it once more so the result is its own.
-            let test = trace::build(&build(&minimal, format!("seed-{seed}/minimal")))
+            let mut test = trace::build(&build(&minimal, format!("seed-{seed}/minimal")))
                 .map_err(Error::RandomTrace)?;
             let case = cases::case_of(&test).map_err(Error::RandomCase)?;
+            let story = crate::story::tell(case.steps.iter().map(|s| &s.input));
+            test.comment = format!("A random trace, shrunk: {}", story.join(" "));
             let result = runtime.block_on(run_case(&case, rig));
             Some((test, result))
         }

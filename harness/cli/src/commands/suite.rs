@@ -125,6 +125,10 @@ pub fn explore(
         "a random trace failed; shrunk to {} inputs (seed {seed}); {rate}",
         test.steps.len()
     );
+    let case = cases::case_of(&test)?;
+    for line in mimi_ds_check::story::tell(case.steps.iter().map(|s| &s.input)) {
+        println!("  {line}");
+    }
     match report_dir {
         Some(dir) => {
             let vectors = dir.join("counterexample");
