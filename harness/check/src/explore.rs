@@ -149,16 +149,22 @@ impl Material {
 }
 
 impl Material {
-    /// A linear history: founding, chat and commits from both followers over four epochs.
-    fn linear() -> Material {
-        let history = stories::linear(Handshakes::Clear);
+    /// A linear history of the shape `seed` draws ([`shape`]), its keys and secrets seeded
+    /// by `seed` too: another seed, other MLS bytes and other epochs.
+    fn linear(seed: u64) -> Material {
+        let history = mimi_ds_generate::mls::seeded_as(&format!("{SECTION}/seed-{seed}"), || {
+            stories::linear_shaped(Handshakes::Clear, &shape(seed))
+        });
         Material::of("linear", history.creation, history.events, history.keys)
     }
 
     /// A forked history: bob bans mallory while carol commits in the same epoch; then each
-    /// branch chats and adds mallory (refused only in bob's branch).
-    fn forked() -> Material {
-        let mut fork = stories::fork(Handshakes::Clear, Some(b"mallory"));
+    /// branch chats and adds mallory (refused only in bob's branch). Seeded by `seed`.
+    fn forked(seed: u64) -> Material {
+        let scope = format!("{SECTION}/seed-{seed}");
+        let mut fork = mimi_ds_generate::mls::seeded_as(&scope, || {
+            stories::fork(Handshakes::Clear, Some(b"mallory"))
+        });
         let chat_bob = Fork::chat_in_branch(&mut fork.bob, "in bob's branch");
         let chat_carol = Fork::chat_in_branch(&mut fork.carol, "in carol's branch");
         let add_bob = Fork::add_in_branch(&mut fork.bob, "mallory");
@@ -187,6 +193,30 @@ impl Material {
         }
         Material::of("forked", fork.creation, events, keys)
     }
+}
+
+/// The epochs of seed `seed`'s linear history after the founding: two to four, each with up
+/// to four application messages and then a commit by alice, bob or carol, or none in the last.
+fn shape(seed: u64) -> Vec<(usize, Option<usize>)> {
+    let mut rng = TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes(seed ^ 0x5eed));
+    let mut draw = |n: u32| (rng.next_u32() % n) as usize;
+    let epochs = 2 + draw(3);
+    (0..epochs)
+        .map(|epoch| {
+            let chat = draw(5);
+            let committer = match (epoch + 1 == epochs, draw(4)) {
+                (true, 0) | (true, 1) => None,
+                (_, who) => Some(who % 3),
+            };
+            (chat, committer)
+        })
+        .collect()
+}
+
+fn seed_bytes(seed: u64) -> [u8; 32] {
+    let mut bytes = [0u8; 32];
+    bytes[..8].copy_from_slice(&seed.to_le_bytes());
+    bytes
 }
 
 /// One step of a random trace, by index into the history.
@@ -646,8 +676,8 @@ pub fn explore(
         match role {
             Role::Hub => {
                 for (material, share) in [
-                    (Material::linear(), traces.div_ceil(2)),
-                    (Material::forked(), traces / 2),
+                    (Material::linear(seed), traces.div_ceil(2)),
+                    (Material::forked(seed), traces / 2),
                 ] {
                     if share == 0 {
                         continue;
@@ -665,7 +695,7 @@ pub fn explore(
                 }
             }
             Role::Follower => {
-                let material = Material::linear();
+                let material = Material::linear(seed);
                 let stray = stray_send(&material);
                 let welcoming = Welcoming::new();
                 let ops = prop::collection::vec(
@@ -718,11 +748,9 @@ fn explore_one<O: std::fmt::Debug + Clone>(
         max_shrink_iters: 512,
         ..Config::default()
     };
-    let mut seed_bytes = [0u8; 32];
-    seed_bytes[..8].copy_from_slice(&seed.to_le_bytes());
     let mut runner = TestRunner::new_with_rng(
         config,
-        TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes),
+        TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes(seed)),
     );
     let runs = RefCell::new(0usize);
     let outcome = runner.run(&ops, |ops| {

@@ -171,6 +171,13 @@ impl Founding {
 /// Alice founds the group; bob and carol join and chat; bob, then carol commit; each epoch
 /// after the first holds application messages from both followers.
 pub fn linear(handshakes: Handshakes) -> History {
+    linear_shaped(handshakes, &[(4, Some(1)), (2, Some(2)), (1, None)])
+}
+
+/// A linear history of any shape: after the founding, per epoch, `chat` application
+/// messages from bob and carol alternately, then a commit by member `committer` (0 alice,
+/// 1 bob, 2 carol) or none.
+pub fn linear_shaped(handshakes: Handshakes, epochs: &[(usize, Option<usize>)]) -> History {
     let founding = found(handshakes);
     let welcome = founding.committed.welcome.clone().expect("Welcome");
     let first = founding.event(founding.commit_data(true, &[FOLLOWER_B, FOLLOWER_C]));
@@ -186,11 +193,7 @@ pub fn linear(handshakes: Handshakes) -> History {
     members.extend(joiners.into_iter().map(|c| c.join(&welcome, handshakes)));
     let mut keys = vec![creation, committed.next_partition_key];
     let mut events = vec![first];
-    // (messages per epoch from bob and carol alternately, then who commits: 1 bob, 2 carol)
-    for (epoch, (chat, committer)) in [(4, Some(1)), (2, Some(2)), (1, None)]
-        .into_iter()
-        .enumerate()
-    {
+    for (epoch, &(chat, committer)) in epochs.iter().enumerate() {
         let key = *keys.last().expect("a current key");
         for n in 0..chat {
             let sender = 1 + n % 2;
