@@ -78,6 +78,13 @@ enum Command {
         score: bool,
         #[arg(long, default_value = "vectors")]
         vectors: PathBuf,
+        /// Instead of the vectors, this many random traces per role against each mutant:
+        /// every one must fail but those beyond random traces' reach, listed with why.
+        #[arg(long, value_name = "TRACES", conflicts_with = "score")]
+        explore: Option<u32>,
+        /// Seed of the random traces with --explore.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
     },
     /// List the freedoms — legal variants of the reference DS, each using a discretion the
     /// draft gives — or (`--score`) run every vector and random traces against each: every
@@ -284,7 +291,12 @@ fn run(cli: Cli) -> Result<()> {
             traces,
             seed,
         } => commands::suite::freedoms(score, &vectors, traces, seed),
-        Command::Mutants { score, vectors } => commands::suite::mutants(score, &vectors),
+        Command::Mutants {
+            explore: Some(traces),
+            seed,
+            ..
+        } => commands::suite::mutants_explored(traces, seed),
+        Command::Mutants { score, vectors, .. } => commands::suite::mutants(score, &vectors),
         Command::Vectors { action } => match action {
             VectorsAction::Generate {
                 check: Some(dir), ..

@@ -375,6 +375,14 @@ pub const OVER_TLS: &[Mutant] = &[
     Mutant::AcceptAnyCertificate,
 ];
 
+/// Why random traces (`run --explore`) cannot catch `mutant`, if they cannot: what it breaks
+/// is outside what a trace varies.
+pub fn beyond_explore(mutant: Mutant) -> Option<&'static str> {
+    OVER_TLS.contains(&mutant).then_some(
+        "a mutant of the certificate check: traces present no wrong certificates; the certificate cases catch it over TLS",
+    )
+}
+
 /// The server configuration of `accept-any-certificate`: `identity` served, and every client
 /// certificate taken as verified once its holder proves it has the key, whoever issued it.
 pub fn any_certificate(identity: &Identity) -> Result<rustls::ServerConfig, String> {

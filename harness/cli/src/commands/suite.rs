@@ -213,6 +213,47 @@ pub fn serve(
     })
 }
 
+/// Random traces alone against every mutant: which trace found each, shrunk to how many
+/// inputs, and which survived.
+pub fn mutants_explored(traces: u32, seed: u64) -> Result<()> {
+    let mut survivors = Vec::new();
+    let mut found_count = 0;
+    for m in MUTANTS {
+        if let Some(why) = mutants::beyond_explore(m.kind) {
+            println!("  beyond   {:<40} {why}", m.name);
+            continue;
+        }
+        let options = Options {
+            mutant: Some(m.kind),
+            ..Options::default()
+        };
+        let found = suite::explore(&options, traces, 24, seed)?;
+        match &found.counterexample {
+            Some((test, _)) => {
+                found_count += 1;
+                println!(
+                    "  found    {:<40} shrunk to {} inputs; {}",
+                    m.name,
+                    test.steps.len(),
+                    found.rate_line()
+                );
+            }
+            None => {
+                println!("  SURVIVED {:<40} {}", m.name, found.rate_line());
+                survivors.push(m.name);
+            }
+        }
+    }
+    println!(
+        "random traces alone (seed {seed}, {traces} per role): {found_count} of {} mutants found",
+        MUTANTS.len()
+    );
+    match survivors.is_empty() {
+        true => Ok(()),
+        false => bail!("mutants random traces missed: {}", survivors.join(", ")),
+    }
+}
+
 pub fn mutants(score: bool, vectors: &Path) -> Result<()> {
     if !score {
         for m in MUTANTS {
