@@ -44,8 +44,10 @@ struct Material {
     name: &'static str,
     creation: PartitionKey,
     events: Vec<Event>,
-    /// Every partition key the events use and announce, then the other group's.
+    /// Every partition key the events use and announce (the first `own_keys`), then the
+    /// other group's and the external joiners'.
     keys: Vec<PartitionKey>,
+    own_keys: usize,
     /// The hub's own user, whom the operator may mute or rate-limit.
     local_user: Bytes,
     other: OtherGroup,
@@ -127,6 +129,7 @@ impl Material {
         events: Vec<Event>,
         mut keys: Vec<PartitionKey>,
     ) -> Material {
+        let own_keys = keys.len();
         let other = OtherGroup::new();
         keys.extend(other.keys());
         let joins = joins(&events);
@@ -141,6 +144,7 @@ impl Material {
             creation,
             events,
             keys,
+            own_keys,
             local_user,
             other,
             joins,
@@ -334,11 +338,16 @@ const CLAIMS: [Option<&str>; 4] = [
     Some("1.2.3.4"),
 ];
 
-fn op(events: usize, keys: usize) -> impl Strategy<Value = Op> {
+/// Operations on `history`. Reads mostly name the history's own partitions at low counters,
+/// where its messages are.
+fn op(history: &Material) -> impl Strategy<Value = Op> {
+    let (events, keys) = (history.events.len(), history.keys.len());
     let refusals = prop_oneof![3 => Just(0u8), 1 => 0..4u8];
+    let read_key = prop_oneof![3 => 0..history.own_keys, 1 => 0..keys];
+    let counter = prop_oneof![3 => 0..4u32, 1 => 0..12u32];
     prop_oneof![
         8 => (0..events, refusals).prop_map(|(event, refusals)| Op::Send { event, refusals }),
-        8 => (0..2usize, 0..keys, 0..12u32).prop_map(|(follower, key, counter)| Op::Receive { follower, key, counter }),
+        8 => (0..2usize, read_key, counter).prop_map(|(follower, key, counter)| Op::Receive { follower, key, counter }),
         2 => Just(Op::GroupInfo),
         2 => (0..keys).prop_map(|key| Op::Terminate { key }),
         2 => (0..events, spoil()).prop_map(|(event, spoil)| Op::Spoiled { event, spoil }),
@@ -682,10 +691,7 @@ pub fn explore(
                     if share == 0 {
                         continue;
                     }
-                    let ops = prop::collection::vec(
-                        op(material.events.len(), material.keys.len()),
-                        1..=max_ops,
-                    );
+                    let ops = prop::collection::vec(op(&material), 1..=max_ops);
                     let found = explore_one(runtime, rig, &coverage, ops, share, seed, |o, id| {
                         trace_case(&material, o, id)
                     })?;
