@@ -396,32 +396,35 @@ impl Target {
         }
     }
 
-    async fn post(
+    /// POSTs `body` to `path` as `from` (for the wire log), with the provider header and
+    /// media type given (`None`: no such header; the fuzzer sends any bytes in them).
+    pub(crate) async fn post(
         &self,
         path: &str,
         from: &str,
-        provider: Option<&str>,
-        body: Vec<u8>,
-        content_type: &str,
+        provider: Option<&[u8]>,
+        body: Outgoing,
+        content_type: Option<&str>,
     ) -> Result<Posted, Trouble> {
         let mut request = self
             .client
             .post(format!("{}{path}", self.base))
-            .body(body.clone());
-        request = request.header(reqwest::header::CONTENT_TYPE, content_type);
-        if let Some(p) = provider {
-            request = request.header(PROVIDER_HEADER, p);
+            .body(body.to_reqwest());
+        if let Some(t) = content_type {
+            request = request.header(reqwest::header::CONTENT_TYPE, t);
         }
-        match self.exchange(request).await {
+        if let Some(p) = provider {
+            let value = reqwest::header::HeaderValue::from_bytes(p).map_err(|e| {
+                Trouble::Transport(format!("{path}: a header value HTTP cannot carry: {e}"))
+            })?;
+            request = request.header(PROVIDER_HEADER, value);
+        }
+        let shown = body.shown();
+        let (mut logged, result) = match self.exchange(request).await {
             Ok(posted) => {
-                self.log.record(Exchange::outbound(
-                    from,
-                    "target",
-                    path,
-                    &body,
-                    Ok((posted.status, &posted.body)),
-                ));
-                Ok(posted)
+                let answer = Ok((posted.status, posted.body.as_slice()));
+                let logged = Exchange::outbound(from, "target", path, shown, answer);
+                (logged, Ok(posted))
             }
             Err(unanswered) => {
                 let trouble = unanswered.trouble(path);
@@ -429,17 +432,21 @@ impl Target {
                     Trouble::Transport(why) => why.as_str(),
                     Trouble::Binding(e) => e.why.as_str(),
                 };
-                self.log.record(match &unanswered {
+                let logged = match &unanswered {
                     Unanswered::Head(_) => {
-                        Exchange::outbound(from, "target", path, &body, Err(why))
+                        Exchange::outbound(from, "target", path, shown, Err(why))
                     }
                     Unanswered::Body { status, read, .. } => {
-                        Exchange::broken(from, path, &body, *status, read, why)
+                        Exchange::broken(from, path, shown, *status, read, why)
                     }
-                });
-                Err(trouble)
+                };
+                (logged, Err(trouble))
             }
-        }
+        };
+        // A streamed filler is logged by its prefix, at its whole length.
+        logged.request_bytes = body.len();
+        self.log.record(logged);
+        result
     }
 
     /// A GET of a test-control or well-known path, within the limits.
@@ -455,8 +462,8 @@ impl Target {
                 &format!("{CONTROL_PREFIX}reset"),
                 "control",
                 None,
-                body,
-                JSON,
+                Outgoing::Bytes(body),
+                Some(JSON),
             )
             .await?
         {
@@ -467,7 +474,7 @@ impl Target {
         }
     }
 
-    async fn control(&self, input: &Input) -> Result<Response, Trouble> {
+    pub(crate) async fn control(&self, input: &Input) -> Result<Response, Trouble> {
         let body = serde_json::to_vec(input).expect("inputs serialize");
         let Posted {
             status,
@@ -478,8 +485,8 @@ impl Target {
                 &format!("{CONTROL_PREFIX}control"),
                 "control",
                 None,
-                body,
-                JSON,
+                Outgoing::Bytes(body),
+                Some(JSON),
             )
             .await?;
         if !(200..300).contains(&status) {
@@ -498,19 +505,39 @@ impl Target {
 
     /// A federation request from provider `from` (the `Mimi-Ds-Provider` header; none for
     /// KeyPackage requests, which go through OHTTP when the target offers it).
-    async fn federation(
+    pub(crate) async fn federation(
         &self,
         endpoint: Endpoint,
         from: Option<&str>,
         body: Vec<u8>,
     ) -> Result<Answer, Trouble> {
+        let from = from.map(str::as_bytes);
+        self.federation_as(endpoint, from, Outgoing::Bytes(body), Some(MEDIA_TYPE))
+            .await
+    }
+
+    /// A federation request as the fuzzer sends it: any bytes as the provider header, any
+    /// media type (`None`: no header), any body. KeyPackage requests without a provider go
+    /// through OHTTP when the target offers it.
+    pub(crate) async fn federation_as(
+        &self,
+        endpoint: Endpoint,
+        from: Option<&[u8]>,
+        body: Outgoing,
+        media_type: Option<&str>,
+    ) -> Result<Answer, Trouble> {
         let oblivious = !binding::needs_provider(endpoint) && from.is_none();
-        let posted = match &self.ohttp_keys {
-            Some(keys) if oblivious => self.oblivious(keys, endpoint, body).await?,
-            _ => {
-                let caller = from.unwrap_or(trace::ANONYMOUS);
+        let posted = match (&self.ohttp_keys, body) {
+            (Some(keys), Outgoing::Bytes(body)) if oblivious => {
+                self.oblivious(keys, endpoint, body).await?
+            }
+            (_, body) => {
+                let caller = match from {
+                    Some(from) => String::from_utf8_lossy(from),
+                    None => trace::ANONYMOUS.into(),
+                };
                 let posted = self
-                    .post(&binding::path(endpoint), caller, from, body, MEDIA_TYPE)
+                    .post(&binding::path(endpoint), &caller, from, body, media_type)
                     .await?;
                 Posted {
                     // A missing header is checked as an empty media type.
@@ -547,8 +574,8 @@ impl Target {
                 oblivious::GATEWAY_PATH,
                 "ohttp-relay",
                 None,
-                sealed,
-                oblivious::REQUEST_TYPE,
+                Outgoing::Bytes(sealed),
+                Some(oblivious::REQUEST_TYPE),
             )
             .await?;
         if status != 200 {
@@ -646,16 +673,57 @@ impl Target {
 }
 
 /// One answer of the target over HTTP.
-struct Posted {
-    status: u16,
-    content_type: Option<String>,
-    body: Vec<u8>,
+pub(crate) struct Posted {
+    pub(crate) status: u16,
+    pub(crate) content_type: Option<String>,
+    pub(crate) body: Vec<u8>,
+}
+
+/// A request body: bytes, or (for the fuzzer) `prefix` then zeros up to `length` bytes,
+/// streamed so a body over the binding's limit costs no memory of its size. `announced`
+/// gives it a Content-Length; otherwise it is sent chunked.
+#[derive(Clone, Debug)]
+pub(crate) enum Outgoing {
+    Bytes(Vec<u8>),
+    Filler {
+        prefix: Vec<u8>,
+        length: u64,
+        announced: bool,
+    },
+}
+
+impl Outgoing {
+    /// What the wire log shows of it.
+    fn shown(&self) -> &[u8] {
+        match self {
+            Outgoing::Bytes(b) | Outgoing::Filler { prefix: b, .. } => b,
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Outgoing::Bytes(b) => b.len(),
+            Outgoing::Filler { length, .. } => usize::try_from(*length).unwrap_or(usize::MAX),
+        }
+    }
+
+    fn to_reqwest(&self) -> reqwest::Body {
+        match self {
+            Outgoing::Bytes(b) => b.clone().into(),
+            Outgoing::Filler {
+                prefix,
+                length,
+                announced,
+            } => reqwest::Body::wrap(crate::body::Filler::new(prefix, *length, *announced)),
+        }
+    }
 }
 
 /// How long a target without `idle` gets for calls beyond the expected ones.
 const GRACE: Duration = Duration::from_millis(10);
 
-const JSON: &str = "application/json";
+/// The media type of test-control bodies.
+pub(crate) const JSON: &str = "application/json";
 
 /// Why `e` refused a body that should be `what`: not JSON at all, or JSON of another shape.
 fn not_json(e: &serde_json::Error, what: &str) -> String {
