@@ -20,9 +20,11 @@
 //!   the reads are recorded again;
 //! - **oversize**: a body over the binding's 16 MiB, streamed. The DS may stop reading and
 //!   close (BINDING.md §1): judged are only no 2xx, no 5xx and no timeout;
-//! - **control refused**: a test-control body that is not a control action (or not a reset):
-//!   a 4xx (JSON, never a `DsError`), state unchanged. A mutated reset that still parses is
-//!   never sent, as it would legally wipe the state.
+//! - **control refused**: a test-control body that is not JSON or names no control action,
+//!   or a reset body that names neither `me` nor `peers`: a 4xx (JSON, never a `DsError`),
+//!   state unchanged. A body naming an action but in a form the binding refuses is legal (a
+//!   lenient reader may take it); a mutated reset that parses, or names `me` or `peers`, is
+//!   never sent, as a DS could take it and legally wipe the state.
 
 use crate::runner::{
     role_name, run_case, Case, CaseResult, CaseStep, Grade, Outgoing, Rig, Role, Trouble, JSON,
@@ -352,13 +354,25 @@ impl Request {
     fn expectation(&self) -> Option<Expect> {
         let body = self.body();
         match self.to {
-            Destination::Reset => serde_json::from_slice::<Reset>(&body)
-                .is_err()
-                .then_some(Expect::ControlRefused),
-            Destination::Control => Some(match control::parse_action(&body) {
-                Ok(_) => Expect::Legal,
-                Err(_) => Expect::ControlRefused,
-            }),
+            // A reset that parses, or that a lenient reader might take (it names `me` or
+            // `peers`), would wipe the state: never sent.
+            Destination::Reset => {
+                let lenient = json_object(&body)
+                    .is_some_and(|o| o.contains_key("me") || o.contains_key("peers"));
+                let refused = serde_json::from_slice::<Reset>(&body).is_err() && !lenient;
+                refused.then_some(Expect::ControlRefused)
+            }
+            // An action that parses is legal; so is one naming a known action whose fields
+            // a lenient reader might take. Only JSON that is none must be refused.
+            Destination::Control => {
+                let named = json_object(&body)
+                    .and_then(|o| o.get("input")?.as_str().map(String::from))
+                    .is_some_and(|a| control::ACTIONS.contains(&a.as_str()));
+                Some(match control::parse_action(&body).is_ok() || named {
+                    true => Expect::Legal,
+                    false => Expect::ControlRefused,
+                })
+            }
             Destination::Federation(_) if self.oversize().is_some() => Some(Expect::Oversize),
             Destination::Federation(endpoint) => {
                 let anyone = ServiceProviderId::new("a.example").expect("a valid id");
@@ -410,6 +424,14 @@ impl Request {
                 decodes.then_some(Input::Unidentified { endpoint, claimed })
             }
         }
+    }
+}
+
+/// `body` as a JSON object, if it is one.
+fn json_object(body: &[u8]) -> Option<serde_json::Map<String, serde_json::Value>> {
+    match serde_json::from_slice(body) {
+        Ok(serde_json::Value::Object(o)) => Some(o),
+        _ => None,
     }
 }
 
@@ -1002,10 +1024,13 @@ pub struct RoleRun {
     /// Requests sent per destination, and the first failure, if any.
     pub sent: Vec<(Destination, usize)>,
     pub failure: Option<Failure>,
-    /// The setup could not be made: the target fails the setup case.
-    pub not_set_up: Option<String>,
+    /// Why nothing could be concluded: the target fails every setup case tried, or stopped
+    /// answering the reads with no refused request since the last ones.
+    pub indeterminate: Option<String>,
     /// The reads of the state check (0 for an RSP).
     pub reads: usize,
+    /// Requests sent that still decoded (legal, judged only for what every answer owes).
+    pub legal: usize,
 }
 
 /// The fuzzing of one role: `requests` requests from `seed`, stopping at the first failure,
@@ -1024,8 +1049,9 @@ pub async fn fuzz_role(
         setup: None,
         sent: Vec::new(),
         failure: None,
-        not_set_up: None,
+        indeterminate: None,
         reads: 0,
+        legal: 0,
     };
     let mut why_not = Vec::new();
     let mut setup = None;
@@ -1044,7 +1070,7 @@ pub async fn fuzz_role(
         }
     }
     let Some(setup) = setup else {
-        run.not_set_up = Some(match why_not.first() {
+        run.indeterminate = Some(match why_not.first() {
             Some(why) => why.clone(),
             None => format!(
                 "no case of the {} role to set the state up with",
@@ -1070,7 +1096,7 @@ pub async fn fuzz_role(
     let mut before = match read_state(rig, &setup.reads).await {
         Ok(answers) => answers,
         Err(why) => {
-            run.not_set_up = Some(why);
+            run.indeterminate = Some(why);
             return run;
         }
     };
@@ -1090,6 +1116,7 @@ pub async fn fuzz_role(
                 None => run.sent.push((request.to, 1)),
             }
             if expect == Expect::Legal {
+                run.legal += 1;
                 legal.push((request, expect));
                 continue;
             }
@@ -1110,17 +1137,22 @@ pub async fn fuzz_role(
                 run.failure = Some(culprit(rig, &setup, burst, broken, timeout).await);
                 return run;
             }
+            // The target stopped answering reads: the last refused request is the suspect;
+            // with none since the last reads, nothing can be concluded.
             Err(why) => {
-                let request = burst.pop().unwrap_or_else(|| generator.request(&mut rng));
-                let broken = broken(&Expect::Legal, why);
-                run.failure = Some(Failure {
-                    request,
-                    kind: "state",
-                    broken,
-                    setup: setup.case.id.clone(),
-                    wire: rig.log.take(),
-                    shrink_attempts: 0,
-                });
+                match burst.pop() {
+                    Some(request) => {
+                        run.failure = Some(Failure {
+                            request,
+                            kind: "state",
+                            broken: broken(&Expect::Legal, why),
+                            setup: setup.case.id.clone(),
+                            wire: rig.log.take(),
+                            shrink_attempts: 0,
+                        })
+                    }
+                    None => run.indeterminate = Some(why),
+                }
                 return run;
             }
         }
@@ -1145,7 +1177,7 @@ pub async fn fuzz_role(
         before = match read_state(rig, &setup.reads).await {
             Ok(answers) => answers,
             Err(why) => {
-                run.not_set_up = Some(why);
+                run.indeterminate = Some(why);
                 return run;
             }
         };
@@ -1252,7 +1284,20 @@ async fn culprit(
     }
 }
 
-/// Simpler versions of `request`: each with one mutation fewer, with the vector's provider
+impl Request {
+    /// How far from its vector's request this one is: what minimising makes smaller at
+    /// every step (so it ends), weighing a mutation or a changed header above a few bytes.
+    fn size(&self) -> usize {
+        let (provider, media_type) = &self.usual;
+        self.body().len()
+            + 8 * self.mutations.len()
+            + 4 * usize::from(self.provider != *provider)
+            + 4 * usize::from(self.media_type.as_deref() != Some(*media_type))
+    }
+}
+
+/// Simpler versions of `request`: each with one mutation fewer (or adding one byte where it
+/// added more), with the vector's provider
 /// header and the binding's media type back, then with the body cut (shortest first).
 fn smaller(request: &Request) -> Vec<Request> {
     let mut out = Vec::new();
@@ -1260,6 +1305,14 @@ fn smaller(request: &Request) -> Vec<Request> {
         let mut r = request.clone();
         r.mutations.remove(i);
         out.push(r);
+        // Bytes added: one only.
+        let mut r = request.clone();
+        if let Mutation::Append { bytes } | Mutation::Insert { bytes, .. } = &mut r.mutations[i] {
+            if bytes.0.len() > 1 {
+                bytes.0.truncate(1);
+                out.push(r);
+            }
+        }
     }
     let (provider, media_type) = &request.usual;
     if request.provider != *provider {
@@ -1298,8 +1351,9 @@ fn smaller(request: &Request) -> Vec<Request> {
     out
 }
 
-/// Shrinks a failing request: fewer mutations, a shorter body, as long as it still fails
-/// the same way (`state`: changes the reads after a fresh setup; else: its own answer).
+/// Shrinks a failing request: fewer mutations, a shorter body, the vector's headers, each
+/// step smaller by [`Request::size`], as long as it still fails the same way (`state`:
+/// changes the reads after a fresh setup; else: its own answer).
 async fn minimise(
     rig: &Rig,
     setup: &Setup<'_>,
@@ -1312,7 +1366,8 @@ async fn minimise(
     let mut best = (request, broken, wire);
     let mut attempts = 0;
     'shrinking: while attempts < SHRINK_ATTEMPTS {
-        for candidate in smaller(&best.0) {
+        let size = best.0.size();
+        for candidate in smaller(&best.0).into_iter().filter(|c| c.size() < size) {
             if attempts >= SHRINK_ATTEMPTS {
                 break 'shrinking;
             }
@@ -1413,12 +1468,9 @@ impl RoleRun {
             wire: Vec::new(),
             millis: 0.0,
         };
-        if let Some(why) = &self.not_set_up {
-            let mut r = result(
-                "setup",
-                "the state fuzzing starts from".into(),
-                Grade::Indeterminate,
-            );
+        if let Some(why) = &self.indeterminate {
+            let comment = "the state fuzzing starts from and must keep".into();
+            let mut r = result("state", comment, Grade::Indeterminate);
             r.because.push(why.clone());
             return vec![r];
         }
@@ -1434,8 +1486,8 @@ impl RoleRun {
         out.push(result(
             "state",
             format!(
-                "{} reads after the state of {setup} give the same answers before and after each burst of up to {BURST} requests",
-                self.reads
+                "{} reads after the state of {setup} give the same answers before and after each burst of up to {BURST} requests ({} of them legal, sent after the check)",
+                self.reads, self.legal
             ),
             Grade::Pass,
         ));
@@ -1547,22 +1599,33 @@ mod tests {
             digits.expectation(),
             Some(Expect::Refused(vec![ErrorCode::UnauthorizedProvider]))
         );
-        let reset = request(
-            Destination::Reset,
-            br#"{"me":"a.example","peers":{}}"#.to_vec(),
-            vec![],
-        );
+        let reset = br#"{"me":"a.example","peers":{}}"#.to_vec();
+        let reset_with = |m: Vec<Mutation>| request(Destination::Reset, reset.clone(), m);
         assert_eq!(
-            reset.expectation(),
+            reset_with(vec![]).expectation(),
             None,
             "a reset that parses is never sent"
         );
-        let cut = request(
-            Destination::Reset,
-            reset.base.clone(),
-            vec![Mutation::Truncate { to: 5 }],
+        let unknown_key = vec![Mutation::Insert {
+            at: 1,
+            bytes: Bytes(b"\"x\":1,".to_vec()),
+        }];
+        assert_eq!(
+            reset_with(unknown_key).expectation(),
+            None,
+            "nor one a lenient reader takes"
         );
-        assert_eq!(cut.expectation(), Some(Expect::ControlRefused));
+        let cut = vec![Mutation::Truncate { to: 5 }];
+        assert_eq!(reset_with(cut).expectation(), Some(Expect::ControlRefused));
+        let action = |body: &[u8]| request(Destination::Control, body.to_vec(), vec![]);
+        let bad_hex = action(br#"{"input":"mute","user":"zz"}"#);
+        assert_eq!(
+            bad_hex.expectation(),
+            Some(Expect::Legal),
+            "a known action, read leniently"
+        );
+        let unknown = action(br#"{"input":"no_such_action"}"#);
+        assert_eq!(unknown.expectation(), Some(Expect::ControlRefused));
     }
 
     #[test]
