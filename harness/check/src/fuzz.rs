@@ -1137,52 +1137,52 @@ pub async fn fuzz_role(
                 run.failure = Some(culprit(rig, &setup, burst, broken, timeout).await);
                 return run;
             }
-            // The target stopped answering reads: the last refused request is the suspect;
-            // with none since the last reads, nothing can be concluded.
             Err(why) => {
-                match burst.pop() {
-                    Some(request) => {
-                        run.failure = Some(Failure {
-                            request,
-                            kind: "state",
-                            broken: broken(&Expect::Legal, why),
-                            setup: setup.case.id.clone(),
-                            wire: rig.log.take(),
-                            shrink_attempts: 0,
-                        })
-                    }
-                    None => run.indeterminate = Some(why),
-                }
+                stopped_answering(&mut run, &setup, burst.pop(), why);
                 return run;
             }
         }
         if legal.is_empty() {
             continue;
         }
+        let mut last = None;
         for (request, expect) in legal {
             let (verdict, wire) = send(rig, &request, &expect, timeout).await;
             if let Err(broken) = verdict {
-                run.failure = Some(Failure {
-                    request,
-                    kind: "answer",
-                    broken,
-                    setup: setup.case.id.clone(),
-                    wire,
-                    shrink_attempts: 0,
-                });
+                run.failure =
+                    Some(minimise(rig, &setup, request, broken, wire, timeout, false).await);
                 return run;
             }
+            last = Some(request);
         }
         rig.peers.take_all();
         before = match read_state(rig, &setup.reads).await {
             Ok(answers) => answers,
             Err(why) => {
-                run.indeterminate = Some(why);
+                stopped_answering(&mut run, &setup, last, why);
                 return run;
             }
         };
     }
     run
+}
+
+/// The target stopped answering the reads: the last request sent since the previous reads
+/// is the suspect; with none, nothing can be concluded.
+fn stopped_answering(run: &mut RoleRun, setup: &Setup<'_>, last: Option<Request>, why: String) {
+    match last {
+        Some(request) => {
+            run.failure = Some(Failure {
+                request,
+                kind: "state",
+                broken: broken(&Expect::Legal, why),
+                setup: setup.case.id.clone(),
+                wire: Vec::new(),
+                shrink_attempts: 0,
+            })
+        }
+        None => run.indeterminate = Some(why),
+    }
 }
 
 /// The first read whose answer changed, as a failure of the refusals before it.
@@ -1486,7 +1486,7 @@ impl RoleRun {
         out.push(result(
             "state",
             format!(
-                "{} reads after the state of {setup} give the same answers before and after each burst of up to {BURST} requests ({} of them legal, sent after the check)",
+                "{} reads after the state of {setup} give the same answers before and after each burst of up to {BURST} requests; {} legal requests were sent after the checks",
                 self.reads, self.legal
             ),
             Grade::Pass,
