@@ -95,8 +95,17 @@ pub fn error_status(code: ErrorCode) -> u16 {
 
 /// A request body as the model sees it; an undecodable one is `Input::Malformed`.
 pub fn input_of(endpoint: Endpoint, from: &ServiceProviderId, body: &[u8]) -> Input {
+    decode(endpoint, from, body).unwrap_or_else(|_| Input::malformed(endpoint))
+}
+
+/// A request body as the model sees it, or why the strict decoder refuses it.
+pub fn decode(
+    endpoint: Endpoint,
+    from: &ServiceProviderId,
+    body: &[u8],
+) -> Result<Input, mimi_ds_model::codec::DecodeError> {
     let from = from.clone();
-    let decoded = match endpoint {
+    match endpoint {
         Endpoint::KeyPackage => {
             KeyPackageRequest::from_bytes(body).map(|request| Input::KeyPackage { request })
         }
@@ -122,8 +131,7 @@ pub fn input_of(endpoint: Endpoint, from: &ServiceProviderId, body: &[u8]) -> In
         Endpoint::Notify => {
             ReceiveResponse::from_bytes(body).map(|response| Input::Push { from, response })
         }
-    };
-    decoded.unwrap_or_else(|_| Input::malformed(endpoint))
+    }
 }
 
 /// The endpoint and body of a federation request the model describes (None for control

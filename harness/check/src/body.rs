@@ -174,6 +174,56 @@ pub(crate) async fn read(
     }
 }
 
+/// A request body the fuzzer streams: a prefix, then zeros up to a length, in chunks of one
+/// static buffer, so a body over the binding's 16 MiB costs no memory of its size.
+pub(crate) struct Filler {
+    prefix: Option<hyper::body::Bytes>,
+    left: u64,
+    announced: Option<u64>,
+}
+
+static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
+
+impl Filler {
+    /// `prefix` then zeros, `length` bytes in all; `announced`: with a Content-Length.
+    pub(crate) fn new(prefix: &[u8], length: u64, announced: bool) -> Self {
+        let prefix = hyper::body::Bytes::copy_from_slice(prefix);
+        Filler {
+            left: length.saturating_sub(prefix.len() as u64),
+            prefix: Some(prefix),
+            announced: announced.then_some(length),
+        }
+    }
+}
+
+impl hyper::body::Body for Filler {
+    type Data = hyper::body::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        let chunk = match self.prefix.take() {
+            Some(prefix) => prefix,
+            None if self.left == 0 => return std::task::Poll::Ready(None),
+            None => {
+                let n = self.left.min(ZEROS.len() as u64);
+                self.left -= n;
+                hyper::body::Bytes::from_static(&ZEROS[..n as usize])
+            }
+        };
+        std::task::Poll::Ready(Some(Ok(hyper::body::Frame::data(chunk))))
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        match self.announced {
+            Some(n) => hyper::body::SizeHint::with_exact(n),
+            None => hyper::body::SizeHint::default(),
+        }
+    }
+}
+
 /// An error and its sources on one line, innermost last, without repeats.
 pub(crate) fn chain(e: &dyn std::error::Error) -> String {
     let mut parts = vec![e.to_string()];

@@ -40,8 +40,7 @@ pub enum Error {
     Peers(std::io::Error),
     #[error(transparent)]
     Connect(#[from] ConnectError),
-    #[cfg(feature = "explore")]
-    #[error("no random traces: the target offers none of the roles asked for")]
+    #[error("nothing to run: the target offers none of the roles asked for")]
     NoRoleOffered,
     /// A random trace the generator drew that does not build into a case.
     #[cfg(feature = "explore")]

@@ -446,14 +446,16 @@ impl Target {
         }
     }
 
-    /// POSTs `body` to `path` as `caller`; `from` names the sender in the wire log.
+    /// POSTs `body` to `path` as `caller`, with `content_type` (`None`: no such header; the
+    /// fuzzer sends any bytes as the provider header and any media type); `from` names the
+    /// sender in the wire log.
     async fn post(
         &self,
         path: &str,
         from: &str,
         caller: Caller<'_>,
-        body: Vec<u8>,
-        content_type: &str,
+        body: Outgoing,
+        content_type: Option<&str>,
     ) -> Result<Result<Posted, Unanswered>, Trouble> {
         let (client, header) = self
             .clients
@@ -461,10 +463,15 @@ impl Target {
             .map_err(|e| Trouble::Transport(e.to_string()))?;
         let mut request = client
             .post(format!("{}{path}", self.base))
-            .body(body.clone());
-        request = request.header(reqwest::header::CONTENT_TYPE, content_type);
+            .body(body.to_reqwest());
+        if let Some(t) = content_type {
+            request = request.header(reqwest::header::CONTENT_TYPE, t);
+        }
         if let Some(p) = header {
-            request = request.header(PROVIDER_HEADER, p);
+            let value = reqwest::header::HeaderValue::from_bytes(&p).map_err(|e| {
+                Trouble::Transport(format!("{path}: a header value HTTP cannot carry: {e}"))
+            })?;
+            request = request.header(PROVIDER_HEADER, value);
         }
         let exchange = self.exchange(request).await;
         self.record(path, from, &body, &exchange);
@@ -472,27 +479,35 @@ impl Target {
     }
 
     /// POSTs as [`Target::post`] does; no answer is trouble.
-    async fn post_answered(
+    pub(crate) async fn post_answered(
         &self,
         path: &str,
         from: &str,
         caller: Caller<'_>,
-        body: Vec<u8>,
-        content_type: &str,
+        body: Outgoing,
+        content_type: Option<&str>,
     ) -> Result<Posted, Trouble> {
         self.post(path, from, caller, body, content_type)
             .await?
             .map_err(|unanswered| unanswered.trouble(path))
     }
 
-    /// Logs one exchange with the target.
-    fn record(&self, path: &str, from: &str, body: &[u8], exchange: &Result<Posted, Unanswered>) {
-        let exchange = match exchange {
+    /// Logs one exchange with the target; a streamed filler by its prefix, at its whole
+    /// length.
+    fn record(
+        &self,
+        path: &str,
+        from: &str,
+        body: &Outgoing,
+        exchange: &Result<Posted, Unanswered>,
+    ) {
+        let shown = body.shown();
+        let mut logged = match exchange {
             Ok(posted) => Exchange::outbound(
                 from,
                 "target",
                 path,
-                body,
+                shown,
                 Ok((posted.status, &posted.body)),
             ),
             Err(unanswered) => {
@@ -502,13 +517,14 @@ impl Target {
                 };
                 match unanswered {
                     Unanswered::Body { status, read, .. } => {
-                        Exchange::broken(from, path, body, *status, read, &why)
+                        Exchange::broken(from, path, shown, *status, read, &why)
                     }
-                    _ => Exchange::outbound(from, "target", path, body, Err(&why)),
+                    _ => Exchange::outbound(from, "target", path, shown, Err(&why)),
                 }
             }
         };
-        self.log.record(exchange);
+        logged.request_bytes = body.len();
+        self.log.record(logged);
     }
 
     /// A GET of a test-control or well-known path, within the limits.
@@ -528,8 +544,8 @@ impl Target {
                 &format!("{CONTROL_PREFIX}reset"),
                 "control",
                 Caller::Runner,
-                body,
-                JSON,
+                Outgoing::Bytes(body),
+                Some(JSON),
             )
             .await?
         {
@@ -540,7 +556,7 @@ impl Target {
         }
     }
 
-    async fn control(&self, input: &Input) -> Result<Response, Trouble> {
+    pub(crate) async fn control(&self, input: &Input) -> Result<Response, Trouble> {
         let body = serde_json::to_vec(input).expect("inputs serialize");
         let Posted {
             status,
@@ -551,8 +567,8 @@ impl Target {
                 &format!("{CONTROL_PREFIX}control"),
                 "control",
                 Caller::Runner,
-                body,
-                JSON,
+                Outgoing::Bytes(body),
+                Some(JSON),
             )
             .await?;
         if !(200..300).contains(&status) {
@@ -571,27 +587,54 @@ impl Target {
 
     /// A federation request from provider `from` (none for KeyPackage requests, which go
     /// through OHTTP when the target offers it), or presenting a certificate case's wrong
-    /// `credential`. A target that refuses that credential in the TLS handshake refuses the
-    /// request as `unauthorized_provider` would (`errata/tls-caller`).
-    async fn federation(
+    /// `credential`.
+    pub(crate) async fn federation(
         &self,
         endpoint: Endpoint,
         from: Option<&str>,
         credential: Option<Credential>,
         body: Vec<u8>,
     ) -> Result<Answer, Trouble> {
+        let from = from.map(str::as_bytes);
+        self.federation_as(
+            endpoint,
+            from,
+            credential,
+            Outgoing::Bytes(body),
+            Some(MEDIA_TYPE),
+        )
+        .await
+    }
+
+    /// A federation request as the fuzzer sends it: any bytes as the provider header, any
+    /// media type (`None`: no header), any body; or presenting a wrong `credential`. A
+    /// target that refuses that credential in the TLS handshake refuses the request as
+    /// `unauthorized_provider` would (`errata/tls-caller`). KeyPackage requests without a
+    /// provider go through OHTTP when the target offers it.
+    pub(crate) async fn federation_as(
+        &self,
+        endpoint: Endpoint,
+        from: Option<&[u8]>,
+        credential: Option<Credential>,
+        body: Outgoing,
+        media_type: Option<&str>,
+    ) -> Result<Answer, Trouble> {
         let oblivious =
             !binding::needs_provider(endpoint) && from.is_none() && credential.is_none();
-        let posted = match &self.ohttp_keys {
-            Some(keys) if oblivious => self.oblivious(keys, endpoint, body).await?,
-            _ => {
+        let posted = match (&self.ohttp_keys, body) {
+            (Some(keys), Outgoing::Bytes(body)) if oblivious => {
+                self.oblivious(keys, endpoint, body).await?
+            }
+            (_, body) => {
                 let (name, caller) = match (credential, from) {
-                    (Some(credential), _) => (credential.name(), Caller::Presenting(credential)),
-                    (None, Some(from)) => (from, Caller::Provider(from)),
-                    (None, None) => (trace::ANONYMOUS, Caller::Runner),
+                    (Some(credential), _) => {
+                        (credential.name().into(), Caller::Presenting(credential))
+                    }
+                    (None, Some(from)) => (String::from_utf8_lossy(from), Caller::Provider(from)),
+                    (None, None) => (trace::ANONYMOUS.into(), Caller::Runner),
                 };
                 let path = binding::path(endpoint);
-                let posted = match self.post(&path, name, caller, body, MEDIA_TYPE).await? {
+                let posted = match self.post(&path, &name, caller, body, media_type).await? {
                     Ok(posted) => posted,
                     // The wire log holds why; it is a refusal, not another reading.
                     Err(Unanswered::Refused(_)) if credential.is_some() => {
@@ -637,8 +680,8 @@ impl Target {
                 oblivious::GATEWAY_PATH,
                 "ohttp-relay",
                 Caller::Runner,
-                sealed,
-                oblivious::REQUEST_TYPE,
+                Outgoing::Bytes(sealed),
+                Some(oblivious::REQUEST_TYPE),
             )
             .await?;
         if status != 200 {
@@ -736,16 +779,57 @@ impl Target {
 }
 
 /// One answer of the target over HTTP.
-struct Posted {
-    status: u16,
-    content_type: Option<String>,
-    body: Vec<u8>,
+pub(crate) struct Posted {
+    pub(crate) status: u16,
+    pub(crate) content_type: Option<String>,
+    pub(crate) body: Vec<u8>,
+}
+
+/// A request body: bytes, or (for the fuzzer) `prefix` then zeros up to `length` bytes,
+/// streamed so a body over the binding's limit costs no memory of its size. `announced`
+/// gives it a Content-Length; otherwise it is sent chunked.
+#[derive(Clone, Debug)]
+pub(crate) enum Outgoing {
+    Bytes(Vec<u8>),
+    Filler {
+        prefix: Vec<u8>,
+        length: u64,
+        announced: bool,
+    },
+}
+
+impl Outgoing {
+    /// What the wire log shows of it.
+    fn shown(&self) -> &[u8] {
+        match self {
+            Outgoing::Bytes(b) | Outgoing::Filler { prefix: b, .. } => b,
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Outgoing::Bytes(b) => b.len(),
+            Outgoing::Filler { length, .. } => usize::try_from(*length).unwrap_or(usize::MAX),
+        }
+    }
+
+    fn to_reqwest(&self) -> reqwest::Body {
+        match self {
+            Outgoing::Bytes(b) => b.clone().into(),
+            Outgoing::Filler {
+                prefix,
+                length,
+                announced,
+            } => reqwest::Body::wrap(crate::body::Filler::new(prefix, *length, *announced)),
+        }
+    }
 }
 
 /// How long a target without `idle` gets for calls beyond the expected ones.
 const GRACE: Duration = Duration::from_millis(10);
 
-const JSON: &str = "application/json";
+/// The media type of test-control bodies.
+pub(crate) const JSON: &str = "application/json";
 
 /// Why `e` refused a body that should be `what`: not JSON at all, or JSON of another shape.
 fn not_json(e: &serde_json::Error, what: &str) -> String {

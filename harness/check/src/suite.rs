@@ -360,6 +360,73 @@ pub fn explore(
     crate::explore::explore(&runtime, rig, &roles, traces, max_ops, seed)
 }
 
+/// What `fuzz` found, over every role it fuzzed.
+pub struct Fuzzing {
+    pub runs: Vec<crate::fuzz::RoleRun>,
+    /// The runs as report cases.
+    pub summary: Summary,
+}
+
+/// `requests` fuzzed requests (see `fuzz`), shared among the roles the target of `options`
+/// offers (or the one `options.role` names), each role starting from the state of one of
+/// its `cases`; `progress` is told each request sent.
+pub fn fuzz(
+    cases: &[Case],
+    options: &Options,
+    requests: usize,
+    seed: u64,
+    progress: &dyn Fn(),
+) -> Result<Fuzzing> {
+    let runtime = runtime()?;
+    let mut ids: Vec<ServiceProviderId> = cases.iter().flat_map(|c| c.peers()).collect();
+    ids.sort();
+    ids.dedup();
+    let running = runtime.block_on(start(options, ids))?;
+    let rig = &running.rig;
+    let roles: Vec<Role> = [Role::Hub, Role::Follower, Role::Rsp]
+        .into_iter()
+        .filter(|r| options.role.is_none_or(|only| only == *r))
+        .filter(|r| {
+            rig.target
+                .capabilities
+                .roles
+                .iter()
+                .any(|o| o == role_name(*r))
+        })
+        .collect();
+    if roles.is_empty() {
+        return Err(Error::NoRoleOffered);
+    }
+    let started = Instant::now();
+    let mut runs = Vec::new();
+    for (i, role) in roles.iter().enumerate() {
+        // The first roles take the remainder, so the total is exactly `requests`.
+        let share = requests / roles.len() + usize::from(i < requests % roles.len());
+        runs.push(runtime.block_on(crate::fuzz::fuzz_role(
+            rig,
+            cases,
+            *role,
+            share,
+            seed,
+            options.timeout,
+            progress,
+        )));
+    }
+    let wall = started.elapsed();
+    let results: Vec<CaseResult> = runs.iter().flat_map(|r| r.results()).collect();
+    let floor = runtime.block_on(rig.target.round_trip_floor(FLOOR_SAMPLES));
+    Ok(Fuzzing {
+        summary: Summary {
+            target: running.name,
+            results,
+            wall,
+            exchanges: rig.target.answered(),
+            floor,
+        },
+        runs,
+    })
+}
+
 async fn run_async(
     cases: &[Case],
     options: &Options,

@@ -84,8 +84,9 @@ pub enum Caller<'a> {
     /// Nobody in particular: test control, the OHTTP relay, KeyPackage requests, and
     /// requests the case sends with no provider identity.
     Runner,
-    /// The provider a case names (the header's value; maybe not a ServiceProviderId).
-    Provider(&'a str),
+    /// The provider a case names (the header's value; maybe not a ServiceProviderId, or
+    /// not even text: the fuzzer sends any bytes).
+    Provider(&'a [u8]),
     /// A certificate case's wrong credential.
     Presenting(Credential),
 }
@@ -135,22 +136,27 @@ impl Clients {
     pub fn client(
         &self,
         caller: Caller<'_>,
-    ) -> Result<(reqwest::Client, Option<String>), ClientError> {
+    ) -> Result<(reqwest::Client, Option<Vec<u8>>), ClientError> {
+        let named = |p: &[u8]| {
+            std::str::from_utf8(p)
+                .ok()
+                .and_then(|p| ServiceProviderId::new(p).ok())
+        };
         let (key, header) = match (&self.tls, caller) {
-            (None, Caller::Provider(p)) => (ClientKey::Runner, Some(p.to_owned())),
+            (None, Caller::Provider(p)) => (ClientKey::Runner, Some(p.to_vec())),
             (None, _) => (ClientKey::Runner, None),
             (Some(_), Caller::Runner) => (ClientKey::Runner, None),
-            (Some(_), Caller::Provider(p)) => match ServiceProviderId::new(p) {
-                Ok(id) => (ClientKey::Provider(id), None),
+            (Some(_), Caller::Provider(p)) => match named(p) {
+                Some(id) => (ClientKey::Provider(id), None),
                 // A name no certificate can hold: the runner's certificate and the header.
-                Err(_) => (ClientKey::Runner, Some(p.to_owned())),
+                None => (ClientKey::Runner, Some(p.to_vec())),
             },
             (Some(_), Caller::Presenting(credential)) => match credential {
                 Credential::NoCertificate => (ClientKey::NoCertificate, None),
                 Credential::ForeignCa => (ClientKey::ForeignCa, None),
                 Credential::ClaimsAnother => (
                     ClientKey::Provider(cast::provider(cast::OUTSIDER)),
-                    Some(cast::HUB.to_owned()),
+                    Some(cast::HUB.as_bytes().to_vec()),
                 ),
                 Credential::Ambiguous => (ClientKey::Ambiguous, None),
             },

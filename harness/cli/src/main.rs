@@ -46,6 +46,10 @@ enum Command {
     },
     /// Run the suite against a DS (by default the reference DS, in process).
     Run(RunArgs),
+    /// Fuzz a DS over HTTP (by default the reference DS, in process): malformed bodies,
+    /// identities, media types and oversize bodies to every endpoint its roles serve and to
+    /// test control; every answer judged, the state checked unchanged after each burst.
+    Fuzz(FuzzArgs),
     /// Serve the reference DS (the model over the binding) until interrupted.
     Serve {
         #[arg(long, value_enum, default_value = "hub")]
@@ -107,48 +111,18 @@ enum Command {
     },
 }
 
+/// The DS under test and how it is talked to: what `run` and `fuzz` share.
 #[derive(clap::Args)]
-struct RunArgs {
+struct TargetArgs {
     /// Base URL of the DS under test; without it the reference DS runs in process.
     #[arg(long)]
     target: Option<String>,
-    /// Only the cases of this role.
-    #[arg(long, value_enum)]
-    role: Option<RoleArg>,
-    #[arg(long, default_value = "vectors")]
-    vectors: PathBuf,
-    /// Only the cases whose id matches this glob (e.g. 'receive/*').
-    #[arg(long)]
-    only: Option<String>,
-    /// Also fail on SHOULDs not met (non-strict verdicts).
-    #[arg(long)]
-    strict: bool,
-    /// List the selected cases without running them.
-    #[arg(long)]
-    dry_run: bool,
-    /// Write report.json, junit.xml and index.html here.
-    #[arg(long)]
-    report_dir: Option<PathBuf>,
     /// With no --target: plant this bug in the in-process reference DS.
     #[arg(long, conflicts_with_all = ["target", "freedom"])]
     mutant: Option<String>,
     /// With no --target: the in-process reference DS behaves as this legal variant.
     #[arg(long, conflicts_with = "target")]
     freedom: Option<String>,
-    /// Instead of the vectors, run this many random traces (shrinking any failure to the
-    /// smallest, written to --report-dir as a replayable vector).
-    #[arg(long)]
-    explore: Option<u32>,
-    /// Seed of the random traces (the same seed gives the same traces).
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
-    /// Most operations in one random trace.
-    #[arg(long, default_value_t = 24)]
-    max_ops: usize,
-    /// For targets without the idle capability: seconds to wait for the calls an input
-    /// should cause (WelcomeInit, Welcome, forwarding) before judging them.
-    #[arg(long, default_value_t = 0.5)]
-    settle: f64,
     /// Seconds any one exchange may take, all of it: connecting, the answer's head and its
     /// whole body (also for the calls the target makes to the runner's peers).
     #[arg(long, default_value_t = 5.0)]
@@ -169,6 +143,93 @@ struct RunArgs {
     /// Over TLS, the HTTP versions offered (ALPN): any, 1.1 or 2.
     #[arg(long, value_enum, default_value = "any")]
     http: commands::tls::HttpArg,
+}
+
+impl TargetArgs {
+    /// The options of a run against this target, of `role`'s cases only if given.
+    fn options(&self, role: Option<RoleArg>, settle: f64) -> Result<mimi_ds_check::suite::Options> {
+        Ok(mimi_ds_check::suite::Options {
+            target: self.target.clone(),
+            mutant: self.mutant.as_deref().map(mutant).transpose()?,
+            freedom: self.freedom.as_deref().map(freedom).transpose()?,
+            role: role.map(Role::from),
+            only: None,
+            timeout: commands::seconds("--timeout", self.timeout)?,
+            max_body: match self.max_body {
+                0 => return Err(anyhow!("--max-body 0: give at least 1 byte")),
+                n => n,
+            },
+            settle: commands::seconds("--settle", settle)?,
+            tls: commands::tls::for_run(
+                self.target.as_deref(),
+                self.pki.as_deref(),
+                self.tls,
+                self.http,
+            )?,
+        })
+    }
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    /// Only the cases of this role.
+    #[arg(long, value_enum)]
+    role: Option<RoleArg>,
+    #[arg(long, default_value = "vectors")]
+    vectors: PathBuf,
+    /// Only the cases whose id matches this glob (e.g. 'receive/*').
+    #[arg(long)]
+    only: Option<String>,
+    /// Also fail on SHOULDs not met (non-strict verdicts).
+    #[arg(long)]
+    strict: bool,
+    /// List the selected cases without running them.
+    #[arg(long)]
+    dry_run: bool,
+    /// Write report.json, junit.xml and index.html here.
+    #[arg(long)]
+    report_dir: Option<PathBuf>,
+    /// Instead of the vectors, run this many random traces (shrinking any failure to the
+    /// smallest, written to --report-dir as a replayable vector).
+    #[arg(long)]
+    explore: Option<u32>,
+    /// Seed of the random traces (the same seed gives the same traces).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Most operations in one random trace.
+    #[arg(long, default_value_t = 24)]
+    max_ops: usize,
+    /// For targets without the idle capability: seconds to wait for the calls an input
+    /// should cause (WelcomeInit, Welcome, forwarding) before judging them.
+    #[arg(long, default_value_t = DEFAULT_SETTLE)]
+    settle: f64,
+}
+
+/// `--settle`'s default: what `fuzz`, which has no such flag, waits too.
+const DEFAULT_SETTLE: f64 = 0.5;
+
+#[derive(clap::Args)]
+struct FuzzArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    /// Only fuzz the endpoints of this role (default: every role the target offers).
+    #[arg(long, value_enum)]
+    role: Option<RoleArg>,
+    /// Where the valid requests mutated and the state set up come from.
+    #[arg(long, default_value = "vectors")]
+    vectors: PathBuf,
+    /// Requests to send, shared among the roles fuzzed.
+    #[arg(long, default_value_t = 20_000)]
+    requests: usize,
+    /// Seed of the requests (the same seed sends the same requests).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Write report.json, junit.xml, index.html and, for a failure, failure.json and a
+    /// replayable vector here.
+    #[arg(long)]
+    report_dir: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -234,25 +295,9 @@ fn run(cli: Cli) -> Result<()> {
         Command::Requirements { json } => commands::catalogue::requirements(json),
         Command::Errata { json } => commands::catalogue::errata(json),
         Command::Run(args) => {
-            let tls = commands::tls::for_run(
-                args.target.as_deref(),
-                args.pki.as_deref(),
-                args.tls,
-                args.http,
-            )?;
             let options = mimi_ds_check::suite::Options {
-                target: args.target,
-                mutant: args.mutant.as_deref().map(mutant).transpose()?,
-                freedom: args.freedom.as_deref().map(freedom).transpose()?,
-                role: args.role.map(Role::from),
                 only: args.only,
-                timeout: commands::seconds("--timeout", args.timeout)?,
-                max_body: match args.max_body {
-                    0 => return Err(anyhow!("--max-body 0: give at least 1 byte")),
-                    n => n,
-                },
-                settle: commands::seconds("--settle", args.settle)?,
-                tls,
+                ..args.target.options(args.role, args.settle)?
             };
             match args.explore {
                 Some(traces) => commands::suite::explore(
@@ -271,6 +316,13 @@ fn run(cli: Cli) -> Result<()> {
                 ),
             }
         }
+        Command::Fuzz(args) => commands::fuzz::fuzz(
+            &args.vectors,
+            &args.target.options(args.role, DEFAULT_SETTLE)?,
+            args.requests,
+            args.seed,
+            args.report_dir.as_deref(),
+        ),
         Command::Serve {
             role,
             listen,
@@ -312,14 +364,14 @@ fn run(cli: Cli) -> Result<()> {
 /// any Unix tool, instead of a panic on the next line printed.
 fn die_quietly_on_closed_stdout() {
     #[cfg(unix)]
-    // SAFETY: restoring the default disposition of one signal before any thread starts.
+    // SAFETY: restoring the default disposition of one signal before any thread starts
+    // (parsing the arguments starts none).
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 
 fn main() -> ExitCode {
-    die_quietly_on_closed_stdout();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => {
@@ -339,6 +391,11 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // `fuzz` sends bodies a target may stop reading and close on (BINDING.md §1): writing
+    // on is an answer to judge, so SIGPIPE stays ignored there, as Rust sets it.
+    if !matches!(cli.command, Command::Fuzz(_)) {
+        die_quietly_on_closed_stdout();
+    }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.is::<AlreadyReported>() => ExitCode::FAILURE,

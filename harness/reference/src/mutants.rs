@@ -11,9 +11,9 @@ use crate::variants::{variants, Variant};
 use mimi_ds_binding as binding;
 use mimi_ds_binding::tls::{self, Identity};
 use mimi_ds_model::codec::{
-    Bytes, CommitData, ContentType, Epoch, ErrorCode, HintedEpoch, KeyPackageResponse, MlsMessage,
-    PartitionKey, ProposalView, RatchetTree, ReceiveResponse, SendRequest, ServiceProviderId, Wire,
-    WireFormat,
+    Bytes, CommitData, ContentType, DecodeError, Epoch, ErrorCode, HintedEpoch, KeyPackageResponse,
+    MlsMessage, PartitionKey, ProposalView, RatchetTree, Reason, ReceiveResponse, SendRequest,
+    ServiceProviderId, Wire, WireFormat,
 };
 use mimi_ds_model::ds::partitions::to_vec;
 use mimi_ds_model::ds::{
@@ -245,6 +245,12 @@ variants! {
         ServerErrorOnMalformed "server-error-on-malformed":
             "answers an undecodable body with 500 and no DsError",
             [], [TRANSPORT];
+        ServerErrorOnHugeLength "server-error-on-huge-length":
+            "answers 500 to a body with a length prefix announcing 64 KiB or more beyond its end, allocating the announced length first",
+            [], [TRANSPORT];
+        SequenceBeforeTrailingCheck "sequence-before-trailing-check":
+            "stores an application message or proposal as soon as its SendRequest is read, then refuses the body as malformed for the trailing bytes after it",
+            [], [TRANSPORT];
         AcceptTrailingBytes "accept-trailing-bytes":
             "decodes a body's longest valid prefix and ignores what follows",
             [], [TRANSPORT];
@@ -320,6 +326,23 @@ pub const WITHOUT_MUTANT: &[(Rule, &str)] = &[
         "a discretion, not a rule: it widens what is accepted (any applicable refusal); the freedom last-applicable-refusal proves the vectors accept it, and each refusal's own rule has its mutants",
     ),
 ];
+
+/// Mutants the vectors cannot kill, and the command that does: the vectors' score and the
+/// self-test leave them out, and a test of that command proves it kills each.
+pub const NOT_BY_VECTORS: &[(Mutant, &str)] = &[
+    // A refused body that changed the state: only a read after it shows it.
+    (Mutant::SequenceBeforeTrailingCheck, "fuzz"),
+    // A length prefix no vector's malformed body announces.
+    (Mutant::ServerErrorOnHugeLength, "fuzz"),
+];
+
+/// The command that kills `mutant` when the vectors cannot; `None` for the vectors' own.
+pub fn not_by_vectors(mutant: Mutant) -> Option<&'static str> {
+    NOT_BY_VECTORS
+        .iter()
+        .find(|(m, _)| *m == mutant)
+        .map(|(_, by)| *by)
+}
 
 /// Every rule the suite must be able to catch a DS breaking: each wire-testable
 /// requirement and each erratum that decides wire behaviour, in catalogue order.
@@ -533,6 +556,47 @@ impl Mutant {
                 }
                 (lowered != body).then(|| decodes(&lowered)).flatten()
             }
+            _ => None,
+        }
+    }
+
+    /// The server-side hooks for a body the strict decoder refused at `endpoint`, for bugs
+    /// that live where bytes are read: whether the DS answers it with a 500.
+    pub fn fails_on_refused(self, endpoint: Endpoint, body: &[u8]) -> bool {
+        let me = provider(FOLLOWER_B);
+        match self {
+            Mutant::ServerErrorOnMalformed => true,
+            Mutant::ServerErrorOnHugeLength => matches!(
+                binding::decode(endpoint, &me, body),
+                Err(DecodeError { reason: Reason::LengthBeyondInput { length, remaining, .. }, .. })
+                    if length - remaining >= 64 << 10
+            ),
+            _ => false,
+        }
+    }
+
+    /// What this DS sequences of a body it then refuses as malformed: for
+    /// `sequence-before-trailing-check`, the SendRequest before the trailing bytes, unless
+    /// it carries a commit (whose CommitData is read before anything is stored).
+    pub fn applied_before_refusal(
+        self,
+        endpoint: Endpoint,
+        from: &ServiceProviderId,
+        body: &[u8],
+    ) -> Option<Input> {
+        if (self, endpoint) != (Mutant::SequenceBeforeTrailingCheck, Endpoint::Send) {
+            return None;
+        }
+        match binding::decode(endpoint, from, body) {
+            Err(DecodeError {
+                offset,
+                reason: Reason::TrailingBytes { .. },
+            }) => binding::decode(endpoint, from, &body[..offset])
+                .ok()
+                .filter(|input| {
+                    sent(input)
+                        .is_some_and(|r| r.message.view.content_type != Some(ContentType::Commit))
+                }),
             _ => None,
         }
     }

@@ -470,7 +470,7 @@ async fn answer(shared: &Arc<Shared>, request: Request) -> HttpResponse {
 }
 
 /// One federation request, direct or from inside OHTTP: the status and body of the answer,
-/// or `None` for the 500 the `server-error-on-malformed` mutant gives.
+/// or `None` for the 500 some mutants give (`Mutant::fails_on_refused`).
 async fn federation(
     shared: &Shared,
     endpoint: Endpoint,
@@ -487,10 +487,13 @@ async fn federation(
             // KeyPackage requests come through OHTTP and name no caller.
             let from = caller.unwrap_or_else(|| shared.config.me.clone());
             let input = decode(shared, endpoint, &from, body);
-            if matches!(input, Input::Malformed { .. })
-                && shared.config.mutant == Some(Mutant::ServerErrorOnMalformed)
-            {
-                return None;
+            if let (Input::Malformed { .. }, Some(mutant)) = (&input, shared.config.mutant) {
+                if mutant.fails_on_refused(endpoint, body) {
+                    return None;
+                }
+                if let Some(applied) = mutant.applied_before_refusal(endpoint, &from, body) {
+                    shared.process(applied).await;
+                }
             }
             shared.process(input).await
         }

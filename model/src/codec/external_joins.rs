@@ -33,6 +33,7 @@ impl Wire for ExternalJoinRequest {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[serde(deny_unknown_fields)]
 pub struct GroupInfoRequest {
     pub group_id: Bytes,

@@ -9,6 +9,7 @@ use super::{read_mls_of, read_version, Wire};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[serde(deny_unknown_fields)]
 pub struct KeyPackageRequest {
     pub user_id: Bytes,

@@ -8,6 +8,7 @@ use super::Wire;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[serde(deny_unknown_fields)]
 pub struct WelcomeInitRequest {
     /// `KeyPackageRef key_package_refs<V>`, each `opaque<V>`.

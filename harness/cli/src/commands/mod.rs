@@ -6,6 +6,7 @@ use std::time::Duration;
 
 pub mod catalogue;
 pub mod codec;
+pub mod fuzz;
 pub mod suite;
 pub mod tls;
 pub mod vectors;
