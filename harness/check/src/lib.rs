@@ -1,6 +1,7 @@
 //! The checker: replays the vectors (`cases`) against any DS at a URL (`runner`), playing the
 //! peers it calls (`peers`); sums a run up (`suite`, the library entry point) and writes its
-//! reports (`report`); checks a concurrent history for linearizability (`linearizability`). With features: random traces over real MLS (`explore`), the reference
+//! reports (`report`); runs many clients at once and checks their history for linearizability (`stress`,
+//! `linearizability`). With features: random traces over real MLS (`explore`), the reference
 //! DS in process and the suite's score against its mutants (`reference`, `score`). What can
 //! go wrong before a target gets a grade is an [`Error`]. Every body read from a target, by
 //! the runner or its peers, is read within a cap and a deadline (`body`).
@@ -15,6 +16,7 @@ pub mod report;
 pub mod runner;
 #[cfg(feature = "reference")]
 pub mod score;
+pub mod stress;
 pub mod suite;
 
 mod error;

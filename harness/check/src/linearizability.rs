@@ -3,7 +3,8 @@
 //! which every answer is the one a sequential specification gives? This module owns the
 //! search, independent of HTTP and of the DS: Wing and Gong's backtracking over the
 //! operations that may come next, with Lowe's cache of (operations linearized, state) pairs
-//! already explored, the algorithm porcupine implements. Histories of independent parts
+//! already explored, the algorithm porcupine implements (the set of operations linearized
+//! kept as a hash). Histories of independent parts
 //! (a DS's partitions) are checked one part at a time ([`partition`]), which is what makes
 //! long histories tractable (P-compositionality).
 //!
@@ -133,9 +134,19 @@ pub fn check<S: Specification>(
     budget: u64,
 ) -> Verdict {
     let mut events = Events::new(history);
-    let words = history.len().div_ceil(64);
-    let mut linearized = vec![0u64; words];
-    let mut cache: HashSet<(Vec<u64>, u64)> = HashSet::new();
+    // The set of operations linearized, as the XOR of one random-looking key per operation
+    // (Zobrist hashing): a cache entry costs 16 bytes however long the history, at the risk
+    // of two sets colliding, one in 2^64.
+    let key = |op: usize| {
+        let mut z = (op as u64)
+            .wrapping_add(1)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    let mut linearized = 0u64;
+    let mut cache: HashSet<(u64, u64)> = HashSet::new();
     let mut stack: Vec<(usize, S::State)> = Vec::new();
     let mut state = initial.clone();
     let mut node = events.next[events.head];
@@ -149,14 +160,13 @@ pub fn check<S: Specification>(
             // A call: try to linearize its operation here.
             let op = node / 2;
             if let Some(after) = spec.step(&state, &history[op].op) {
-                linearized[op / 64] |= 1 << (op % 64);
-                if cache.insert((linearized.clone(), spec.fingerprint(&after))) {
+                if cache.insert((linearized ^ key(op), spec.fingerprint(&after))) {
+                    linearized ^= key(op);
                     stack.push((node, std::mem::replace(&mut state, after)));
                     events.lift(node);
                     node = events.next[events.head];
                     continue;
                 }
-                linearized[op / 64] &= !(1 << (op % 64));
             }
             node = events.next[node];
         } else {
@@ -164,8 +174,7 @@ pub fn check<S: Specification>(
             let Some((call, before)) = stack.pop() else {
                 return Verdict::Violation;
             };
-            let op = call / 2;
-            linearized[op / 64] &= !(1 << (op % 64));
+            linearized ^= key(call / 2);
             state = before;
             events.unlift(call);
             node = events.next[call];

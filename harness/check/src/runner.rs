@@ -414,13 +414,15 @@ impl Target {
         }
         match self.exchange(request).await {
             Ok(posted) => {
-                self.log.record(Exchange::outbound(
-                    from,
-                    "target",
-                    path,
-                    &body,
-                    Ok((posted.status, &posted.body)),
-                ));
+                self.log.record_with(|| {
+                    Exchange::outbound(
+                        from,
+                        "target",
+                        path,
+                        &body,
+                        Ok((posted.status, &posted.body)),
+                    )
+                });
                 Ok(posted)
             }
             Err(unanswered) => {
@@ -429,7 +431,7 @@ impl Target {
                     Trouble::Transport(why) => why.as_str(),
                     Trouble::Binding(e) => e.why.as_str(),
                 };
-                self.log.record(match &unanswered {
+                self.log.record_with(|| match &unanswered {
                     Unanswered::Head(_) => {
                         Exchange::outbound(from, "target", path, &body, Err(why))
                     }
@@ -448,7 +450,7 @@ impl Target {
         self.exchange(self.client.get(url)).await
     }
 
-    async fn reset(&self, reset: &Reset) -> Result<(), Trouble> {
+    pub(crate) async fn reset(&self, reset: &Reset) -> Result<(), Trouble> {
         let body = serde_json::to_vec(reset).expect("reset serializes");
         match self
             .post(
@@ -467,7 +469,7 @@ impl Target {
         }
     }
 
-    async fn control(&self, input: &Input) -> Result<Response, Trouble> {
+    pub(crate) async fn control(&self, input: &Input) -> Result<Response, Trouble> {
         let body = serde_json::to_vec(input).expect("inputs serialize");
         let Posted {
             status,
@@ -498,7 +500,7 @@ impl Target {
 
     /// A federation request from provider `from` (the `Mimi-Ds-Provider` header; none for
     /// KeyPackage requests, which go through OHTTP when the target offers it).
-    async fn federation(
+    pub(crate) async fn federation(
         &self,
         endpoint: Endpoint,
         from: Option<&str>,

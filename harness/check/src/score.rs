@@ -35,11 +35,12 @@ pub struct Score {
 }
 
 impl Score {
-    /// Runs every vector against every mutant.
+    /// Runs every vector against every mutant but those only another command catches
+    /// (`mutants::NOT_BY_VECTORS`).
     pub fn run(vectors: &Path) -> Result<Score> {
         let cases: Vec<Case> = suite::select(cases::load(vectors)?, &Options::default())?;
         let mut runs = Vec::new();
-        for m in MUTANTS {
+        for m in by_vectors() {
             let options = Options {
                 mutant: Some(m.kind),
                 ..Options::default()
@@ -87,6 +88,7 @@ impl Score {
         mutants::rules()
             .into_iter()
             .flat_map(|rule| mutants::mutants_of(rule).map(move |m| (rule, m)))
+            .filter(|(_, m)| mutants::not_by_vectors(m.kind).is_none())
             .filter(|(rule, m)| self.killer(m.kind, *rule).is_none())
             .map(|(rule, m)| (rule, m.name))
             .collect()
@@ -100,6 +102,13 @@ impl Score {
             .filter(|r| mutants::why_without_mutant(*r).is_none())
             .collect()
     }
+}
+
+/// The mutants the vectors must kill.
+pub fn by_vectors() -> impl Iterator<Item = &'static MutantInfo> {
+    MUTANTS
+        .iter()
+        .filter(|m| mutants::not_by_vectors(m.kind).is_none())
 }
 
 fn rules_of(m: &MutantInfo) -> impl Iterator<Item = Rule> + '_ {

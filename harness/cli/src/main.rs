@@ -3,6 +3,7 @@
 
 use clap::{Parser, Subcommand};
 use mimi_ds_check::runner::Role;
+use mimi_ds_check::stress::Stop;
 mod commands;
 
 use anyhow::{anyhow, Result};
@@ -46,6 +47,8 @@ enum Command {
     },
     /// Run the suite against a DS (by default the reference DS, in process).
     Run(RunArgs),
+    /// Many clients at once against a hub; the history is checked for linearizability.
+    Stress(StressArgs),
     /// Serve the reference DS (the model over the binding) until interrupted.
     Serve {
         #[arg(long, value_enum, default_value = "hub")]
@@ -140,6 +143,38 @@ struct RunArgs {
     max_body: usize,
 }
 
+#[derive(clap::Args)]
+struct StressArgs {
+    /// Base URL of the DS under test; without it the reference DS runs in process.
+    #[arg(long)]
+    target: Option<String>,
+    /// Clients at once, each one request at a time.
+    #[arg(long, default_value_t = 32)]
+    clients: usize,
+    /// Operations in all, shared evenly among the clients.
+    #[arg(long, conflicts_with = "seconds")]
+    ops: Option<u64>,
+    /// Run this long instead of a number of operations.
+    #[arg(long)]
+    seconds: Option<f64>,
+    /// Decides each client's operations, groups and counters.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Write report.json, junit.xml and index.html here, and a violation's history.
+    #[arg(long)]
+    report_dir: Option<PathBuf>,
+    /// With no --target: plant this bug in the in-process reference DS.
+    #[arg(long, conflicts_with_all = ["target", "freedom"])]
+    mutant: Option<String>,
+    /// With no --target: the in-process reference DS behaves as this legal variant.
+    #[arg(long, conflicts_with = "target")]
+    freedom: Option<String>,
+    /// Seconds for each request, all of it (an operation without an answer by then may or
+    /// may not have taken effect).
+    #[arg(long, default_value_t = 5.0)]
+    timeout: f64,
+}
+
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum RoleArg {
     Hub,
@@ -156,6 +191,9 @@ impl From<RoleArg> for Role {
         }
     }
 }
+
+/// Operations of a `stress` run given neither --ops nor --seconds.
+const DEFAULT_STRESS_OPS: u64 = 100_000;
 
 fn freedom(name: &str) -> Result<freedoms::Freedom> {
     freedoms::find(name)
@@ -232,6 +270,30 @@ fn run(cli: Cli) -> Result<()> {
                     args.report_dir.as_deref(),
                 ),
             }
+        }
+        Command::Stress(args) => {
+            let options = mimi_ds_check::suite::Options {
+                target: args.target,
+                mutant: args.mutant.as_deref().map(mutant).transpose()?,
+                freedom: args.freedom.as_deref().map(freedom).transpose()?,
+                timeout: commands::seconds("--timeout", args.timeout)?,
+                ..Default::default()
+            };
+            let stop = match (args.ops, args.seconds) {
+                (_, Some(s)) => Stop::Seconds(commands::seconds("--seconds", s)?),
+                (Some(0), None) => return Err(anyhow!("--ops 0: give at least 1")),
+                (Some(n), None) => Stop::Operations(n),
+                (None, None) => Stop::Operations(DEFAULT_STRESS_OPS),
+            };
+            if args.clients == 0 || args.clients > 1024 {
+                return Err(anyhow!("--clients {}: give 1 to 1024", args.clients));
+            }
+            let settings = mimi_ds_check::stress::Settings {
+                clients: args.clients,
+                stop,
+                seed: args.seed,
+            };
+            commands::stress::stress(&options, settings, args.report_dir.as_deref())
         }
         Command::Serve {
             role,

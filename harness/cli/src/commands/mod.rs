@@ -6,6 +6,7 @@ use std::time::Duration;
 
 pub mod catalogue;
 pub mod codec;
+pub mod stress;
 pub mod suite;
 pub mod vectors;
 
