@@ -151,7 +151,7 @@ struct StressArgs {
     /// Clients at once, each one request at a time.
     #[arg(long, default_value_t = 32)]
     clients: usize,
-    /// Operations in all, shared evenly among the clients.
+    /// Operations in all, shared evenly among the clients (default 20,000).
     #[arg(long, conflicts_with = "seconds")]
     ops: Option<u64>,
     /// Run this long instead of a number of operations.
@@ -193,7 +193,7 @@ impl From<RoleArg> for Role {
 }
 
 /// Operations of a `stress` run given neither --ops nor --seconds.
-const DEFAULT_STRESS_OPS: u64 = 100_000;
+const DEFAULT_STRESS_OPS: u64 = 20_000;
 
 fn freedom(name: &str) -> Result<freedoms::Freedom> {
     freedoms::find(name)
