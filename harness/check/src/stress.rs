@@ -463,19 +463,17 @@ impl Specification for Model {
         };
         // Cheap refusals first, of what the model would refuse too: a send where the reads
         // put another message, a read whose answer is not as long as the log's suffix.
-        match (&op.input, op.read()) {
-            (Input::Send { request, .. }, _) if !op.refused() => {
-                if !self.fits(&request.message.bytes, length(&request.partition_key)) {
-                    return None;
-                }
+        let unfit = match (&op.input, op.read()) {
+            (Input::Send { request, .. }, _) => {
+                !op.refused() && !self.fits(&request.message.bytes, length(&request.partition_key))
             }
             (Input::Receive { request, .. }, Some((counter, messages))) => {
-                if length(&request.partition_key).saturating_sub(counter) as usize != messages.len()
-                {
-                    return None;
-                }
+                length(&request.partition_key).saturating_sub(counter) as usize != messages.len()
             }
-            _ => {}
+            _ => false,
+        };
+        if unfit {
+            return None;
         }
         let mut next = before.clone();
         match &op.answer {
