@@ -604,3 +604,45 @@ fn vector_files_that_are_not_regular_or_too_large_are_refused_by_name() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn stress_passes_the_reference_and_writes_a_mutants_shrunk_history() {
+    let dir = std::env::temp_dir().join(format!("mimi-ds-stress-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let clean = check(&["stress", "--ops", "400", "--clients", "4"], None);
+    assert!(clean.status.success(), "{}", text(&clean.stderr));
+    let out = text(&clean.stdout);
+    assert!(out.contains("operations/s") && out.contains("p99"), "{out}");
+    let report = dir.to_str().unwrap();
+    let broken = check(
+        &[
+            "stress",
+            "--mutant",
+            "lost-update-race",
+            "--ops",
+            "4000",
+            "--clients",
+            "16",
+            "--report-dir",
+            report,
+        ],
+        None,
+    );
+    assert_eq!(broken.status.code(), Some(1), "{}", text(&broken.stdout));
+    assert_one_clear_line(&broken);
+    let history: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("counterexample/history.json")).unwrap())
+            .unwrap();
+    let operations = history["operations"].as_array().expect("operations");
+    assert!(!operations.is_empty() && operations.len() < history["of"].as_u64().unwrap() as usize);
+    assert!(
+        operations[0]["input"]["input"].is_string(),
+        "{}",
+        operations[0]
+    );
+    for report in ["report.json", "junit.xml", "index.html"] {
+        assert!(dir.join(report).exists(), "{report}");
+    }
+    assert_one_clear_line(&check(&["stress", "--clients", "0"], None));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

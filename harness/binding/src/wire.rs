@@ -5,6 +5,7 @@
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 #[derive(Clone, Debug, Serialize)]
@@ -164,16 +165,32 @@ impl Exchange {
     }
 }
 
-/// Shared by the runner and its peers; drained once per case.
+/// Shared by the runner and its peers; drained once per case. While paused (a stress run's
+/// many exchanges, which no report lists one by one) it records nothing, and what an
+/// exchange would cost to record is not spent.
 #[derive(Clone, Default)]
-pub struct WireLog(Arc<Mutex<Vec<Exchange>>>);
+pub struct WireLog {
+    exchanges: Arc<Mutex<Vec<Exchange>>>,
+    paused: Arc<AtomicBool>,
+}
 
 impl WireLog {
     pub fn record(&self, exchange: Exchange) {
-        self.0.lock().expect("wire log lock").push(exchange);
+        self.record_with(|| exchange);
+    }
+
+    /// Records the exchange `make` gives, made only when the log is not paused.
+    pub fn record_with(&self, make: impl FnOnce() -> Exchange) {
+        if !self.paused.load(Ordering::Relaxed) {
+            self.exchanges.lock().expect("wire log lock").push(make());
+        }
+    }
+
+    pub fn pause(&self, paused: bool) {
+        self.paused.store(paused, Ordering::Relaxed);
     }
 
     pub fn take(&self) -> Vec<Exchange> {
-        std::mem::take(&mut self.0.lock().expect("wire log lock"))
+        std::mem::take(&mut self.exchanges.lock().expect("wire log lock"))
     }
 }

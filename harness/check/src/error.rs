@@ -1,6 +1,6 @@
 //! What can go wrong in the checker before a target is graded: the vectors and the cases they
 //! make, the selection, starting the runtime, the reference DS and the peers, connecting to
-//! the target, exploring, and writing the reports. A target that answers wrongly is no error
+//! the target, exploring, setting a stress run up, and writing the reports. A target that answers wrongly is no error
 //! here: it gets a grade.
 
 use crate::cases::CaseError;
@@ -52,6 +52,9 @@ pub enum Error {
     #[cfg(feature = "explore")]
     #[error("exploring aborted: {0}")]
     ExploreAborted(String),
+    /// A stress run whose target could not be set up (or whose clients broke down).
+    #[error("stress: {0}")]
+    StressSetup(String),
     #[error("writing junit.xml: {0}")]
     Junit(quick_junit::SerializeError),
     /// Creating the report directory (`action` "creating") or writing a report in it.

@@ -492,8 +492,7 @@ impl Target {
             .map_err(|unanswered| unanswered.trouble(path))
     }
 
-    /// Logs one exchange with the target; a streamed filler by its prefix, at its whole
-    /// length.
+    /// Logs one exchange with the target (unless the log is paused).
     fn record(
         &self,
         path: &str,
@@ -501,32 +500,45 @@ impl Target {
         body: &Outgoing,
         exchange: &Result<Posted, Unanswered>,
     ) {
-        let shown = body.shown();
-        let mut logged = match exchange {
-            Ok(posted) => Exchange::outbound(
-                from,
-                "target",
-                path,
-                shown,
-                Ok((posted.status, &posted.body)),
-            ),
-            Err(unanswered) => {
-                let why = match unanswered.trouble(path) {
-                    Trouble::Transport(why) => why,
-                    Trouble::Binding(e) => e.why,
-                };
-                match unanswered {
-                    Unanswered::Body { status, read, .. } => {
-                        Exchange::broken(from, path, shown, *status, read, &why)
-                    }
-                    _ => Exchange::outbound(from, "target", path, shown, Err(&why)),
-                }
-            }
-        };
-        logged.request_bytes = body.len();
-        self.log.record(logged);
+        self.log.record_with(|| logged(path, from, body, exchange));
     }
+}
 
+/// The wire log's entry for one exchange with the target; a streamed filler by its prefix,
+/// at its whole length.
+fn logged(
+    path: &str,
+    from: &str,
+    body: &Outgoing,
+    exchange: &Result<Posted, Unanswered>,
+) -> Exchange {
+    let shown = body.shown();
+    let mut logged = match exchange {
+        Ok(posted) => Exchange::outbound(
+            from,
+            "target",
+            path,
+            shown,
+            Ok((posted.status, &posted.body)),
+        ),
+        Err(unanswered) => {
+            let why = match unanswered.trouble(path) {
+                Trouble::Transport(why) => why,
+                Trouble::Binding(e) => e.why,
+            };
+            match unanswered {
+                Unanswered::Body { status, read, .. } => {
+                    Exchange::broken(from, path, shown, *status, read, &why)
+                }
+                _ => Exchange::outbound(from, "target", path, shown, Err(&why)),
+            }
+        }
+    };
+    logged.request_bytes = body.len();
+    logged
+}
+
+impl Target {
     /// A GET of a test-control or well-known path, within the limits.
     async fn get(&self, path: &str) -> Result<Posted, Unanswered> {
         let url = format!("{}{path}", self.base);
@@ -537,7 +549,7 @@ impl Target {
         self.exchange(client.get(url)).await
     }
 
-    async fn reset(&self, reset: &Reset) -> Result<(), Trouble> {
+    pub(crate) async fn reset(&self, reset: &Reset) -> Result<(), Trouble> {
         let body = serde_json::to_vec(reset).expect("reset serializes");
         match self
             .post_answered(

@@ -54,10 +54,7 @@ impl Score {
         };
         let over_tls: Vec<Case> = suite::select(loaded, &tls)?;
         let mut runs = Vec::new();
-        for m in MUTANTS
-            .iter()
-            .filter(|m| mutants::not_by_vectors(m.kind).is_none())
-        {
+        for m in by_vectors() {
             let (options, cases) = match mutants::OVER_TLS.contains(&m.kind) {
                 true => (&tls, &over_tls),
                 false => (&Options::default(), &plain),
@@ -124,6 +121,13 @@ impl Score {
             .filter(|r| mutants::why_without_mutant(*r).is_none())
             .collect()
     }
+}
+
+/// The mutants the vectors must kill.
+pub fn by_vectors() -> impl Iterator<Item = &'static MutantInfo> {
+    MUTANTS
+        .iter()
+        .filter(|m| mutants::not_by_vectors(m.kind).is_none())
 }
 
 fn rules_of(m: &MutantInfo) -> impl Iterator<Item = Rule> + '_ {

@@ -236,7 +236,7 @@ pub fn run(
     runtime()?.block_on(run_async(cases, options, progress))
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -251,15 +251,15 @@ type Serving = Option<reference::Server>;
 type Serving = ();
 
 /// A target connected to, the peers started, and the name reports give the target.
-struct Running {
-    rig: Rig,
-    name: String,
+pub(crate) struct Running {
+    pub(crate) rig: Rig,
+    pub(crate) name: String,
     _serving: Serving,
 }
 
 /// Connects to the target of `options` (the given URL, or a reference DS started here) and
 /// starts the peers `ids`.
-async fn start(options: &Options, ids: Vec<ServiceProviderId>) -> Result<Running> {
+pub(crate) async fn start(options: &Options, ids: Vec<ServiceProviderId>) -> Result<Running> {
     let (serving, url, name) = match &options.target {
         Some(url) => (Serving::default(), url.clone(), url.clone()),
         None => start_reference(options).await?,

@@ -3,6 +3,7 @@
 
 use clap::{Parser, Subcommand};
 use mimi_ds_check::runner::Role;
+use mimi_ds_check::stress::Stop;
 mod commands;
 
 use anyhow::{anyhow, Result};
@@ -50,6 +51,8 @@ enum Command {
     /// identities, media types and oversize bodies to every endpoint its roles serve and to
     /// test control; every answer judged, the state checked unchanged after each burst.
     Fuzz(FuzzArgs),
+    /// Many clients at once against a hub; the history is checked for linearizability.
+    Stress(StressArgs),
     /// Serve the reference DS (the model over the binding) until interrupted.
     Serve {
         #[arg(long, value_enum, default_value = "hub")]
@@ -232,6 +235,27 @@ struct FuzzArgs {
     report_dir: Option<PathBuf>,
 }
 
+#[derive(clap::Args)]
+struct StressArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    /// Clients at once, each one request at a time.
+    #[arg(long, default_value_t = 32)]
+    clients: usize,
+    /// Operations in all, shared evenly among the clients (default 20,000).
+    #[arg(long, conflicts_with = "seconds")]
+    ops: Option<u64>,
+    /// Run this long instead of a number of operations.
+    #[arg(long)]
+    seconds: Option<f64>,
+    /// Decides each client's operations, groups and counters.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Write report.json, junit.xml and index.html here, and a violation's history.
+    #[arg(long)]
+    report_dir: Option<PathBuf>,
+}
+
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum RoleArg {
     Hub,
@@ -248,6 +272,9 @@ impl From<RoleArg> for Role {
         }
     }
 }
+
+/// Operations of a `stress` run given neither --ops nor --seconds.
+const DEFAULT_STRESS_OPS: u64 = 20_000;
 
 fn freedom(name: &str) -> Result<freedoms::Freedom> {
     freedoms::find(name)
@@ -323,6 +350,24 @@ fn run(cli: Cli) -> Result<()> {
             args.seed,
             args.report_dir.as_deref(),
         ),
+        Command::Stress(args) => {
+            let options = args.target.options(None, DEFAULT_SETTLE)?;
+            let stop = match (args.ops, args.seconds) {
+                (_, Some(s)) => Stop::Seconds(commands::seconds("--seconds", s)?),
+                (Some(0), None) => return Err(anyhow!("--ops 0: give at least 1")),
+                (Some(n), None) => Stop::Operations(n),
+                (None, None) => Stop::Operations(DEFAULT_STRESS_OPS),
+            };
+            if args.clients == 0 || args.clients > 1024 {
+                return Err(anyhow!("--clients {}: give 1 to 1024", args.clients));
+            }
+            let settings = mimi_ds_check::stress::Settings {
+                clients: args.clients,
+                stop,
+                seed: args.seed,
+            };
+            commands::stress::stress(&options, settings, args.report_dir.as_deref())
+        }
         Command::Serve {
             role,
             listen,

@@ -280,6 +280,14 @@ variants! {
         UnannouncedKeysInheritGroupBans "unannounced-keys-inherit-group-bans":
             "applies every ban of the group to a partition no sequenced commit announced yet",
             [POLICY_PER_FORK], [POLICY_BEFORE_ANNOUNCEMENT];
+        // Concurrency: races of the server around an await point (`race`), which only
+        // overlapping requests show.
+        SamePositionRace "same-position-race":
+            "numbers a send by the log's length read before an await point and puts it there: two overlapping sends get one position, the later landing in front of the earlier",
+            [RECEIVE_SEQUENCING_ORDER], [];
+        LostUpdateRace "lost-update-race":
+            "applies a send to a copy of the state taken before an await point and writes the copy back, losing a send that landed in between",
+            [SEND_SEQUENCED_TO_PARTITION], [];
     }
 }
 
@@ -334,6 +342,9 @@ pub const NOT_BY_VECTORS: &[(Mutant, &str)] = &[
     (Mutant::SequenceBeforeTrailingCheck, "fuzz"),
     // A length prefix no vector's malformed body announces.
     (Mutant::ServerErrorOnHugeLength, "fuzz"),
+    // Races: a vector sends one request at a time, and these need requests that overlap.
+    (Mutant::SamePositionRace, "stress"),
+    (Mutant::LostUpdateRace, "stress"),
 ];
 
 /// The command that kills `mutant` when the vectors cannot; `None` for the vectors' own.
@@ -379,6 +390,35 @@ pub fn why_without_mutant(rule: Rule) -> Option<&'static str> {
         .iter()
         .find(|(r, _)| *r == rule)
         .map(|(_, why)| *why)
+}
+
+impl Mutant {
+    /// Whether the server applies this mutant's sends around an await point ([`race`]).
+    pub fn races(self) -> bool {
+        matches!(self, Mutant::SamePositionRace | Mutant::LostUpdateRace)
+    }
+}
+
+/// A send as a race mutant applies it: `snapshot` is the state as the server read it before
+/// its await point, `state` the state now, after other requests may have run.
+pub fn race(mutant: Mutant, snapshot: &State, state: &mut State, input: &Input) -> Observed {
+    let position = sent(input).and_then(|r| {
+        let log = &snapshot.partitions.partition(&r.partition_key)?.log;
+        Some((r.partition_key, log.len()))
+    });
+    if mutant == Mutant::LostUpdateRace {
+        *state = snapshot.clone();
+    }
+    let observed = mimi_ds_model::ds::Reference.apply(state, input);
+    if let (Mutant::SamePositionRace, Some((key, position))) = (mutant, position) {
+        if let Some(log) = partition_mut(state, &key).map(|p| &mut p.log) {
+            if observed.response == Response::Accepted && log.len() > position + 1 {
+                let newest = log.pop_back().expect("longer than the position");
+                log.insert(position, newest);
+            }
+        }
+    }
+    observed
 }
 
 /// What the mutant does with an input before the model sees it.

@@ -1,7 +1,9 @@
 //! The reference DS: the model served over the binding. One `State` behind one lock, so
 //! every partition has one total order; outbound calls (WelcomeInit, Welcome, forwarding)
 //! are made in order after the state is updated and before the request is answered, so an
-//! observer that got the answer has seen every call. With a [`Mutant`], one bug is planted.
+//! observer that got the answer has seen every call. With a [`Mutant`], one bug is planted;
+//! the race mutants' sends read the state before an await point and write it after
+//! (`mutants::race`).
 //!
 //! It also owns what a hostile client or peer can cost it ([`Limits`]): connections are
 //! served under a limit, a request's head and body must arrive within deadlines and sizes,
@@ -10,7 +12,7 @@
 //! for heads hyper itself refuses (see [`HEAD_BUFFER`]).
 
 use crate::freedoms::{Freedom, PushTiming};
-use crate::mutants::Mutant;
+use crate::mutants::{self, Mutant};
 use axum::extract::Request;
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response as HttpResponse};
@@ -655,7 +657,18 @@ impl Shared {
     /// Applies one input, then makes the calls it causes, in order; a freedom that pushes
     /// after answering leaves its pushes to a task of their own.
     async fn process(&self, input: Input) -> Response {
-        let (response, outbound) = self.apply(input);
+        let (response, outbound) = match self.config.mutant {
+            Some(mutant) if mutant.races() && matches!(input, Input::Send { .. }) => {
+                let snapshot = self.state.lock().expect("state lock").clone();
+                // The await point of the race: other requests run here.
+                tokio::task::yield_now().await;
+                let mut state = self.state.lock().expect("state lock");
+                let Observed { response, outbound } =
+                    mutants::race(mutant, &snapshot, &mut state, &input);
+                (response, outbound)
+            }
+            _ => self.apply(input),
+        };
         let later =
             self.config.freedom.and_then(|f| f.push_timing()) == Some(PushTiming::AfterAnswering);
         let (pushes, calls): (Vec<Outbound>, Vec<Outbound>) = outbound

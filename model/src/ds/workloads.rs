@@ -5,8 +5,8 @@
 use super::scenario::{self, commit_data, external_commit, follower_id, hosting_hub, key};
 use super::Input;
 use crate::codec::{
-    Bytes, CommitData, ExternalJoinRequest, MlsMessage, PartitionKey, ReceiveRequest, SendRequest,
-    ServiceProviderId, Writer,
+    Bytes, CommitData, ContentType, ExternalJoinRequest, MlsMessage, PartitionKey, ReceiveRequest,
+    SendRequest, ServiceProviderId, Writer,
 };
 use crate::vectors::trace::{CaseStep, Role, Target, TraceCase};
 
@@ -117,26 +117,13 @@ pub fn hub_trace(steps: usize) -> Vec<Input> {
     inputs
 }
 
-/// RFC 9420 ContentType values.
-const APPLICATION: u8 = 1;
-const COMMIT: u8 = 3;
-
 /// The group of [`long_hub_case`].
 const GROUP: &[u8] = b"long-trace-group";
 
-/// A PrivateMessage of `content_type` (RFC 9420: 1 application, 3 commit) in `epoch` whose
-/// ciphertext tells it apart as number `n`.
-fn private_message(epoch: u64, content_type: u8, n: u32) -> MlsMessage {
-    let mut w = Writer::default();
-    w.u16(1); // version mls10
-    w.u16(2); // wire_format private_message
-    w.opaque(GROUP);
-    w.u64(epoch);
-    w.u8(content_type);
-    w.opaque(b""); // authenticated_data
-    w.opaque(&[0x5e; 4]); // encrypted_sender_data
-    w.opaque(&[&n.to_be_bytes()[..], &[0xc1; 60]].concat());
-    MlsMessage::from_bytes(&w.out).expect("a well-formed PrivateMessage")
+/// A PrivateMessage of `content_type` in `epoch` whose ciphertext tells it apart as number `n`.
+fn private_message(epoch: u64, content_type: ContentType, n: u32) -> MlsMessage {
+    let ciphertext = [&n.to_be_bytes()[..], &[0xc1; 60]].concat();
+    MlsMessage::private_message(GROUP, epoch, content_type, &ciphertext)
 }
 
 /// The same kind of workload as a replayable hub vector of `steps` steps after the group's
@@ -162,7 +149,11 @@ pub fn long_hub_case(steps: u32) -> TraceCase {
             },
         };
         let input = match rng.below(100) {
-            0..=69 => send(private_message(epoch, APPLICATION, n), chain.current, None),
+            0..=69 => send(
+                private_message(epoch, ContentType::Application, n),
+                chain.current,
+                None,
+            ),
             70..=79 => {
                 let (at, next) = chain.commit(&mut rng, n);
                 epoch += 1;
@@ -171,7 +162,11 @@ pub fn long_hub_case(steps: u32) -> TraceCase {
                     group_info: None,
                     welcome_data: None,
                 };
-                send(private_message(epoch - 1, COMMIT, n), at, Some(data))
+                send(
+                    private_message(epoch - 1, ContentType::Commit, n),
+                    at,
+                    Some(data),
+                )
             }
             _ => {
                 let len = lengths.get(&chain.current).copied().unwrap_or(0);

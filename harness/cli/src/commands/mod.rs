@@ -7,6 +7,7 @@ use std::time::Duration;
 pub mod catalogue;
 pub mod codec;
 pub mod fuzz;
+pub mod stress;
 pub mod suite;
 pub mod tls;
 pub mod vectors;

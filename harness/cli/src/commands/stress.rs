@@ -1,0 +1,62 @@
+//! The `stress` command: a progress bar while the clients run, then the figures, the
+//! interleaving of a violation, the reports and the counterexample's history file.
+
+use anyhow::{bail, Context, Result};
+use mimi_ds_check::report::{self, describe};
+use mimi_ds_check::runner::Grade;
+use mimi_ds_check::stress::{self, Settings, Stop};
+use mimi_ds_check::suite::Options;
+use std::io::IsTerminal;
+use std::path::Path;
+use std::sync::Arc;
+
+pub fn stress(options: &Options, settings: Settings, report_dir: Option<&Path>) -> Result<()> {
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let (bar, template) = match settings.stop {
+            Stop::Operations(n) => (
+                indicatif::ProgressBar::new(n),
+                "{bar:40} {pos}/{len} operations",
+            ),
+            Stop::Seconds(_) => (
+                indicatif::ProgressBar::no_length(),
+                "{spinner} {pos} operations in {elapsed}",
+            ),
+        };
+        bar.set_style(indicatif::ProgressStyle::with_template(template).expect("valid template"));
+        bar
+    });
+    let tick = bar.clone();
+    let progress = Arc::new(move || {
+        if let Some(bar) = &tick {
+            bar.inc(1);
+        }
+    });
+    let found = stress::run(options, settings, progress)?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let summary = &found.summary;
+    for result in summary.results.iter().filter(|r| r.grade != Grade::Pass) {
+        println!("{}", describe(result));
+        for line in result.because.iter().skip(1) {
+            println!("  {line}");
+        }
+    }
+    if let Some(dir) = report_dir {
+        report::write_all(dir, summary, false)?;
+        if let Some(counterexample) = &found.counterexample {
+            let dir = dir.join("counterexample");
+            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+            let path = dir.join("history.json");
+            let text = serde_json::to_string_pretty(counterexample).expect("serializes");
+            std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+            println!("the shrunk history is in {}", path.display());
+        }
+    }
+    println!("{}", summary.line());
+    println!("{} (seed {})", found.figures_line(), settings.seed);
+    match summary.problem(false) {
+        None => Ok(()),
+        Some(problem) => bail!("{problem}"),
+    }
+}
