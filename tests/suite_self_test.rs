@@ -332,6 +332,9 @@ fn a_tls_only_reference_passes_every_case_over_http1_and_http2_with_the_written_
                 dir_arg,
                 "--http",
                 http,
+                // The other tests of this binary load both cores meanwhile.
+                "--timeout",
+                "30",
             ])
         })
         .into_iter()

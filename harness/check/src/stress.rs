@@ -378,7 +378,9 @@ async fn perform(
     let (endpoint, from, body) = binding::request_of(&input).expect("federation requests");
     let from = from.map(|f| f.as_str().to_owned());
     let call = clock.elapsed().as_nanos() as u64;
-    let answered = target.federation(endpoint, from.as_deref(), None, body).await;
+    let answered = target
+        .federation(endpoint, from.as_deref(), None, body)
+        .await;
     let ret = clock.elapsed().as_nanos() as u64;
     let (answer, trouble) = match answered {
         Ok(answer) => (
