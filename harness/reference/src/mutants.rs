@@ -441,8 +441,11 @@ pub const OVER_TLS: &[Mutant] = &[
 /// Why random traces (`run --explore`) cannot catch `mutant`, if they cannot: what it breaks
 /// is outside what a trace varies.
 pub fn beyond_explore(mutant: Mutant) -> Option<&'static str> {
-    OVER_TLS.contains(&mutant).then_some(
-        "a mutant of the certificate check: traces present no wrong certificates; the certificate cases catch it over TLS",
+    if OVER_TLS.contains(&mutant) {
+        return Some("a mutant of the certificate check: traces present no wrong certificates; the certificate cases catch it over TLS");
+    }
+    (not_by_vectors(mutant) == Some("stress")).then_some(
+        "a race: a trace sends one request at a time, so nothing overlaps; `stress` catches it",
     )
 }
 
