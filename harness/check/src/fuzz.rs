@@ -1454,21 +1454,10 @@ impl RoleRun {
     pub fn results(&self) -> Vec<CaseResult> {
         let role = role_name(self.role);
         let result = |what: &str, comment: String, grade: Grade| CaseResult {
-            id: format!("{SECTION}/{role}/{what}"),
             section: SECTION.into(),
             comment,
-            role: self.role,
-            requirements: Vec::new(),
             errata: vec![errata::TRANSPORT],
-            grade,
-            violated: Vec::new(),
-            violated_errata: Vec::new(),
-            step: None,
-            expected: None,
-            observed: None,
-            because: Vec::new(),
-            wire: Vec::new(),
-            millis: 0.0,
+            ..CaseResult::empty(format!("{SECTION}/{role}/{what}"), self.role, grade)
         };
         if let Some(why) = &self.indeterminate {
             let comment = "the state fuzzing starts from and must keep".into();

@@ -177,12 +177,24 @@ impl CaseResult {
     /// A result for `case` with nothing observed yet.
     pub fn new(case: &Case, grade: Grade) -> Self {
         CaseResult {
-            id: case.id.clone(),
             section: case.section().to_owned(),
             comment: case.comment.clone(),
-            role: case.role,
             requirements: case.requirements.clone(),
             errata: case.errata.clone(),
+            ..CaseResult::empty(case.id.clone(), case.role, grade)
+        }
+    }
+
+    /// A result named `id` with nothing else said yet: for what is no vector's case (a
+    /// fuzzed endpoint, a stressed group).
+    pub fn empty(id: String, role: Role, grade: Grade) -> Self {
+        CaseResult {
+            section: id.split('/').next().unwrap_or(&id).to_owned(),
+            id,
+            comment: String::new(),
+            role,
+            requirements: Vec::new(),
+            errata: Vec::new(),
             grade,
             violated: Vec::new(),
             violated_errata: Vec::new(),

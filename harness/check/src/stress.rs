@@ -618,21 +618,9 @@ fn judge(
 
 fn stress_result(id: &str, grade: Grade) -> CaseResult {
     CaseResult {
-        id: id.into(),
         section: "stress".into(),
-        comment: String::new(),
-        role: Role::Hub,
         requirements: BROKEN.to_vec(),
-        errata: Vec::new(),
-        grade,
-        violated: Vec::new(),
-        violated_errata: Vec::new(),
-        step: None,
-        expected: None,
-        observed: None,
-        because: Vec::new(),
-        wire: Vec::new(),
-        millis: 0.0,
+        ..CaseResult::empty(id.into(), Role::Hub, grade)
     }
 }
 
