@@ -8,7 +8,6 @@ use mimi_ds_check::report::{self, describe};
 use mimi_ds_check::runner::Grade;
 use mimi_ds_check::{cases, suite};
 use mimi_ds_model::vectors::trace;
-use std::io::IsTerminal;
 use std::path::Path;
 
 pub fn fuzz(
@@ -22,14 +21,10 @@ pub fn fuzz(
         bail!("--requests 0: give at least 1");
     }
     let cases = cases::load(vectors)?;
-    let bar = std::io::stderr().is_terminal().then(|| {
-        let bar = indicatif::ProgressBar::new(requests as u64);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} requests {per_sec}")
-                .expect("valid template"),
-        );
-        bar
-    });
+    let bar = super::progress_bar(
+        Some(requests as u64),
+        "{bar:40} {pos}/{len} requests {per_sec}",
+    );
     let progress = || {
         if let Some(bar) = &bar {
             bar.inc(1);

@@ -6,25 +6,14 @@ use mimi_ds_check::report::{self, describe};
 use mimi_ds_check::runner::Grade;
 use mimi_ds_check::stress::{self, Settings, Stop};
 use mimi_ds_check::suite::Options;
-use std::io::IsTerminal;
 use std::path::Path;
 use std::sync::Arc;
 
 pub fn stress(options: &Options, settings: Settings, report_dir: Option<&Path>) -> Result<()> {
-    let bar = std::io::stderr().is_terminal().then(|| {
-        let (bar, template) = match settings.stop {
-            Stop::Operations(n) => (
-                indicatif::ProgressBar::new(n),
-                "{bar:40} {pos}/{len} operations",
-            ),
-            Stop::Seconds(_) => (
-                indicatif::ProgressBar::no_length(),
-                "{spinner} {pos} operations in {elapsed}",
-            ),
-        };
-        bar.set_style(indicatif::ProgressStyle::with_template(template).expect("valid template"));
-        bar
-    });
+    let bar = match settings.stop {
+        Stop::Operations(n) => super::progress_bar(Some(n), "{bar:40} {pos}/{len} operations"),
+        Stop::Seconds(_) => super::progress_bar(None, "{spinner} {pos} operations in {elapsed}"),
+    };
     let tick = bar.clone();
     let progress = Arc::new(move || {
         if let Some(bar) = &tick {

@@ -14,7 +14,6 @@ use mimi_ds_reference::freedoms::{self, Freedom, FREEDOMS};
 use mimi_ds_reference::mutants::{self, Mutant, MutantInfo, MUTANTS};
 use mimi_ds_reference::server::ServerTls;
 use mimi_ds_reference::{self as reference, Config};
-use std::io::IsTerminal;
 use std::path::Path;
 use std::time::Duration;
 
@@ -23,14 +22,7 @@ const LISTED_INFORMATIONAL: usize = 5;
 
 /// A progress bar on a terminal, one line per non-passing case otherwise.
 fn progress(total: usize) -> impl Fn(usize, &CaseResult) {
-    let bar = std::io::stderr().is_terminal().then(|| {
-        let bar = indicatif::ProgressBar::new(total as u64);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")
-                .expect("valid template"),
-        );
-        bar
-    });
+    let bar = super::progress_bar(Some(total as u64), "{bar:40} {pos}/{len} {msg}");
     // After a target stops answering, one line says so rather than one per case not run;
     // informational findings (another status or media type, often on every answer) are
     // listed a few at a time, then counted.
