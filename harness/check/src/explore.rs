@@ -11,7 +11,7 @@
 use crate::runner::{run_case, CaseResult, Grade, Rig};
 use crate::{cases, Error, Result};
 use mimi_ds_generate::mls::Handshakes;
-use mimi_ds_generate::stories::{self, Event, Fork};
+use mimi_ds_generate::stories::{self, EpochShape, Event, Fork};
 use mimi_ds_model::codec::reader::{Fault, Writer};
 use mimi_ds_model::codec::{
     Bytes, Epoch, ExternalJoinRequest, GroupInfoRequest, HintedEpoch, KeyPackageBundleRequest,
@@ -153,13 +153,22 @@ impl Material {
 }
 
 impl Material {
-    /// A linear history of the shape `seed` draws ([`shape`]), its keys and secrets seeded
-    /// by `seed` too: another seed, other MLS bytes and other epochs.
-    fn linear(seed: u64) -> Material {
+    /// A history of the shape `seed` draws ([`shape`]), forked at any epoch or not, its keys
+    /// and secrets seeded by `seed` too: another seed, other MLS bytes and other epochs.
+    fn shaped(seed: u64) -> Material {
         let history = mimi_ds_generate::mls::seeded_as(&format!("{SECTION}/seed-{seed}"), || {
-            stories::linear_shaped(Handshakes::Clear, &shape(seed))
+            stories::shaped(Handshakes::Clear, &shape(seed))
         });
-        Material::of("linear", history.creation, history.events, history.keys)
+        Material::of("shaped", history.creation, history.events, history.keys)
+    }
+
+    /// The sizes operations on this history are drawn within.
+    fn sizes(&self) -> Sizes {
+        Sizes {
+            events: self.events.len(),
+            keys: self.keys.len(),
+            own_keys: self.own_keys,
+        }
     }
 
     /// A forked history: bob bans mallory while carol commits in the same epoch; then each
@@ -199,12 +208,14 @@ impl Material {
     }
 }
 
-/// The epochs of seed `seed`'s linear history after the founding: two to four, each with up
-/// to four application messages and then a commit by alice, bob or carol, or none in the last.
-fn shape(seed: u64) -> Vec<(usize, Option<usize>)> {
+/// The epochs of seed `seed`'s history after the founding: two to four, each with up to four
+/// application messages and then a commit by any member, or none in the last; in half the
+/// histories one commit has a rival, forking its epoch.
+fn shape(seed: u64) -> Vec<EpochShape> {
     let mut rng = TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes(seed ^ 0x5eed));
     let mut draw = |n: u32| (rng.next_u32() % n) as usize;
     let epochs = 2 + draw(3);
+    let fork_at = (draw(2) == 0).then(|| draw(epochs as u32));
     (0..epochs)
         .map(|epoch| {
             let chat = draw(5);
@@ -212,10 +223,27 @@ fn shape(seed: u64) -> Vec<(usize, Option<usize>)> {
                 (true, 0) | (true, 1) => None,
                 (_, who) => Some(who % 3),
             };
-            (chat, committer)
+            let rival = (fork_at == Some(epoch)).then(|| draw(2));
+            EpochShape {
+                chat,
+                committer,
+                rival,
+            }
         })
         .collect()
 }
+
+/// The histories of their own shape hub traces of `seed` are drawn over.
+fn shaped(seed: u64) -> Vec<Material> {
+    (0..SHAPES)
+        .map(|i| Material::shaped(seed.wrapping_mul(SHAPES).wrapping_add(i)))
+        .collect()
+}
+
+/// How many histories of their own shape an exploration's hub traces are drawn over, each
+/// trace over one: made once per exploration seed, as making one costs about as much as
+/// running a few traces.
+const SHAPES: u64 = 16;
 
 fn seed_bytes(seed: u64) -> [u8; 32] {
     let mut bytes = [0u8; 32];
@@ -338,12 +366,25 @@ const CLAIMS: [Option<&str>; 4] = [
     Some("1.2.3.4"),
 ];
 
-/// Operations on `history`. Reads mostly name the history's own partitions at low counters,
-/// where its messages are.
-fn op(history: &Material) -> impl Strategy<Value = Op> {
-    let (events, keys) = (history.events.len(), history.keys.len());
+/// The sizes of a history that operations index into.
+#[derive(Clone, Copy, Debug)]
+struct Sizes {
+    events: usize,
+    keys: usize,
+    own_keys: usize,
+}
+
+/// Operations on a history of `sizes`. Reads mostly name the history's own partitions at
+/// low counters, where its messages are.
+fn op(
+    Sizes {
+        events,
+        keys,
+        own_keys,
+    }: Sizes,
+) -> impl Strategy<Value = Op> {
     let refusals = prop_oneof![3 => Just(0u8), 1 => 0..4u8];
-    let read_key = prop_oneof![3 => 0..history.own_keys, 1 => 0..keys];
+    let read_key = prop_oneof![3 => 0..own_keys, 1 => 0..keys];
     let counter = prop_oneof![3 => 0..4u32, 1 => 0..12u32];
     prop_oneof![
         8 => (0..events, refusals).prop_map(|(event, refusals)| Op::Send { event, refusals }),
@@ -684,32 +725,33 @@ pub fn explore(
     for role in roles {
         match role {
             Role::Hub => {
-                for (material, share) in [
-                    (Material::linear(seed), traces.div_ceil(2)),
-                    (Material::forked(seed), traces / 2),
+                let shaped = shaped(seed);
+                for (histories, share) in [
+                    (&shaped[..], traces.div_ceil(2)),
+                    (&[Material::forked(seed)][..], traces / 2),
                 ] {
                     if share == 0 {
                         continue;
                     }
-                    let ops = prop::collection::vec(op(&material), 1..=max_ops);
-                    let found = explore_one(runtime, rig, &coverage, ops, share, seed, |o, id| {
-                        trace_case(&material, o, id)
-                    })?;
+                    let sizes: Vec<Sizes> = histories.iter().map(Material::sizes).collect();
+                    let drawn = (0..histories.len()).prop_flat_map(move |h| {
+                        (Just(h), prop::collection::vec(op(sizes[h]), 1..=max_ops))
+                    });
+                    let found =
+                        explore_one(runtime, rig, &coverage, drawn, share, seed, |(h, o), id| {
+                            trace_case(&histories[*h], o, id)
+                        })?;
                     if let Some(failed) = ends(found) {
                         return Ok(failed);
                     }
                 }
             }
             Role::Follower => {
-                let material = Material::linear(seed);
-                let stray = stray_send(&material);
+                let material = Material::shaped(seed.wrapping_mul(SHAPES));
                 let welcoming = Welcoming::new();
-                let ops = prop::collection::vec(
-                    follower_op(material.events.len(), material.keys.len()),
-                    1..=max_ops,
-                );
+                let ops = prop::collection::vec(follower_op(material.sizes()), 1..=max_ops);
                 let found = explore_one(runtime, rig, &coverage, ops, traces, seed, |o, id| {
-                    follower_trace(&material, &stray, &welcoming, o, id)
+                    follower_trace(&material, &welcoming, o, id)
                 })?;
                 if let Some(failed) = ends(found) {
                     return Ok(failed);
@@ -738,15 +780,16 @@ pub fn explore(
 /// The runs of one exploration, and its counterexample if one failed.
 type Found = (usize, Option<(TraceTest, CaseResult)>);
 
-/// `traces` random traces of `ops`, each made a case by `build` (from the ops and an id).
-fn explore_one<O: std::fmt::Debug + Clone>(
+/// `traces` random traces drawn by `drawn`, each made a case by `build` (from what was drawn
+/// and an id).
+fn explore_one<T: std::fmt::Debug + Clone>(
     runtime: &tokio::runtime::Runtime,
     rig: &Rig,
     coverage: &RefCell<Coverage>,
-    ops: impl Strategy<Value = Vec<O>>,
+    drawn: impl Strategy<Value = T>,
     traces: u32,
     seed: u64,
-    build: impl Fn(&[O], String) -> TraceCase,
+    build: impl Fn(&T, String) -> TraceCase,
 ) -> Result<Found> {
     let config = Config {
         cases: traces,
@@ -759,7 +802,7 @@ fn explore_one<O: std::fmt::Debug + Clone>(
         TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes(seed)),
     );
     let runs = RefCell::new(0usize);
-    let outcome = runner.run(&ops, |ops| {
+    let outcome = runner.run(&drawn, |ops| {
         let n = {
             let mut r = runs.borrow_mut();
             *r += 1;
@@ -794,26 +837,34 @@ fn explore_one<O: std::fmt::Debug + Clone>(
     Ok((runs.into_inner(), counterexample))
 }
 
-/// One step of a random trace against a follower (`b.example`, following the linear
-/// history's group hosted at `hub.example`).
+/// One step of a random trace against a follower (`b.example`, following the shaped
+/// history's group hosted at `a.example`, and later maybe the other group, hosted at
+/// `d.example`). `group` 0 is the history's, 1 the other.
 #[derive(Clone, Copy, Debug)]
 enum FollowerOp {
-    /// Its user sends the history's event `event`: forwarded to the hub.
-    Send { event: usize },
-    /// Its user reads partition `key` from `counter`: forwarded to the hub.
-    Receive { key: usize, counter: u32 },
-    /// A push of events `first..first + len` as one hinted partition `key`, from the hub or
-    /// from another provider.
+    /// Its user sends message `event` (modulo their number) of group `group`: forwarded to
+    /// the group's hub, or refused while the follower does not follow it.
+    Send { group: usize, event: usize },
+    /// Its user reads group `group`'s partition `key` from `counter`: forwarded to the
+    /// group's hub.
+    Receive {
+        group: usize,
+        key: usize,
+        counter: u32,
+    },
+    /// A push of group `group`'s messages `first..first + len` as one hinted partition
+    /// `key`, from [`Pusher`] `pusher`.
     Push {
+        group: usize,
+        pusher: Pusher,
         key: usize,
         first: usize,
         len: usize,
-        from_hub: bool,
     },
-    /// Its user sends a message of a group this follower does not follow.
-    SendElsewhere,
-    /// The last local user leaves the group.
-    SelfRemove,
+    /// Its users join the other group: the follower now follows it too.
+    FollowOther,
+    /// The last local user leaves group `group`.
+    SelfRemove { group: usize },
     /// bob uploads his KeyPackage, the one the founding's Welcome is for.
     UploadBob,
     /// The hub asks whether b.example takes a Welcome for [`Welcoming::refs`]`[refs]`.
@@ -821,6 +872,20 @@ enum FollowerOp {
     /// The hub pushes the founding's Welcome, or (`welcome` false) its commit instead.
     WelcomePush { welcome: bool },
 }
+
+/// Who pushes a group's messages to a follower.
+#[derive(Clone, Copy, Debug)]
+enum Pusher {
+    /// The group's hub.
+    Hub,
+    /// The other group's hub: a hub, but not this group's.
+    OtherHub,
+    /// c.example, a member's provider and no hub.
+    Member,
+}
+
+/// The groups a follower trace names: id and hub.
+const FOLLOWED: [(&[u8], &str); 2] = [(stories::GROUP, HUB), (stories::STRAY_GROUP, OUTSIDER)];
 
 /// The founding of a group whose Welcome names bob's KeyPackage, for a follower to be asked
 /// about and pushed.
@@ -859,85 +924,88 @@ impl Welcoming {
     }
 }
 
-fn follower_op(events: usize, keys: usize) -> impl Strategy<Value = FollowerOp> {
+fn follower_op(Sizes { events, keys, .. }: Sizes) -> impl Strategy<Value = FollowerOp> {
+    let group = prop_oneof![3 => Just(0usize), 1 => Just(1usize)];
+    let pusher = prop_oneof![
+        4 => Just(Pusher::Hub),
+        1 => Just(Pusher::OtherHub),
+        1 => Just(Pusher::Member),
+    ];
     prop_oneof![
-        3 => (0..events).prop_map(|event| FollowerOp::Send { event }),
-        3 => (0..keys, 0..12u32).prop_map(|(key, counter)| FollowerOp::Receive { key, counter }),
-        3 => (0..keys, 0..events, 0..4usize, prop::bool::weighted(0.8)).prop_map(|(key, first, len, from_hub)| FollowerOp::Push { key, first, len, from_hub }),
-        1 => Just(FollowerOp::SendElsewhere),
-        1 => Just(FollowerOp::SelfRemove),
+        3 => (group.clone(), 0..events).prop_map(|(group, event)| FollowerOp::Send { group, event }),
+        3 => (group.clone(), 0..keys, 0..12u32).prop_map(|(group, key, counter)| FollowerOp::Receive { group, key, counter }),
+        3 => (group.clone(), pusher, 0..keys, 0..events, 0..4usize).prop_map(|(group, pusher, key, first, len)| FollowerOp::Push { group, pusher, key, first, len }),
+        1 => Just(FollowerOp::FollowOther),
+        1 => group.prop_map(|group| FollowerOp::SelfRemove { group }),
         1 => Just(FollowerOp::UploadBob),
         2 => (0..4usize).prop_map(|refs| FollowerOp::WelcomeInit { refs }),
         2 => prop::bool::weighted(0.7).prop_map(|welcome| FollowerOp::WelcomePush { welcome }),
     ]
 }
 
-/// A send of a group no one hosts, for a follower's user to try.
-fn stray_send(history: &Material) -> SendRequest {
-    let (message, commit_data, _) = stories::stray_messages().swap_remove(0);
-    SendRequest {
-        message,
-        partition_key: history.creation,
-        commit_data,
-    }
-}
-
 fn follower_trace(
     history: &Material,
-    stray: &SendRequest,
     welcoming: &Welcoming,
     ops: &[FollowerOp],
     id: String,
 ) -> TraceCase {
-    let group_id: Bytes = stories::GROUP.into();
-    let mut steps = vec![Input::FollowGroup {
-        group_id: group_id.clone(),
-        hub: provider(HUB),
-    }
-    .into()];
+    let sends: [Vec<&SendRequest>; 2] = [
+        history.events.iter().map(|e| &e.request).collect(),
+        history.other.sends.iter().collect(),
+    ];
+    let follow = |group: usize| Input::FollowGroup {
+        group_id: FOLLOWED[group].0.into(),
+        hub: provider(FOLLOWED[group].1),
+    };
+    let mut steps = vec![follow(0).into()];
     for op in ops {
         steps.push(
             match *op {
-                FollowerOp::Send { event } => Input::LocalSend {
+                FollowerOp::Send { group, event } => Input::LocalSend {
                     user: b"bob".as_slice().into(),
-                    request: history.events[event].request.clone(),
+                    request: sends[group][event % sends[group].len()].clone(),
                 },
-                FollowerOp::Receive { key, counter } => Input::LocalReceive {
-                    group_id: group_id.clone(),
+                FollowerOp::Receive {
+                    group,
+                    key,
+                    counter,
+                } => Input::LocalReceive {
+                    group_id: FOLLOWED[group].0.into(),
                     request: ReceiveRequest {
                         partition_key: history.keys[key],
                         counter,
                     },
                 },
                 FollowerOp::Push {
+                    group,
+                    pusher,
                     key,
                     first,
                     len,
-                    from_hub,
                 } => Input::Push {
-                    from: provider(if from_hub { HUB } else { FOLLOWER_C }),
+                    from: provider(match pusher {
+                        Pusher::Hub => FOLLOWED[group].1,
+                        Pusher::OtherHub => FOLLOWED[1 - group].1,
+                        Pusher::Member => FOLLOWER_C,
+                    }),
                     response: ReceiveResponse {
                         epoch: Epoch::default(),
                         hints: vec![HintedEpoch {
                             masked_partition_key: history.keys[key].masked(),
                             epoch: Epoch {
-                                messages: history
-                                    .events
+                                messages: sends[group]
                                     .iter()
                                     .skip(first)
                                     .take(len)
-                                    .map(message_of)
+                                    .map(|s| message_of(s))
                                     .collect(),
                             },
                         }],
                     },
                 },
-                FollowerOp::SendElsewhere => Input::LocalSend {
-                    user: b"bob".as_slice().into(),
-                    request: stray.clone(),
-                },
-                FollowerOp::SelfRemove => Input::SelfRemove {
-                    group_id: group_id.clone(),
+                FollowerOp::FollowOther => follow(1),
+                FollowerOp::SelfRemove { group } => Input::SelfRemove {
+                    group_id: FOLLOWED[group].0.into(),
                 },
                 FollowerOp::UploadBob => welcoming.upload.clone(),
                 FollowerOp::WelcomeInit { refs } => Input::WelcomeInit {
@@ -960,7 +1028,7 @@ fn follower_trace(
     TraceCase {
         id: format!("{SECTION}/follower/{id}"),
         comment: format!(
-            "a random trace of {} operations against a follower of a real MLS group",
+            "a random trace of {} operations against a follower of real MLS groups",
             ops.len()
         ),
         target: trace::Target {
@@ -972,18 +1040,14 @@ fn follower_trace(
     }
 }
 
-/// A history event as a hub relays it.
-fn message_of(event: &Event) -> Message {
+/// A message as a hub relays it.
+fn message_of(request: &SendRequest) -> Message {
     Message {
-        message: event.request.message.clone(),
-        commit: event
-            .request
-            .commit_data
-            .as_ref()
-            .map(|d| MessageCommitData {
-                next_partition_key: d.next_partition_key.masked(),
-                group_info: d.group_info.clone(),
-            }),
+        message: request.message.clone(),
+        commit: request.commit_data.as_ref().map(|d| MessageCommitData {
+            next_partition_key: d.next_partition_key.masked(),
+            group_info: d.group_info.clone(),
+        }),
     }
 }
 

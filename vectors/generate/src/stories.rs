@@ -98,7 +98,8 @@ pub struct History {
     pub creation: PartitionKey,
     /// Every event, in the order the hub sequences them.
     pub events: Vec<Event>,
-    /// The epoch keys in order: creation first, then each commit's next key.
+    /// The epoch keys in order: creation first, then each commit's next key; then the keys
+    /// of rival branches.
     pub keys: Vec<PartitionKey>,
     /// The members at the end, for later joins and commits.
     pub members: Vec<Member>,
@@ -171,13 +172,35 @@ impl Founding {
 /// Alice founds the group; bob and carol join and chat; bob, then carol commit; each epoch
 /// after the first holds application messages from both followers.
 pub fn linear(handshakes: Handshakes) -> History {
-    linear_shaped(handshakes, &[(4, Some(1)), (2, Some(2)), (1, None)])
+    let epoch = |chat, committer| EpochShape {
+        chat,
+        committer,
+        rival: None,
+    };
+    shaped(
+        handshakes,
+        &[epoch(4, Some(1)), epoch(2, Some(2)), epoch(1, None)],
+    )
 }
 
-/// A linear history of any shape: after the founding, per epoch, `chat` application
-/// messages from bob and carol alternately, then a commit by member `committer` (0 alice,
-/// 1 bob, 2 carol) or none.
-pub fn linear_shaped(handshakes: Handshakes, epochs: &[(usize, Option<usize>)]) -> History {
+/// One epoch of a history's shape, after the founding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EpochShape {
+    /// Application messages, from the followers still in the main branch in turn.
+    pub chat: usize,
+    /// Who commits at the end of the epoch, if anyone: an index (modulo their number) into
+    /// the members still in the main branch, alice first.
+    pub committer: Option<usize>,
+    /// Another of those members who commits in the same epoch too, forking it (an index
+    /// into the others, modulo their number). It sends one message in its own branch and
+    /// takes no further part.
+    pub rival: Option<usize>,
+}
+
+/// A history of any shape: after the founding, per epoch, application messages, then a
+/// commit, and maybe a rival commit forking the epoch (see [`EpochShape`]). Events are in
+/// the order the hub sequences them: a rival's commit right after the one it competes with.
+pub fn shaped(handshakes: Handshakes, epochs: &[EpochShape]) -> History {
     let founding = found(handshakes);
     let welcome = founding.committed.welcome.clone().expect("Welcome");
     let first = founding.event(founding.commit_data(true, &[FOLLOWER_B, FOLLOWER_C]));
@@ -192,11 +215,17 @@ pub fn linear_shaped(handshakes: Handshakes, epochs: &[(usize, Option<usize>)]) 
     let mut members: Vec<Member> = vec![alice];
     members.extend(joiners.into_iter().map(|c| c.join(&welcome, handshakes)));
     let mut keys = vec![creation, committed.next_partition_key];
+    let mut branches = Vec::new();
     let mut events = vec![first];
-    for (epoch, &(chat, committer)) in epochs.iter().enumerate() {
+    for (epoch, shape) in epochs.iter().enumerate() {
         let key = *keys.last().expect("a current key");
-        for n in 0..chat {
-            let sender = 1 + n % 2;
+        // The followers chat; alice only once no follower is left in the main branch.
+        let chatters: Vec<usize> = match members.len() {
+            1 => vec![0],
+            n => (1..n).collect(),
+        };
+        for n in 0..shape.chat {
+            let sender = chatters[n % chatters.len()];
             let message = members[sender].application(&format!("epoch {} message {n}", epoch + 1));
             events.push(Event::new(
                 &members[sender],
@@ -206,24 +235,53 @@ pub fn linear_shaped(handshakes: Handshakes, epochs: &[(usize, Option<usize>)]) 
                 "application message",
             ));
         }
-        if let Some(committer) = committer {
-            let committed = members[committer].update();
-            let info = members[committer].group_info(true);
+        let Some(committer) = shape.committer.map(|c| c % members.len()) else {
+            continue;
+        };
+        let committed = members[committer].update();
+        let info = members[committer].group_info(true);
+        events.push(Event::commit(
+            &members[committer],
+            key,
+            &committed,
+            Some(info),
+            "update commit",
+        ));
+        let rival = shape
+            .rival
+            .filter(|_| members.len() > 1)
+            .map(|r| (committer + 1 + r % (members.len() - 1)) % members.len());
+        let mut committer = committer;
+        if let Some(rival) = rival {
+            committer -= usize::from(rival < committer);
+            let mut rival = members.remove(rival);
+            let rivalled = rival.update();
+            let info = rival.group_info(true);
             events.push(Event::commit(
-                &members[committer],
+                &rival,
                 key,
-                &committed,
+                &rivalled,
                 Some(info),
-                "update commit",
+                "rival update commit",
             ));
-            for (i, other) in members.iter_mut().enumerate() {
-                if i != committer {
-                    other.process_commit(&committed.commit);
-                }
-            }
-            keys.push(committed.next_partition_key);
+            let message = rival.application(&format!("epoch {} in a rival branch", epoch + 1));
+            events.push(Event::new(
+                &rival,
+                message,
+                rivalled.next_partition_key,
+                None,
+                "application message in its branch",
+            ));
+            branches.push(rivalled.next_partition_key);
         }
+        for (i, other) in members.iter_mut().enumerate() {
+            if i != committer {
+                other.process_commit(&committed.commit);
+            }
+        }
+        keys.push(committed.next_partition_key);
     }
+    keys.extend(branches);
     History {
         creation,
         events,
