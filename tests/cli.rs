@@ -531,6 +531,26 @@ fn decode_streams_one_answer_per_line_while_stdin_is_open() {
     assert!(child.wait().unwrap().success());
 }
 
+/// A reader that stopped (`mimi-ds-check mutants | head`) ends the run quietly with the
+/// status of a tool SIGPIPE ended, whether the command prints with `println!` (`mutants`) or
+/// handles its write errors (`decode`); SIGPIPE itself stays ignored, so a peer closing a
+/// socket never ends a run.
+#[test]
+fn a_closed_stdout_ends_the_run_quietly() {
+    for args in [&["mutants"][..], &["decode", "receive-response", "0000"]] {
+        let (reader, writer) = std::io::pipe().expect("a pipe");
+        drop(reader);
+        let out = Command::new(env!("CARGO_BIN_EXE_mimi-ds-check"))
+            .args(args)
+            .stdout(writer)
+            .stderr(Stdio::piped())
+            .output()
+            .expect("the binary runs");
+        assert_eq!(out.status.code(), Some(141), "{args:?}");
+        assert_eq!(text(&out.stderr), "", "{args:?}");
+    }
+}
+
 /// A line over the cap is one error naming it; the lines after it are still answered.
 #[test]
 fn an_overlong_decode_line_is_refused_and_the_next_one_answered() {

@@ -406,14 +406,36 @@ fn run(cli: Cli) -> Result<()> {
 }
 
 /// A reader that stops early (`mimi-ds-check mutants | head`) ends the run quietly, as for
-/// any Unix tool, instead of a panic on the next line printed.
+/// any Unix tool, instead of a panic on the next line printed. SIGPIPE itself stays ignored,
+/// as Rust sets it: a socket write to a peer that closed (the runner's own peers, a target,
+/// the in-process reference's calls) must be an error to handle, never the process's end.
 fn die_quietly_on_closed_stdout() {
-    #[cfg(unix)]
-    // SAFETY: restoring the default disposition of one signal before any thread starts
-    // (parsing the arguments starts none).
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        // The message `println!` panics with when stdout is a closed pipe.
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            // 128 + SIGPIPE, the status of a tool the signal ended.
+            std::process::exit(141);
+        }
+        report(info);
+    }));
+}
+
+/// The context of every failed write to stdout that is handled as an error.
+pub const WRITING_STDOUT: &str = "writing stdout";
+
+fn broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn main() -> ExitCode {
@@ -436,14 +458,12 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    // `fuzz` sends bodies a target may stop reading and close on (BINDING.md §1): writing
-    // on is an answer to judge, so SIGPIPE stays ignored there, as Rust sets it.
-    if !matches!(cli.command, Command::Fuzz(_)) {
-        die_quietly_on_closed_stdout();
-    }
+    die_quietly_on_closed_stdout();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.is::<AlreadyReported>() => ExitCode::FAILURE,
+        // `decode … | head -1`: the reader stopped, so do we, quietly.
+        Err(e) if e.to_string() == WRITING_STDOUT && broken_pipe(&e) => ExitCode::from(141),
         Err(e) => {
             eprintln!("mimi-ds-check: {}", one_line(&e));
             ExitCode::FAILURE

@@ -65,7 +65,7 @@ fn for_each_input(
     let mut stdout = std::io::stdout().lock();
     if let Some(text) = arg {
         return match each(text.trim()) {
-            Ok(out) => writeln!(stdout, "{out}").context("writing stdout"),
+            Ok(out) => writeln!(stdout, "{out}").context(crate::WRITING_STDOUT),
             Err(e) => {
                 eprintln!("mimi-ds-check: {e}");
                 // The line above says it all; the exit status carries the rest.
@@ -85,7 +85,7 @@ fn for_each_input(
         };
         inputs += 1;
         match answer {
-            Ok(out) => writeln!(stdout, "{out}").context("writing stdout")?,
+            Ok(out) => writeln!(stdout, "{out}").context(crate::WRITING_STDOUT)?,
             Err(e) => {
                 failed += 1;
                 eprintln!("mimi-ds-check: {}{e}", place(Some(number)));
