@@ -217,6 +217,14 @@ errata! {
         requirements: [req::SEND_SEQUENCED_TO_PARTITION, req::WELCOME_PUSH_IF_ACCEPTED],
     }
 
+    WELCOME_INIT_UNANSWERED = "errata/welcome-init-unanswered" {
+        question: "What does the hub do when a WelcomeInit gets no usable answer: the connection closes without a response, the provider answers an error status, or the body is no WelcomeInitResponse?",
+        decision: "It counts as a refusal: that provider gets no Welcome push, and the commit stays sequenced (errata/welcome-refused). The hub makes the WelcomeInit call once. The vectors give no answer three ways: a closed connection, a 500 with no body, and a 200 with an empty body.",
+        reason: "The draft pushes the Welcome only after an affirmative answer; no answer is not one, and holding the commit until one comes would let any provider stall the group. One call keeps the calls a vector expects countable.",
+        alternative: Some("A hub that retries an unanswered WelcomeInit before giving up is not excluded by the draft; the vectors count its retry as a call they do not expect, so such a DS fails the no-answer cases and should say so in its report."),
+        requirements: [req::WELCOME_PUSH_IF_ACCEPTED, req::WELCOME_INIT_BEFORE_PUSH],
+    }
+
     WELCOME_HUB_LOCAL_USERS = "errata/welcome-hub-local-users" {
         question: "The WelcomeInit step applies \"When a user of a non-hub Service Provider is added\"; what about the hub's own users?",
         decision: "For entries of `service_providers` naming the hub itself, the hub sends no WelcomeInit and no push over the federation; it delivers locally. Only other providers see WelcomeInit and Welcome requests, each listing only its own KeyPackageRefs.",

@@ -8,6 +8,7 @@
 //! values simplified — by replaying candidates against the target until the smallest failing
 //! one is left. That one is returned as a trace vector, replayable with `run --vectors`.
 
+use crate::peers::WelcomeAnswer;
 use crate::runner::{run_case, CaseResult, Grade, Rig};
 use crate::{cases, Error, Result};
 use mimi_ds_generate::mls::Handshakes;
@@ -19,7 +20,7 @@ use mimi_ds_model::codec::{
     ReceiveResponse, SendRequest, WelcomeInitRequest,
 };
 use mimi_ds_model::codec::{ServiceProviderId, Wire};
-use mimi_ds_model::ds::{apply, Endpoint, Input, Outbound, State, Token, TokenScope};
+use mimi_ds_model::ds::{apply, Endpoint, Input, NoAnswer, Outbound, State, Token, TokenScope};
 use mimi_ds_model::errata::{self, ErratumId};
 use mimi_ds_model::requirements::{self as req, ReqId};
 use mimi_ds_model::vectors::cast::{self, provider, FOLLOWER_B, FOLLOWER_C, HUB, OUTSIDER};
@@ -255,9 +256,12 @@ fn seed_bytes(seed: u64) -> [u8; 32] {
 #[derive(Clone, Copy, Debug)]
 enum Op {
     /// Send the history's event `event` (as its provider would; the hub's own user locally);
-    /// the providers its Welcome names answer the WelcomeInit yes, but those whose bit is
-    /// set in `refusals` (in the order the Welcome names them).
-    Send { event: usize, refusals: u8 },
+    /// the providers its Welcome names answer the WelcomeInits as `answers` says, in the
+    /// order they are asked (yes past its end).
+    Send {
+        event: usize,
+        answers: [WelcomeAnswer; 2],
+    },
     /// Event `event` sent by b.example with its body spoiled: what the codec makes of the
     /// bytes is the input, most often a malformed one.
     Spoiled { event: usize, spoil: Spoil },
@@ -383,11 +387,16 @@ fn op(
         own_keys,
     }: Sizes,
 ) -> impl Strategy<Value = Op> {
-    let refusals = prop_oneof![3 => Just(0u8), 1 => 0..4u8];
+    let answer = prop_oneof![
+        6 => Just(Ok(true)),
+        2 => Just(Ok(false)),
+        1 => prop::sample::select(vec![NoAnswer::Closed, NoAnswer::ServerError, NoAnswer::Undecodable]).prop_map(Err),
+    ];
+    let answers = [answer.clone(), answer];
     let read_key = prop_oneof![3 => 0..own_keys, 1 => 0..keys];
     let counter = prop_oneof![3 => 0..4u32, 1 => 0..12u32];
     prop_oneof![
-        8 => (0..events, refusals).prop_map(|(event, refusals)| Op::Send { event, refusals }),
+        8 => (0..events, answers).prop_map(|(event, answers)| Op::Send { event, answers }),
         8 => (0..2usize, read_key, counter).prop_map(|(follower, key, counter)| Op::Receive { follower, key, counter }),
         2 => Just(Op::GroupInfo),
         2 => (0..keys).prop_map(|key| Op::Terminate { key }),
@@ -501,15 +510,15 @@ fn trace_case(history: &Material, ops: &[Op], id: String) -> TraceCase {
             partition_key: history.creation,
         }
         .into(),
-        0,
+        &[],
     );
     for op in ops {
-        let refusals = match *op {
-            Op::Send { refusals, .. } => refusals,
-            _ => 0,
+        let answers: &[WelcomeAnswer] = match op {
+            Op::Send { answers, .. } => answers,
+            _ => &[],
         };
         if let Some(step) = hub_step(history, op) {
-            steps.push(step, refusals);
+            steps.push(step, answers);
         }
     }
     TraceCase {
@@ -545,19 +554,19 @@ impl Answering {
     }
 
     /// Adds `step` and an answer to each WelcomeInit it causes, in the order they are made:
-    /// yes, but no for the `i`-th if bit `i` of `refusals` is set.
-    fn push(&mut self, step: CaseStep, refusals: u8) {
+    /// the `i`-th as `answers[i]` says, yes past its end.
+    fn push(&mut self, step: CaseStep, answers: &[WelcomeAnswer]) {
         let mut calls: std::collections::VecDeque<Outbound> =
             apply(&mut self.state, &step.input).outbound.into();
         self.steps.push(step);
-        let mut asked = 0;
+        let mut answers = answers.iter();
         while let Some(call) = calls.pop_front() {
             if let Outbound::WelcomeInit { to, .. } = call {
-                let accepted = refusals & (1 << asked.min(7)) == 0;
-                asked += 1;
+                let given = answers.next().copied().unwrap_or(Ok(true));
                 let answer = Input::WelcomeInitAnswered {
                     provider: to,
-                    accepted,
+                    accepted: given == Ok(true),
+                    no_answer: given.err(),
                 };
                 calls.extend(apply(&mut self.state, &answer).outbound);
                 self.steps.push(answer.into());

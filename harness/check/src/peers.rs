@@ -16,7 +16,7 @@ use mimi_ds_binding::tls;
 use mimi_ds_binding::wire::{Exchange, WireLog};
 use mimi_ds_binding::{self as binding, MEDIA_TYPE, PROVIDER_HEADER};
 use mimi_ds_model::codec::{ReceiveResponse, ServiceProviderId, WelcomeInitResponse, Wire};
-use mimi_ds_model::ds::Outbound;
+use mimi_ds_model::ds::{NoAnswer, Outbound};
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -25,10 +25,13 @@ use tokio_rustls::TlsAcceptor;
 /// One call the target made to a peer, as the model names it, or why it could not be read.
 pub type Received = Result<Outbound, Trouble>;
 
+/// A scripted answer to a WelcomeInit: yes or no, or how to give none.
+pub type WelcomeAnswer = Result<bool, NoAnswer>;
+
 #[derive(Default)]
 struct Script {
     /// WelcomeInit answers still to give, in order.
-    welcome_answers: VecDeque<bool>,
+    welcome_answers: VecDeque<WelcomeAnswer>,
     received: Vec<Received>,
 }
 
@@ -96,7 +99,7 @@ impl Peer {
     }
 
     /// Starts a case: forget what was received, answer WelcomeInits with `answers`.
-    pub fn script(&self, answers: Vec<bool>) {
+    pub fn script(&self, answers: Vec<WelcomeAnswer>) {
         let mut script = self.state.script.lock().expect("peer lock");
         *script = Script {
             welcome_answers: answers.into(),
@@ -121,7 +124,7 @@ async fn serve(listener: tokio::net::TcpListener, peer: Arc<PeerState>, tls: Opt
             let head_timeout = peer.limits.timeout;
             let service = hyper::service::service_fn(move |request| {
                 let peer = peer.clone();
-                async move { Ok::<_, std::convert::Infallible>(answer(&peer, request).await) }
+                async move { answer(&peer, request).await }
             });
             let Some(acceptor) = tls else {
                 let _ = http1(head_timeout)
@@ -158,10 +161,23 @@ fn http1(head_timeout: std::time::Duration) -> hyper::server::conn::http1::Build
     builder
 }
 
+/// What a peer's service fails with to close the connection (HTTP/2: reset the stream)
+/// without a response, as a WelcomeInit answer of [`NoAnswer::Closed`].
+#[derive(Debug)]
+struct ClosedWithoutAnswer;
+
+impl std::fmt::Display for ClosedWithoutAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("closed without an answer, as the case scripts")
+    }
+}
+
+impl std::error::Error for ClosedWithoutAnswer {}
+
 async fn answer(
     peer: &PeerState,
     request: hyper::Request<Incoming>,
-) -> hyper::Response<Full<Bytes>> {
+) -> Result<hyper::Response<Full<Bytes>>, ClosedWithoutAnswer> {
     let (parts, body) = request.into_parts();
     let path = parts.uri.path();
     let caller = parts
@@ -202,8 +218,13 @@ async fn answer(
         let reply = match (&received, endpoint) {
             (Ok(Outbound::WelcomeInit { .. }), _) => {
                 // An unscripted WelcomeInit is refused: the case did not expect it.
-                let accepted = script.welcome_answers.pop_front().unwrap_or(false);
-                (200, WelcomeInitResponse { accepted }.to_bytes())
+                match script.welcome_answers.pop_front().unwrap_or(Ok(false)) {
+                    Ok(accepted) => (200, WelcomeInitResponse { accepted }.to_bytes()),
+                    Err(NoAnswer::ServerError) => (500, Vec::new()),
+                    Err(NoAnswer::Undecodable) => (200, Vec::new()),
+                    // Status 0 in the wire log: no response at all.
+                    Err(NoAnswer::Closed) => (0, Vec::new()),
+                }
             }
             // A follower's forwarded read: the runner's hub has nothing for it.
             (Ok(Outbound::Receive { .. }), _) => (200, ReceiveResponse::default().to_bytes()),
@@ -214,15 +235,18 @@ async fn answer(
         reply
     };
     let mut exchange = Exchange::inbound(&peer.id, &caller, path, &body, status, &reply);
-    exchange.error = error;
+    exchange.error = error.or_else(|| (status == 0).then(|| ClosedWithoutAnswer.to_string()));
     peer.log.record(exchange);
+    if status == 0 {
+        return Err(ClosedWithoutAnswer);
+    }
     let mut response = hyper::Response::new(Full::new(Bytes::from(reply)));
     *response.status_mut() = hyper::StatusCode::from_u16(status).expect("a valid status");
     response.headers_mut().insert(
         CONTENT_TYPE,
         hyper::header::HeaderValue::from_static(MEDIA_TYPE),
     );
-    response
+    Ok(response)
 }
 
 /// Every peer the runner plays, by provider id.

@@ -3,7 +3,7 @@
 //! requirements it rests on and carries the model's because-chain and the full wire log.
 
 use crate::body::{self, BodyError, Limits};
-use crate::peers::Peers;
+use crate::peers::{Peers, WelcomeAnswer};
 use crate::transport::{Caller, Clients, Credential, Tls};
 use mimi_ds_binding::control::{self, Capabilities, Reset};
 use mimi_ds_binding::oblivious;
@@ -1053,13 +1053,15 @@ async fn replay(
         .reset(&reset)
         .await
         .map_err(|t| Failure::trouble(0, t))?;
-    let answers = |p: &ServiceProviderId| -> Vec<bool> {
+    let answers = |p: &ServiceProviderId| -> Vec<WelcomeAnswer> {
         case.steps
             .iter()
             .filter_map(|s| match &s.input {
-                Input::WelcomeInitAnswered { provider, accepted } if provider == p => {
-                    Some(*accepted)
-                }
+                Input::WelcomeInitAnswered {
+                    provider,
+                    accepted,
+                    no_answer,
+                } if provider == p => Some(no_answer.map_or(Ok(*accepted), Err)),
                 _ => None,
             })
             .collect()

@@ -3,7 +3,7 @@
 //! show their first two bytes, byte strings their text when it is printable.
 
 use mimi_ds_model::codec::{Bytes, ContentType, MlsMessage, PartitionKey, SendRequest};
-use mimi_ds_model::ds::{Input, TokenScope};
+use mimi_ds_model::ds::{Input, NoAnswer, TokenScope};
 
 /// `inputs` as numbered lines.
 pub fn tell<'a>(inputs: impl IntoIterator<Item = &'a Input>) -> Vec<String> {
@@ -131,12 +131,23 @@ fn line(input: &Input) -> String {
                 endpoint_name(endpoint)
             ),
         },
-        Input::WelcomeInitAnswered { provider, accepted } => {
-            format!(
+        Input::WelcomeInitAnswered {
+            provider,
+            accepted,
+            no_answer,
+        } => match no_answer {
+            Some(NoAnswer::Closed) => {
+                format!("{provider} closes the connection without answering the WelcomeInit")
+            }
+            Some(NoAnswer::ServerError) => format!("{provider} answers the WelcomeInit 500"),
+            Some(NoAnswer::Undecodable) => {
+                format!("{provider} answers the WelcomeInit with an empty body")
+            }
+            None => format!(
                 "{provider} answers the WelcomeInit {}",
                 if *accepted { "yes" } else { "no" }
-            )
-        }
+            ),
+        },
         Input::CreateGroup {
             group_id,
             partition_key,

@@ -84,6 +84,7 @@ fn cases() -> Vec<Case> {
             step(Input::WelcomeInitAnswered {
                 provider: provider("c.example"),
                 accepted,
+                no_answer: None,
             }),
             receive(1, 0),
         ]

@@ -104,6 +104,9 @@ variants! {
         WelcomeWithoutAffirmative "welcome-without-affirmative":
             "pushes the Welcome although the provider refused the WelcomeInit",
             [WELCOME_PUSH_IF_ACCEPTED, WELCOME_INIT_BEFORE_PUSH], [];
+        UnansweredWelcomeInitAsYes "unanswered-welcome-init-as-yes":
+            "pushes the Welcome when the WelcomeInit got no answer (a closed connection, an error status, an undecodable body), as if the provider had said yes",
+            [WELCOME_PUSH_IF_ACCEPTED], [WELCOME_INIT_UNANSWERED];
         WelcomeBeforeAnswer "welcome-before-answer":
             "pushes the Welcome right after the WelcomeInit, without waiting for the answer",
             [WELCOME_INIT_BEFORE_PUSH], [];
@@ -685,6 +688,7 @@ impl Mutant {
                 Apply(Input::WelcomeInitAnswered {
                     provider,
                     accepted: true,
+                    no_answer: None,
                 })
             }
             (Mutant::AcceptRevokedToken, Input::RevokeToken { .. }) => Answer(Response::Accepted),

@@ -699,14 +699,16 @@ impl Shared {
         while let Some(call) = queue.pop_front() {
             let answer = self.post_of(&call).send().await;
             if let Outbound::WelcomeInit { to, .. } = &call {
-                // No answer, an error or an undecodable body all count as a refusal.
-                let accepted = answer
-                    .ok()
-                    .and_then(|body| WelcomeInitResponse::from_bytes(&body).ok())
-                    .is_some_and(|r| r.accepted);
+                // No answer, an error or an undecodable body all count as a refusal
+                // (errata/welcome-init-unanswered).
+                let accepted = match answer.map(|body| WelcomeInitResponse::from_bytes(&body)) {
+                    Ok(Ok(response)) => response.accepted,
+                    _ => self.config.mutant == Some(Mutant::UnansweredWelcomeInitAsYes),
+                };
                 let (_, more) = self.apply(Input::WelcomeInitAnswered {
                     provider: to.clone(),
                     accepted,
+                    no_answer: None,
                 });
                 queue.extend(more);
             }

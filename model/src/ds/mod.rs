@@ -163,10 +163,14 @@ pub enum Input {
         claimed: Option<String>,
     },
     // Answers to this DS's outbound calls.
-    /// The answer of `provider` to the oldest WelcomeInit still waiting for it.
+    /// The answer of `provider` to the oldest WelcomeInit still waiting for it; with
+    /// `no_answer`, how it gave none (`accepted` is then false), which counts as a refusal
+    /// (errata `errata/welcome-init-unanswered`).
     WelcomeInitAnswered {
         provider: ServiceProviderId,
         accepted: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        no_answer: Option<NoAnswer>,
     },
     // Local control actions (the harness's test-control calls).
     CreateGroup {
@@ -239,6 +243,19 @@ impl Input {
             _ => None,
         }
     }
+}
+
+/// How a provider gives no answer to a WelcomeInit (errata `errata/welcome-init-unanswered`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NoAnswer {
+    /// It reads the request and closes the connection (HTTP/2: resets the stream) without
+    /// a response.
+    Closed,
+    /// It answers 500 with no body.
+    ServerError,
+    /// It answers 200 with an empty body, which is no WelcomeInitResponse.
+    Undecodable,
 }
 
 /// What a DS answers to one input. Errors compare by code: the message is for people.
@@ -562,9 +579,11 @@ pub fn apply(state: &mut State, input: &Input) -> Outcome {
                 errata::TRANSPORT,
             ],
         ),
-        Input::WelcomeInitAnswered { provider, accepted } => {
-            welcome::answered(state, provider, *accepted)
-        }
+        Input::WelcomeInitAnswered {
+            provider,
+            accepted,
+            no_answer,
+        } => welcome::answered(state, provider, *accepted, no_answer.is_some()),
         Input::CreateGroup {
             group_id,
             partition_key,

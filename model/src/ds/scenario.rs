@@ -284,6 +284,7 @@ impl Op {
             Op::AnswerWelcome { follower, accepted } => Input::WelcomeInitAnswered {
                 provider: follower_id(follower),
                 accepted,
+                no_answer: None,
             },
         }
     }

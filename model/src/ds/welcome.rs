@@ -51,15 +51,24 @@ pub(crate) fn fan_out(state: &mut State, data: &WelcomeData) -> Vec<Outbound> {
         .collect()
 }
 
-/// A provider's answer to the oldest WelcomeInit it has not answered: push on yes only.
-pub(crate) fn answered(state: &mut State, provider: &ServiceProviderId, accepted: bool) -> Outcome {
+/// A provider's answer to the oldest WelcomeInit it has not answered: push on yes only; no
+/// answer (`unanswered`) is no yes.
+pub(crate) fn answered(
+    state: &mut State,
+    provider: &ServiceProviderId,
+    accepted: bool,
+    unanswered: bool,
+) -> Outcome {
     let requirements = [
         req::WELCOME_PUSH_IF_ACCEPTED,
         req::WELCOME_INIT_BEFORE_PUSH,
         req::SEND_PUSHES_WELCOME,
         req::FLOW_CREATE_FAN_OUT_WELCOME,
     ];
-    let why = [errata::WELCOME_PUSH, errata::WELCOME_REFUSED];
+    let mut why = vec![errata::WELCOME_PUSH, errata::WELCOME_REFUSED];
+    if unanswered {
+        why.push(errata::WELCOME_INIT_UNANSWERED);
+    }
     let welcome = state
         .welcomes
         .waiting
@@ -74,7 +83,7 @@ pub(crate) fn answered(state: &mut State, provider: &ServiceProviderId, accepted
         state.welcomes.waiting.remove(provider);
     }
     let outbound = match welcome {
-        Some(welcome) if accepted => vec![Outbound::WelcomePush {
+        Some(welcome) if accepted && !unanswered => vec![Outbound::WelcomePush {
             to: provider.clone(),
             welcome,
         }],
@@ -135,6 +144,7 @@ mod tests {
             &crate::ds::Input::WelcomeInitAnswered {
                 provider: follower_id(0),
                 accepted: false,
+                no_answer: None,
             },
         );
         assert!(no.outbound.is_empty());
@@ -143,6 +153,7 @@ mod tests {
             &crate::ds::Input::WelcomeInitAnswered {
                 provider: follower_id(0),
                 accepted: true,
+                no_answer: None,
             },
         );
         assert_eq!(
@@ -157,6 +168,7 @@ mod tests {
             &crate::ds::Input::WelcomeInitAnswered {
                 provider: follower_id(0),
                 accepted: true,
+                no_answer: None,
             },
         );
         assert!(stray.outbound.is_empty(), "nothing waits any more");

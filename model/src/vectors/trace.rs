@@ -282,6 +282,15 @@ fn request_body(input: &Input, malformed: Option<&Bytes>) -> Result<Option<WireB
         Input::WelcomeInit { request, .. } => body(Endpoint::WelcomeInit, request.to_bytes()),
         Input::WelcomePush { welcome, .. } => body(Endpoint::Welcome, welcome.to_bytes()),
         Input::Push { response, .. } => body(Endpoint::Notify, response.to_bytes()),
+        Input::WelcomeInitAnswered {
+            accepted: true,
+            no_answer: Some(_),
+            ..
+        } => return Err("a WelcomeInit answer is yes or none, not both".into()),
+        // No answer puts no WelcomeInitResponse on the wire.
+        Input::WelcomeInitAnswered {
+            no_answer: Some(_), ..
+        } => body(Endpoint::WelcomeInit, Vec::new()),
         Input::WelcomeInitAnswered { accepted, .. } => body(
             Endpoint::WelcomeInit,
             crate::codec::WelcomeInitResponse {

@@ -23,10 +23,12 @@ pub(super) fn flows(history: &History) -> Vec<TraceCase> {
         inputs.push(Input::WelcomeInitAnswered {
             provider: provider(FOLLOWER_B),
             accepted: b_yes,
+            no_answer: None,
         });
         inputs.push(Input::WelcomeInitAnswered {
             provider: provider(FOLLOWER_C),
             accepted: c_yes,
+            no_answer: None,
         });
         inputs.push(read(FOLLOWER_B, founding.creation, 0));
         out.push(hub_case(
@@ -37,6 +39,48 @@ pub(super) fn flows(history: &History) -> Vec<TraceCase> {
                 answer(c_yes)
             ),
             &create_reqs,
+            steps(inputs),
+        ));
+    }
+    // b.example gives no answer at all; c.example accepts.
+    for (how, what, no_answer) in [
+        (
+            "closes-connection",
+            "it closes the connection",
+            NoAnswer::Closed,
+        ),
+        ("server-error", "it answers 500", NoAnswer::ServerError),
+        (
+            "undecodable-answer",
+            "it answers 200 with an empty body",
+            NoAnswer::Undecodable,
+        ),
+    ] {
+        let inputs = vec![
+            create(founding.creation),
+            first.hub_input(),
+            Input::WelcomeInitAnswered {
+                provider: provider(FOLLOWER_B),
+                accepted: false,
+                no_answer: Some(no_answer),
+            },
+            Input::WelcomeInitAnswered {
+                provider: provider(FOLLOWER_C),
+                accepted: true,
+                no_answer: None,
+            },
+            read(FOLLOWER_B, founding.creation, 0),
+        ];
+        out.push(hub_case(
+            format!("flows/create-group/b-{how}-c-accepts"),
+            format!(
+                "Creating a group: alice commits adding bob and carol with one Welcome; b.example gives no answer to its WelcomeInit ({what}), which counts as a refusal (errata/welcome-init-unanswered); c.example accepts; the Welcome is pushed to c.example only, and b.example's read shows the commit sequenced"
+            ),
+            &[
+                req::WELCOME_PUSH_IF_ACCEPTED,
+                req::WELCOME_INIT_BEFORE_PUSH,
+                req::FLOW_CREATE_FAN_OUT_WELCOME,
+            ],
             steps(inputs),
         ));
     }
@@ -53,10 +97,12 @@ pub(super) fn flows(history: &History) -> Vec<TraceCase> {
             Input::WelcomeInitAnswered {
                 provider: provider(FOLLOWER_B),
                 accepted: b_yes,
+                no_answer: None,
             },
             Input::WelcomeInitAnswered {
                 provider: provider(FOLLOWER_C),
                 accepted: c_yes,
+                no_answer: None,
             },
         ];
         out.push(hub_case(

@@ -27,7 +27,7 @@ use mimi_ds_model::codec::{
     KeyPackageBundleRequest, KeyPackageRequest, Message, PartitionKey, ReceiveRequest,
     ReceiveResponse, SendRequest, WelcomeInitRequest, Wire, Writer,
 };
-use mimi_ds_model::ds::{Endpoint, Input, Token, TokenScope};
+use mimi_ds_model::ds::{Endpoint, Input, NoAnswer, Token, TokenScope};
 use mimi_ds_model::errata::{self, ErratumId};
 use mimi_ds_model::requirements::{self as req, ReqId};
 use mimi_ds_model::vectors::cast::{provider, FOLLOWER_B, FOLLOWER_C, HUB, OUTSIDER};
@@ -141,6 +141,7 @@ fn answered(event: &Event) -> Vec<Input> {
         let answer = Input::WelcomeInitAnswered {
             provider: p.clone(),
             accepted: true,
+            no_answer: None,
         };
         if p.as_str() != HUB && !inputs.contains(&answer) {
             inputs.push(answer);
