@@ -1,12 +1,15 @@
 //! Random traces against a target, in every role it offers, with shrinking. proptest draws
-//! sequences of operations: against a hub, over a real MLS group history (sends of its
-//! messages in any subset and order, reads of any partition at any counter, GroupInfo
-//! requests, terminations); against a follower, its users' sends and reads (forwarded),
-//! pushes from the hub or from another provider, and the last user leaving; against an RSP,
-//! KeyPackage uploads, tokens issued and revoked, and single and bundled requests. The model
-//! judges each as the runner replays it, and a failing trace is shrunk — steps deleted,
-//! values simplified — by replaying candidates against the target until the smallest failing
-//! one is left. That one is returned as a trace vector, replayable with `run --vectors`.
+//! sequences of operations: against a hub, over real MLS group histories of seeded shapes
+//! (forked at any epoch or not) and a forked one with a ban (sends of their messages in any
+//! subset and order, WelcomeInits answered yes, no or not at all, reads of any partition at
+//! any counter, GroupInfo requests, external joins, terminations, policy, a second group,
+//! spoiled bodies); against a follower of two groups, its users' sends and reads
+//! (forwarded), pushes from either hub or a stranger, the last user leaving, Welcomes;
+//! against an RSP, KeyPackage uploads, tokens issued and revoked, and single and bundled
+//! requests. The model judges each as the runner replays it, and a failing trace is shrunk
+//! — steps deleted, values simplified — by replaying candidates against the target until the
+//! smallest failing one is left. That one is returned as a trace vector, replayable with
+//! `run --vectors`.
 
 use crate::peers::WelcomeAnswer;
 use crate::runner::{run_case, CaseResult, Grade, Rig};
