@@ -49,9 +49,10 @@ struct Material {
     creation: PartitionKey,
     events: Vec<Event>,
     /// Every partition key the events use and announce (the first `own_keys`), then the
-    /// other group's and the external joiners'.
+    /// other group's (the next `other_keys`) and the external joiners'.
     keys: Vec<PartitionKey>,
     own_keys: usize,
+    other_keys: usize,
     /// The hub's own user, whom the operator may mute or rate-limit.
     local_user: Bytes,
     other: OtherGroup,
@@ -136,6 +137,7 @@ impl Material {
         let own_keys = keys.len();
         let other = OtherGroup::new();
         keys.extend(other.keys());
+        let other_keys = keys.len() - own_keys;
         let joins = joins(&events);
         keys.extend(joins.iter().map(|j| j.chat.partition_key));
         let local_user = events
@@ -149,6 +151,7 @@ impl Material {
             events,
             keys,
             own_keys,
+            other_keys,
             local_user,
             other,
             joins,
@@ -172,6 +175,7 @@ impl Material {
             events: self.events.len(),
             keys: self.keys.len(),
             own_keys: self.own_keys,
+            other_keys: self.other_keys,
         }
     }
 
@@ -379,15 +383,17 @@ struct Sizes {
     events: usize,
     keys: usize,
     own_keys: usize,
+    other_keys: usize,
 }
 
-/// Operations on a history of `sizes`. Reads mostly name the history's own partitions at
-/// low counters, where its messages are.
+/// Operations on a history of `sizes`. Reads mostly name the history's own partitions, or
+/// the other group's, at low counters, where their messages are.
 fn op(
     Sizes {
         events,
         keys,
         own_keys,
+        other_keys,
     }: Sizes,
 ) -> impl Strategy<Value = Op> {
     let answer = prop_oneof![
@@ -396,7 +402,11 @@ fn op(
         1 => prop::sample::select(vec![NoAnswer::Closed, NoAnswer::ServerError, NoAnswer::Undecodable]).prop_map(Err),
     ];
     let answers = [answer.clone(), answer];
-    let read_key = prop_oneof![3 => 0..own_keys, 1 => 0..keys];
+    let read_key = prop_oneof![
+        6 => 0..own_keys,
+        2 => own_keys..own_keys + other_keys,
+        1 => 0..keys,
+    ];
     let counter = prop_oneof![3 => 0..4u32, 1 => 0..12u32];
     prop_oneof![
         8 => (0..events, answers).prop_map(|(event, answers)| Op::Send { event, answers }),
@@ -406,7 +416,7 @@ fn op(
         2 => (0..events, spoil()).prop_map(|(event, spoil)| Op::Spoiled { event, spoil }),
         1 => (0..events, 0..CLAIMS.len()).prop_map(|(event, claim)| Op::Unidentified { event, claim }),
         2 => (0..3usize).prop_map(|send| Op::SendOther { send }),
-        1 => Just(Op::HostOther),
+        2 => Just(Op::HostOther),
         1 => (0..events).prop_map(|n| Op::LocalChat { n }),
         2 => (0..events, prop::sample::select(vec![Joining::Join, Joining::Chat, Joining::NotExternal])).prop_map(|(join, what)| Op::ExternalJoin { join, what }),
         1 => Just(Op::Mute),
@@ -806,7 +816,7 @@ fn explore_one<T: std::fmt::Debug + Clone>(
     let config = Config {
         cases: traces,
         failure_persistence: None,
-        max_shrink_iters: 512,
+        max_shrink_iters: 1024,
         ..Config::default()
     };
     let mut runner = TestRunner::new_with_rng(
