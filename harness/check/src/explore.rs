@@ -60,9 +60,11 @@ struct Material {
     joins: Vec<Join>,
 }
 
-/// An external join, and the joiner's first message in the partition it announces.
+/// An external join, the joiner's GroupInfo without the ratchet tree, and its first message
+/// in the partition it announces.
 struct Join {
     request: ExternalJoinRequest,
+    group_info_without_tree: MlsMessage,
     chat: SendRequest,
 }
 
@@ -85,6 +87,7 @@ fn joins(events: &[Event]) -> Vec<Join> {
                     message,
                     commit_data,
                 },
+                group_info_without_tree: joiner.group_info(false),
                 chat,
             }
         })
@@ -305,6 +308,9 @@ enum Op {
 #[derive(Clone, Copy, Debug)]
 enum Joining {
     Join,
+    /// The join with the joiner's GroupInfo lacking the ratchet tree: taken only where the
+    /// hub can infer the tree.
+    JoinWithoutTree,
     Chat,
     /// The join's CommitData with event `join`'s message, which is no external commit.
     NotExternal,
@@ -418,7 +424,7 @@ fn op(
         2 => (0..3usize).prop_map(|send| Op::SendOther { send }),
         2 => Just(Op::HostOther),
         1 => (0..events).prop_map(|n| Op::LocalChat { n }),
-        2 => (0..events, prop::sample::select(vec![Joining::Join, Joining::Chat, Joining::NotExternal])).prop_map(|(join, what)| Op::ExternalJoin { join, what }),
+        2 => (0..events, prop::sample::select(vec![Joining::Join, Joining::JoinWithoutTree, Joining::Chat, Joining::NotExternal])).prop_map(|(join, what)| Op::ExternalJoin { join, what }),
         1 => Just(Op::Mute),
         1 => (0..3u32).prop_map(|budget| Op::RateLimit { budget }),
     ]
@@ -652,6 +658,11 @@ fn hub_step(history: &Material, op: &Op) -> Option<CaseStep> {
                     from,
                     request: join.request.clone(),
                 },
+                Joining::JoinWithoutTree => {
+                    let mut request = join.request.clone();
+                    request.commit_data.group_info = Some(join.group_info_without_tree.clone());
+                    Input::ExternalJoin { from, request }
+                }
                 Joining::Chat => Input::Send {
                     from,
                     request: join.chat.clone(),
