@@ -220,8 +220,9 @@ impl Material {
 }
 
 /// The epochs of seed `seed`'s history after the founding: two to four, each with up to four
-/// application messages and then a commit by any member, or none in the last; in half the
-/// histories one commit has a rival, forking its epoch.
+/// application messages and then a commit by any member (a quarter of them removing
+/// another), or none in the last; in half the histories one commit has a rival, forking its
+/// epoch.
 fn shape(seed: u64) -> Vec<EpochShape> {
     let mut rng = TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes(seed ^ 0x5eed));
     let mut draw = |n: u32| (rng.next_u32() % n) as usize;
@@ -234,10 +235,12 @@ fn shape(seed: u64) -> Vec<EpochShape> {
                 (true, 0) | (true, 1) => None,
                 (_, who) => Some(who % 3),
             };
+            let removes = draw(4) == 0;
             let rival = (fork_at == Some(epoch)).then(|| draw(2));
             EpochShape {
                 chat,
                 committer,
+                removes,
                 rival,
             }
         })

@@ -347,6 +347,24 @@ impl Member {
         self.merged(commit, None)
     }
 
+    /// The member's leaf in the ratchet tree, for another to remove it.
+    pub fn leaf_index(&self) -> u32 {
+        self.group.own_leaf_index().u32()
+    }
+
+    /// A commit removing the member at `leaf`, merged.
+    pub fn remove(&mut self, leaf: u32) -> Committed {
+        let (commit, _, _) = self
+            .group
+            .remove_members(
+                &self.client.crypto,
+                &self.client.signer,
+                &[LeafNodeIndex::new(leaf)],
+            )
+            .expect("the removal commits");
+        self.merged(to_model(&commit), None)
+    }
+
     /// Commits a GroupContextExtensions proposal by value whose ban extension lists
     /// `identities` (the convention of `mimi_ds_model::ds::policy`), merged.
     pub fn ban(&mut self, identities: &[&[u8]]) -> Committed {

@@ -175,6 +175,7 @@ pub fn linear(handshakes: Handshakes) -> History {
     let epoch = |chat, committer| EpochShape {
         chat,
         committer,
+        removes: false,
         rival: None,
     };
     shaped(
@@ -191,14 +192,18 @@ pub struct EpochShape {
     /// Who commits at the end of the epoch, if anyone: an index (modulo their number) into
     /// the members still in the main branch, alice first.
     pub committer: Option<usize>,
+    /// Whether the commit removes a member (the first other than the committer) instead of
+    /// updating; the removed member takes no further part.
+    pub removes: bool,
     /// Another of those members who commits in the same epoch too, forking it (an index
-    /// into the others, modulo their number). It sends one message in its own branch and
-    /// takes no further part.
+    /// into the others left, modulo their number). It sends one message in its own branch
+    /// and takes no further part.
     pub rival: Option<usize>,
 }
 
 /// A history of any shape: after the founding, per epoch, application messages, then a
-/// commit, and maybe a rival commit forking the epoch (see [`EpochShape`]). Events are in
+/// commit (an update or a removal), and maybe a rival commit forking the epoch (see
+/// [`EpochShape`]). Events are in
 /// the order the hub sequences them: a rival's commit right after the one it competes with.
 pub fn shaped(handshakes: Handshakes, epochs: &[EpochShape]) -> History {
     let founding = found(handshakes);
@@ -220,9 +225,12 @@ pub fn shaped(handshakes: Handshakes, epochs: &[EpochShape]) -> History {
     for (epoch, shape) in epochs.iter().enumerate() {
         let key = *keys.last().expect("a current key");
         // The followers chat; alice only once no follower is left in the main branch.
-        let chatters: Vec<usize> = match members.len() {
-            1 => vec![0],
-            n => (1..n).collect(),
+        let followers: Vec<usize> = (0..members.len())
+            .filter(|&i| members[i].provider().as_str() != HUB)
+            .collect();
+        let chatters = match followers.is_empty() {
+            true => (0..members.len()).collect(),
+            false => followers,
         };
         for n in 0..shape.chat {
             let sender = chatters[n % chatters.len()];
@@ -238,27 +246,36 @@ pub fn shaped(handshakes: Handshakes, epochs: &[EpochShape]) -> History {
         let Some(committer) = shape.committer.map(|c| c % members.len()) else {
             continue;
         };
-        let committed = members[committer].update();
+        let mut others: Vec<usize> = (0..members.len()).filter(|&i| i != committer).collect();
+        let removed = (shape.removes && !others.is_empty()).then(|| others.remove(0));
+        let rival = shape
+            .rival
+            .filter(|_| !others.is_empty())
+            .map(|r| others[r % others.len()]);
+        let committed = match removed {
+            Some(removed) => {
+                let leaf = members[removed].leaf_index();
+                members[committer].remove(leaf)
+            }
+            None => members[committer].update(),
+        };
         let info = members[committer].group_info(true);
         events.push(Event::commit(
             &members[committer],
             key,
             &committed,
             Some(info),
-            "update commit",
+            match removed {
+                Some(_) => "removal commit",
+                None => "update commit",
+            },
         ));
-        let rival = shape
-            .rival
-            .filter(|_| members.len() > 1)
-            .map(|r| (committer + 1 + r % (members.len() - 1)) % members.len());
-        let mut committer = committer;
         if let Some(rival) = rival {
-            committer -= usize::from(rival < committer);
-            let mut rival = members.remove(rival);
+            let rival = &mut members[rival];
             let rivalled = rival.update();
             let info = rival.group_info(true);
             events.push(Event::commit(
-                &rival,
+                rival,
                 key,
                 &rivalled,
                 Some(info),
@@ -266,7 +283,7 @@ pub fn shaped(handshakes: Handshakes, epochs: &[EpochShape]) -> History {
             ));
             let message = rival.application(&format!("epoch {} in a rival branch", epoch + 1));
             events.push(Event::new(
-                &rival,
+                rival,
                 message,
                 rivalled.next_partition_key,
                 None,
@@ -274,10 +291,17 @@ pub fn shaped(handshakes: Handshakes, epochs: &[EpochShape]) -> History {
             ));
             branches.push(rivalled.next_partition_key);
         }
+        let gone = |i: usize| Some(i) == rival || Some(i) == removed;
         for (i, other) in members.iter_mut().enumerate() {
-            if i != committer {
+            if i != committer && !gone(i) {
                 other.process_commit(&committed.commit);
             }
+        }
+        // The rival and the removed member leave the main branch, the higher index first.
+        let mut leaving: Vec<usize> = rival.into_iter().chain(removed).collect();
+        leaving.sort_unstable_by(|a, b| b.cmp(a));
+        for i in leaving {
+            members.remove(i);
         }
         keys.push(committed.next_partition_key);
     }
@@ -454,4 +478,68 @@ pub fn uploads(one_time: usize, last_resort: bool) -> Uploads {
         })
         .collect();
     Uploads { users }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mimi_ds_model::ds::{apply, Response, State};
+
+    /// A removal (bob removes alice) and a rival commit (carol's) in one epoch: both commits
+    /// in that epoch's partition,
+    /// the rival's message in its own branch, later epochs without the two who left, and a
+    /// hub that takes every event in order.
+    #[test]
+    fn a_shape_with_a_removal_and_a_rival_forks_and_goes_on_without_them() {
+        let shape = [
+            EpochShape {
+                chat: 2,
+                committer: Some(1),
+                removes: true,
+                rival: Some(0),
+            },
+            EpochShape {
+                chat: 2,
+                committer: Some(0),
+                removes: false,
+                rival: None,
+            },
+        ];
+        let history = shaped(Handshakes::Clear, &shape);
+        let whats: Vec<&str> = history.events.iter().map(|e| e.what.as_str()).collect();
+        assert_eq!(
+            whats,
+            [
+                "alice's founding commit",
+                "bob's application message",
+                "carol's application message",
+                "bob's removal commit",
+                "carol's rival update commit",
+                "carol's application message in its branch",
+                "bob's application message",
+                "bob's application message",
+                "bob's update commit",
+            ]
+        );
+        let epoch_1 = history.keys[1];
+        assert_eq!(history.events[3].request.partition_key, epoch_1);
+        assert_eq!(history.events[4].request.partition_key, epoch_1);
+        // creation, epoch 1, bob's two commits' epochs, then the rival's branch.
+        assert_eq!(history.keys.len(), 5);
+        assert_eq!(
+            history.events[5].request.partition_key,
+            *history.keys.last().unwrap()
+        );
+        assert_eq!(history.events[6].request.partition_key, history.keys[2]);
+        assert_eq!(history.members.len(), 1, "only bob is left");
+        let mut hub = State::new(provider(HUB));
+        let create = Input::CreateGroup {
+            group_id: GROUP.into(),
+            partition_key: history.creation,
+        };
+        for input in std::iter::once(create).chain(history.events.iter().map(Event::hub_input)) {
+            let outcome = apply(&mut hub, &input);
+            assert_eq!(outcome.expect.canonical, Response::Accepted, "{input:?}");
+        }
+    }
 }
