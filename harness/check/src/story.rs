@@ -69,8 +69,9 @@ fn line(input: &Input) -> String {
             key(&request.partition_key),
             request.counter
         ),
-        Input::LocalReceive { request, .. } => format!(
-            "a local user reads partition {} from counter {}",
+        Input::LocalReceive { group_id, request } => format!(
+            "a local user of group {} reads partition {} from counter {}",
+            text(group_id),
             key(&request.partition_key),
             request.counter
         ),
@@ -113,7 +114,21 @@ fn line(input: &Input) -> String {
                     .iter()
                     .map(|h| h.epoch.messages.len())
                     .sum::<usize>();
-            format!("{from} pushes {messages} message(s)")
+            let mut groups: Vec<String> = response
+                .epoch
+                .messages
+                .iter()
+                .chain(response.hints.iter().flat_map(|h| &h.epoch.messages))
+                .filter_map(|m| m.message.view.group_id.as_ref().map(text))
+                .collect();
+            groups.dedup();
+            match groups.as_slice() {
+                [] => format!("{from} pushes {messages} message(s)"),
+                groups => format!(
+                    "{from} pushes {messages} message(s) of group {}",
+                    groups.join(", ")
+                ),
+            }
         }
         Input::Malformed { endpoint, .. } => {
             format!(

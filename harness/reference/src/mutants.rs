@@ -222,11 +222,17 @@ variants! {
         ReadsAfterSelfRemove "reads-after-self-remove":
             "keeps reading a group after its last user left it",
             [FLOW_SELF_REMOVE_STOP_PUSHES], [SELF_REMOVE_SIGNALLING];
+        SelfRemoveLeavesEveryGroup "self-remove-leaves-every-group":
+            "takes the last local user leaving one group as leaving every group it follows",
+            [FLOW_SELF_REMOVE_STOP_PUSHES, RECEIVE_FOLLOWER_REQUESTS], [];
         ForwardUnfollowedSends "forward-unfollowed-sends":
             "accepts its user's message for a group it neither hosts nor follows",
             [SEND_FOLLOWER_TO_HUB], [FORWARDED_LOCAL_REQUESTS];
         TakePushesFromAnyone "take-pushes-from-anyone":
             "takes a pushed ReceiveResponse from any provider, not only the group's hub",
+            [RECEIVE_PUSH], [PUSH_ACCEPTANCE];
+        TakePushesFromAnyFollowedHub "take-pushes-from-any-followed-hub":
+            "takes a push from the hub of any group it follows, not only from the hub of the group whose messages it carries",
             [RECEIVE_PUSH], [PUSH_ACCEPTANCE];
         // Pushes, hub side.
         PushOnlyNewMessage "push-only-new-message":
@@ -1169,6 +1175,18 @@ impl Mutant {
                 Response::Error(ErrorCode::UnauthorizedProvider),
             ) => {
                 *response = Response::Accepted;
+            }
+            (
+                Mutant::TakePushesFromAnyFollowedHub,
+                Input::Push { from, .. },
+                Response::Error(ErrorCode::UnauthorizedProvider),
+            ) if before.follower.groups.values().any(|g| g.hub == *from) => {
+                *response = Response::Accepted;
+            }
+            (Mutant::SelfRemoveLeavesEveryGroup, Input::SelfRemove { .. }, Response::Accepted) => {
+                for group in state.follower.groups.values_mut() {
+                    group.self_removed = true;
+                }
             }
             (
                 Mutant::PushOnlyNewMessage | Mutant::PushMixedEpoch | Mutant::PushToEveryPeer,

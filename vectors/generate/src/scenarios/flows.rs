@@ -218,6 +218,28 @@ fn self_remove_flows() -> Vec<TraceCase> {
             },
         ),
     ];
+    // Leaving one group leaves the others alone: b.example follows two groups at two hubs.
+    out.push(case(
+        "flows/self-remove/other-group-still-read".into(),
+        "Self-remove at b.example, which follows two groups at two hubs: after its last user of the other group leaves that one, a read of this group is still forwarded to its hub (the rule is per group: \"it stops requesting messages for the group\")".into(),
+        Role::Follower,
+        FOLLOWER_B,
+        &[req::FLOW_SELF_REMOVE_STOP_PUSHES, req::RECEIVE_FOLLOWER_REQUESTS],
+        steps(vec![
+            follow(),
+            follow_other(),
+            Input::SelfRemove {
+                group_id: STRAY_GROUP.into(),
+            },
+            Input::LocalReceive {
+                group_id: GROUP.into(),
+                request: ReceiveRequest {
+                    partition_key: key,
+                    counter: 0,
+                },
+            },
+        ]),
+    ));
     for reads in [1u32, 2] {
         for (what, attempt) in &after_leaving {
             let mut inputs = vec![

@@ -120,6 +120,14 @@ fn follow() -> Input {
     }
 }
 
+/// Following a second group, hosted at d.example.
+fn follow_other() -> Input {
+    Input::FollowGroup {
+        group_id: STRAY_GROUP.into(),
+        hub: provider(OUTSIDER),
+    }
+}
+
 /// The hub's inputs that replay `events` after creating the group.
 fn replay(creation: PartitionKey, events: &[Event]) -> Vec<Input> {
     std::iter::once(create(creation))

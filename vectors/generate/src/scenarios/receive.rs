@@ -224,6 +224,18 @@ fn follower_reads(history: &History) -> Vec<TraceCase> {
             ],
         ),
         (
+            "from-the-other-groups-hub",
+            "b.example follows a second group, hosted at d.example; d.example pushes messages of the group a.example hosts: refused, a push is taken only from the hub of the group it carries",
+            vec![
+                follow(),
+                follow_other(),
+                Input::Push {
+                    from: provider(OUTSIDER),
+                    response: one.clone(),
+                },
+            ],
+        ),
+        (
             "unfollowed-group",
             "a push for a group no local user follows: refused",
             vec![Input::Push {
