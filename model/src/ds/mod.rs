@@ -987,9 +987,17 @@ impl Response {
     }
 }
 
-/// SHA-256 of a message or push: how the state recognises one it already holds.
+/// SHA-256 of a message or push: how the state recognises one it already holds; or of a
+/// partition key: its mask.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Digest(pub [u8; 32]);
+
+impl Digest {
+    /// The digest that is `bytes`, if they are as long as one.
+    pub fn of_slice(bytes: &[u8]) -> Option<Digest> {
+        bytes.try_into().ok().map(Digest)
+    }
+}
 
 /// The bytes' lexicographic order, compared as two big-endian numbers: the same order as the
 /// arrays', without a call to `memcmp` on every step of a lookup among a hub's messages.

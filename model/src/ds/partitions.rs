@@ -39,7 +39,8 @@ pub struct Group {
     /// sequenced (a repeated send is sequenced again), so a message is found without a scan.
     pub sequenced: OrdMap<Digest, Vec<(PartitionKey, u32)>>,
     /// SHA-256 of each partition key → the key: commits and hints name partitions by it.
-    pub masked_keys: OrdMap<Bytes, PartitionKey>,
+    /// Kept as fixed-size digests, not byte strings: comparing them reads no other memory.
+    pub masked_keys: OrdMap<Digest, PartitionKey>,
     /// Whether a partition of the group was ever terminated: only then can a send's chain
     /// of ancestors pass through a terminated branch, so only then is it walked.
     pub had_termination: bool,
@@ -51,7 +52,7 @@ pub struct Group {
 impl Group {
     /// The partition of this group whose masked key is `mask`.
     pub fn by_mask(&self, mask: &Bytes) -> Option<(&PartitionKey, &Partition)> {
-        let key = self.masked_keys.get(mask)?;
+        let key = self.masked_keys.get(&Digest::of_slice(mask.as_slice())?)?;
         Some((key, &self.partitions[key]))
     }
 
@@ -151,6 +152,11 @@ pub struct Partition {
 }
 
 impl Partition {
+    /// `masked` as the digest it is.
+    fn mask(&self) -> Digest {
+        Digest::of_slice(self.masked.as_slice()).expect("a mask is SHA-256")
+    }
+
     /// The messages from `counter` on; none past the end.
     pub fn suffix(&self, counter: u32) -> Log {
         self.log.skip((counter as usize).min(self.log.len()))
@@ -245,7 +251,7 @@ impl Partitions {
             Some(partition) => partition,
             None => {
                 let partition = Partition::new(&key, None, BTreeSet::new());
-                group.masked_keys.insert(partition.masked.clone(), key);
+                group.masked_keys.insert(partition.mask(), key);
                 group.partitions.insert(key, partition);
                 if !self.index.contains_key(&key) {
                     self.index.insert(key, group_id.clone());
@@ -303,7 +309,9 @@ impl Partitions {
                 if !self.index.contains_key(&next) {
                     self.index.insert(next, group_id.clone());
                     let masked = next_masked.expect("a commit's mask");
-                    group.masked_keys.insert(masked.clone(), next);
+                    group
+                        .masked_keys
+                        .insert(Digest::of_slice(masked.as_slice()).expect("SHA-256"), next);
                     group
                         .partitions
                         .insert(next, Partition::with_mask(masked, Some(key), bans));
@@ -327,13 +335,13 @@ pub(crate) fn create_group(state: &mut State, group_id: &Bytes, key: PartitionKe
         commits: Vector::new(),
         known_trees: OrdSet::new(),
         sequenced: OrdMap::new(),
-        masked_keys: [(key.masked(), key)].into_iter().collect(),
+        masked_keys: OrdMap::new(),
         had_termination: false,
         participants: BTreeSet::new(),
     };
-    group
-        .partitions
-        .insert(key, Partition::new(&key, None, BTreeSet::new()));
+    let creation = Partition::new(&key, None, BTreeSet::new());
+    group.masked_keys.insert(creation.mask(), key);
+    group.partitions.insert(key, creation);
     partitions.groups.insert(group_id.clone(), group);
     partitions.index.insert(key, group_id.clone());
     Outcome::answer(Expectation::accepted(&[req::FLOW_CREATE_WITH_LSP], WHY))
