@@ -30,10 +30,10 @@ pub(crate) fn external_join(state: &mut State, request: &ExternalJoinRequest) ->
             &[errata::EXTERNAL_JOIN_VALIDATION],
         );
     };
-    let target = forks::most_recent_partition(&state.partitions.groups[&group_id]);
+    let target = forks::most_recent_partition(&state.partitions.groups[group_id]);
     let mut outcome = sending::accept(
         state,
-        &group_id,
+        group_id,
         target,
         &request.message,
         Some(&request.commit_data),

@@ -39,7 +39,8 @@ pub struct Group {
     /// sequenced (a repeated send is sequenced again), so a message is found without a scan.
     pub sequenced: OrdMap<Digest, Vec<(PartitionKey, u32)>>,
     /// SHA-256 of each partition key → the key: commits and hints name partitions by it.
-    pub masked_keys: OrdMap<Bytes, PartitionKey>,
+    /// Kept as fixed-size digests, not byte strings: comparing them reads no other memory.
+    pub masked_keys: OrdMap<Digest, PartitionKey>,
     /// Whether a partition of the group was ever terminated: only then can a send's chain
     /// of ancestors pass through a terminated branch, so only then is it walked.
     pub had_termination: bool,
@@ -51,7 +52,7 @@ pub struct Group {
 impl Group {
     /// The partition of this group whose masked key is `mask`.
     pub fn by_mask(&self, mask: &Bytes) -> Option<(&PartitionKey, &Partition)> {
-        let key = self.masked_keys.get(mask)?;
+        let key = self.masked_keys.get(&Digest::of_slice(mask.as_slice())?)?;
         Some((key, &self.partitions[key]))
     }
 
@@ -87,21 +88,23 @@ impl Group {
 
     /// Whether `key` was announced by an external commit sequenced in its parent partition.
     pub fn created_by_external_commit(&self, key: &PartitionKey) -> bool {
-        let Some(parent) = self
-            .partitions
+        self.partitions
             .get(key)
-            .and_then(|p| p.parent)
-            .and_then(|k| self.partitions.get(&k))
-        else {
+            .is_some_and(|p| self.announced_externally(p))
+    }
+
+    /// Whether `partition` of this group was announced by an external commit sequenced in its
+    /// parent partition.
+    pub(crate) fn announced_externally(&self, partition: &Partition) -> bool {
+        let Some(parent) = partition.parent.and_then(|k| self.partitions.get(&k)) else {
             return false;
         };
-        let masked = key.masked();
         parent.external.iter().any(|&i| {
             parent
                 .log
                 .get(i as usize)
                 .and_then(|m| m.commit.as_ref())
-                .is_some_and(|c| c.next_partition_key == masked)
+                .is_some_and(|c| c.next_partition_key == partition.masked)
         })
     }
 }
@@ -149,14 +152,24 @@ pub struct Partition {
 }
 
 impl Partition {
+    /// `masked` as the digest it is.
+    fn mask(&self) -> Digest {
+        Digest::of_slice(self.masked.as_slice()).expect("a mask is SHA-256")
+    }
+
     /// The messages from `counter` on; none past the end.
     pub fn suffix(&self, counter: u32) -> Log {
         self.log.skip((counter as usize).min(self.log.len()))
     }
 
     fn new(key: &PartitionKey, parent: Option<PartitionKey>, bans: BTreeSet<Bytes>) -> Self {
+        Self::with_mask(key.masked(), parent, bans)
+    }
+
+    /// A new partition whose key's mask is `masked`.
+    fn with_mask(masked: Bytes, parent: Option<PartitionKey>, bans: BTreeSet<Bytes>) -> Self {
         Partition {
-            masked: key.masked(),
+            masked,
             log: Vector::new(),
             external: BTreeSet::new(),
             parent,
@@ -191,22 +204,38 @@ impl Partitions {
 
     /// Records that `provider` has a reason to hold a member of the group owning `key`.
     pub(crate) fn add_participant(&mut self, key: &PartitionKey, provider: &ServiceProviderId) {
-        if let Some(group_id) = self.index.get(key).cloned() {
-            self.add_group_participant(&group_id, provider);
+        if let Some(group_id) = self.index.get(key) {
+            Self::participate(&mut self.groups, group_id, provider);
         }
     }
 
     /// Records that `provider` has a reason to hold a member of `group_id`.
     pub(crate) fn add_group_participant(&mut self, group_id: &Bytes, provider: &ServiceProviderId) {
-        if let Some(group) = self.groups.get_mut(group_id) {
+        Self::participate(&mut self.groups, group_id, provider);
+    }
+
+    /// Adds `provider` to the participants of `group_id` unless it is one already: nearly
+    /// every request comes from one, and neither the id nor the group is copied for it.
+    fn participate(
+        groups: &mut OrdMap<Bytes, Group>,
+        group_id: &Bytes,
+        provider: &ServiceProviderId,
+    ) {
+        let known = groups
+            .get(group_id)
+            .is_none_or(|g| g.participants.contains(provider));
+        if let (false, Some(group)) = (known, groups.get_mut(group_id)) {
             group.participants.insert(provider.clone());
         }
     }
 
-    /// The group a message to `key` of `group_id` lands in: the key's owner if the key is
-    /// known (one key, one partition), else the named group.
-    pub(crate) fn owner<'a>(&'a self, group_id: &'a Bytes, key: &PartitionKey) -> &'a Bytes {
-        self.index.get(key).unwrap_or(group_id)
+    /// The group a message to `key` of `group_id` lands in when it is another: the key's
+    /// owner if the key is known (one key, one partition); `None` when it is the named group.
+    pub(crate) fn other_owner(&self, group_id: &Bytes, key: &PartitionKey) -> Option<Bytes> {
+        self.index
+            .get(key)
+            .filter(|owner| *owner != group_id)
+            .cloned()
     }
 
     /// Appends to the partition `key` of `group_id`, creating it if the key is new (a send to
@@ -216,29 +245,40 @@ impl Partitions {
             .groups
             .get_mut(group_id)
             .expect("sequencing into a hosted group");
-        if !group.partitions.contains_key(&key) {
-            group.masked_keys.insert(key.masked(), key);
-        }
-        let partition = group
-            .partitions
-            .entry(key)
-            .or_insert_with(|| Partition::new(&key, None, BTreeSet::new()));
-        self.index.entry(key).or_insert_with(|| group_id.clone());
+        // (imbl's `entry` looks the key up twice, and twice more to insert.)
+        let partition = match group.partitions.get_mut(&key) {
+            // A partition the group had is in the index already: whatever made it put it there.
+            Some(partition) => partition,
+            None => {
+                let partition = Partition::new(&key, None, BTreeSet::new());
+                group.masked_keys.insert(partition.mask(), key);
+                group.partitions.insert(key, partition);
+                if !self.index.contains_key(&key) {
+                    self.index.insert(key, group_id.clone());
+                }
+                group.partitions.get_mut(&key).expect("inserted above")
+            }
+        };
         if arrival.external {
             partition.external.insert(partition.log.len() as u32);
         }
-        let commit = arrival
-            .commit
-            .as_ref()
-            .map(|(next, group_info, _)| MessageCommitData {
-                next_partition_key: next.masked(),
-                group_info: group_info.cloned(),
-            });
-        group
-            .sequenced
-            .entry(arrival.digest)
-            .or_default()
-            .push((key, partition.log.len() as u32));
+        let next_masked = arrival.commit.as_ref().map(|(next, _, _)| next.masked());
+        let commit =
+            arrival
+                .commit
+                .as_ref()
+                .zip(next_masked.clone())
+                .map(|((_, group_info, _), masked)| MessageCommitData {
+                    next_partition_key: masked,
+                    group_info: group_info.cloned(),
+                });
+        let place = (key, partition.log.len() as u32);
+        match group.sequenced.get_mut(&arrival.digest) {
+            Some(places) => places.push(place),
+            None => {
+                group.sequenced.insert(arrival.digest, vec![place]);
+            }
+        }
         partition.log.push_back(Arc::new(Message {
             message: arrival.message.clone(),
             commit,
@@ -268,10 +308,13 @@ impl Partitions {
             None => {
                 if !self.index.contains_key(&next) {
                     self.index.insert(next, group_id.clone());
-                    group.masked_keys.insert(next.masked(), next);
+                    let masked = next_masked.expect("a commit's mask");
+                    group
+                        .masked_keys
+                        .insert(Digest::of_slice(masked.as_slice()).expect("SHA-256"), next);
                     group
                         .partitions
-                        .insert(next, Partition::new(&next, Some(key), bans));
+                        .insert(next, Partition::with_mask(masked, Some(key), bans));
                 }
             }
         }
@@ -292,13 +335,13 @@ pub(crate) fn create_group(state: &mut State, group_id: &Bytes, key: PartitionKe
         commits: Vector::new(),
         known_trees: OrdSet::new(),
         sequenced: OrdMap::new(),
-        masked_keys: [(key.masked(), key)].into_iter().collect(),
+        masked_keys: OrdMap::new(),
         had_termination: false,
         participants: BTreeSet::new(),
     };
-    group
-        .partitions
-        .insert(key, Partition::new(&key, None, BTreeSet::new()));
+    let creation = Partition::new(&key, None, BTreeSet::new());
+    group.masked_keys.insert(creation.mask(), key);
+    group.partitions.insert(key, creation);
     partitions.groups.insert(group_id.clone(), group);
     partitions.index.insert(key, group_id.clone());
     Outcome::answer(Expectation::accepted(&[req::FLOW_CREATE_WITH_LSP], WHY))
@@ -384,6 +427,22 @@ mod tests {
         assert_eq!(adopted.parent, Some(key(0)));
         assert_eq!(adopted.bans, bans);
         assert_eq!(adopted.log.len(), 1, "adoption keeps what was sequenced");
+    }
+
+    proptest::proptest! {
+        /// Comparing digests as numbers orders them as their bytes, as `sequenced` lists them.
+        #[test]
+        fn digests_order_as_their_bytes(
+            a in proptest::prelude::any::<[u8; 32]>(),
+            b in proptest::prelude::any::<[u8; 32]>(),
+            at in 0..32usize,
+        ) {
+            proptest::prop_assert_eq!(Digest(a).cmp(&Digest(b)), a.cmp(&b));
+            // Digests equal up to one byte, where random ones rarely are.
+            let mut near = a;
+            near[at] = b[at];
+            proptest::prop_assert_eq!(Digest(a).cmp(&Digest(near)), a.cmp(&near));
+        }
     }
 
     #[test]

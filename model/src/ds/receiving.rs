@@ -310,7 +310,7 @@ pub fn check_push(
             partitions
                 .groups
                 .values()
-                .find(|g| g.masked_keys.contains_key(mask))
+                .find(|g| g.by_mask(mask).is_some())
         })
         .or_else(|| {
             let first = pushed.epoch.messages.first()?;

@@ -5,8 +5,8 @@
 //! This module owns the acceptance of one message into a partition; `external_joins`
 //! reuses it with the partition the hub picks instead of the one the sender names.
 
-use super::partitions::{Arrival, Group};
-use super::{digest, policy, welcome, Digest, Expectation, Outcome, Response, State};
+use super::partitions::{Arrival, Group, Partition};
+use super::{digest, policy, welcome, Digest, Expectation, Outcome, Response, Rule, State};
 use crate::codec::{
     Bytes, CommitData, ContentType, ErrorCode, MlsMessage, PartitionKey, SendRequest,
 };
@@ -32,13 +32,12 @@ pub(crate) fn send(state: &mut State, request: &SendRequest) -> Outcome {
             &[errata::SELECT_COMMIT_ONLY],
         );
     }
-    let owner = state
+    let other_owner = state
         .partitions
-        .owner(&group_id, &request.partition_key)
-        .clone();
+        .other_owner(group_id, &request.partition_key);
     accept(
         state,
-        &owner,
+        other_owner.as_ref().unwrap_or(group_id),
         request.partition_key,
         &request.message,
         request.commit_data.as_ref(),
@@ -47,13 +46,12 @@ pub(crate) fn send(state: &mut State, request: &SendRequest) -> Outcome {
 }
 
 /// The hosted group a message names, if any.
-pub(crate) fn hosted_group(state: &State, message: &MlsMessage) -> Option<Bytes> {
+pub(crate) fn hosted_group<'a>(state: &State, message: &'a MlsMessage) -> Option<&'a Bytes> {
     message
         .view
         .group_id
         .as_ref()
         .filter(|g| state.partitions.groups.contains_key(*g))
-        .cloned()
 }
 
 /// Validates and sequences one message into partition `key` of `group_id`. When several
@@ -78,8 +76,6 @@ pub(crate) fn accept(
             &[errata::BRANCH_TERMINATED_SENDS],
         ));
     }
-    let message_digest = digest(&message.bytes.0);
-    let context = Context::of(group, key, &message_digest, commit.is_some(), external);
     let mut ratchet_tree_inferred = false;
     if let Some(data) = commit {
         if let Some(info) = &data.group_info {
@@ -140,6 +136,51 @@ pub(crate) fn accept(
         }
         return first;
     }
+    // The expectation first, while the state is as the message found it.
+    let mut requirements: Vec<ReqId> = Vec::with_capacity(16);
+    if external {
+        requirements.extend([
+            req::EXTERNAL_JOIN_MOST_RECENT_PARTITION,
+            req::EXTERNAL_JOIN_VALIDATED,
+        ]);
+    } else {
+        requirements.extend([
+            req::SEND_SEQUENCED_TO_PARTITION,
+            req::PARTITION_KEYS_NO_HARD_RULES,
+            req::POLICY_ONLY_UNAMBIGUOUS,
+        ]);
+    }
+    if let Some(data) = commit {
+        requirements.push(req::SEND_COMMIT_DATA);
+        if data.welcome_data.is_some() {
+            requirements.extend([
+                req::SEND_WELCOME_DATA,
+                req::SEND_WELCOME_PROVIDERS_ONE_TO_ONE,
+            ]);
+        }
+    }
+    let mut errata: Vec<ErratumId> = Vec::with_capacity(16);
+    errata.extend([
+        errata::SEND_VALIDATION,
+        errata::NO_HARD_RULES_VS_TERMINATION,
+    ]);
+    let mut expect = Expectation {
+        canonical: Response::Accepted,
+        rule: Rule::Exact,
+        also: Vec::new(),
+        requirements,
+        errata,
+    };
+    let message_digest = digest(&message.bytes.0);
+    name_context(
+        &mut expect,
+        group,
+        key,
+        partition,
+        &message_digest,
+        commit.is_some(),
+        external,
+    );
     let arrival = Arrival {
         message,
         digest: message_digest,
@@ -153,35 +194,6 @@ pub(crate) fn accept(
         external,
     };
     state.partitions.sequence(group_id, key, arrival);
-    let mut requirements: Vec<ReqId> = if external {
-        vec![
-            req::EXTERNAL_JOIN_MOST_RECENT_PARTITION,
-            req::EXTERNAL_JOIN_VALIDATED,
-        ]
-    } else {
-        vec![
-            req::SEND_SEQUENCED_TO_PARTITION,
-            req::PARTITION_KEYS_NO_HARD_RULES,
-            req::POLICY_ONLY_UNAMBIGUOUS,
-        ]
-    };
-    if let Some(data) = commit {
-        requirements.push(req::SEND_COMMIT_DATA);
-        if data.welcome_data.is_some() {
-            requirements.extend([
-                req::SEND_WELCOME_DATA,
-                req::SEND_WELCOME_PROVIDERS_ONE_TO_ONE,
-            ]);
-        }
-    }
-    let mut expect = Expectation::accepted(
-        &requirements,
-        &[
-            errata::SEND_VALIDATION,
-            errata::NO_HARD_RULES_VS_TERMINATION,
-        ],
-    );
-    context.name_in(&mut expect);
     if ratchet_tree_inferred {
         // A hub that keeps no trees cannot infer one: refusing is the other reading.
         expect = expect.or_error(
@@ -201,84 +213,72 @@ pub(crate) fn accept(
     Outcome { expect, outbound }
 }
 
-/// What about the partition makes accepting this message a rule of its own, so that a
-/// refusal names it: a commit in an epoch that already has one (a fork, tolerated), any
-/// message after a commit (refusing it would be positive policy), an external commit (the
-/// exception to knowing the key), a partition an external commit created (usable at once),
-/// a byte-identical retry (sequenced again), a branch below a terminated one (termination
-/// covers one partition only).
-struct Context {
-    requirements: Vec<ReqId>,
-    errata: Vec<ErratumId>,
-}
-
-impl Context {
-    fn of(
-        group: &Group,
-        key: PartitionKey,
-        sent: &Digest,
-        is_commit: bool,
-        external: bool,
-    ) -> Self {
-        let mut context = Context {
-            requirements: Vec::new(),
-            errata: Vec::new(),
-        };
-        let partition = group.partitions.get(&key);
-        if partition.is_some_and(|p| p.commits > 0) {
-            context.add(req::POLICY_NO_POSITIVE, errata::POSITIVE_POLICY_MEANING);
-            if is_commit {
-                context.add(req::FORKS_TOLERATED, errata::FORK_DETECTION);
-            }
+/// Names in `expect` what about the partition makes accepting this message a rule of its
+/// own, so that a refusal names it: a commit in an epoch that already has one (a fork,
+/// tolerated), any message after a commit (refusing it would be positive policy), an
+/// external commit (the exception to knowing the key), a partition an external commit created
+/// (usable at once), a byte-identical retry (sequenced again), a branch below a terminated
+/// one (termination covers one partition only). `partition` is the partition of `key` in
+/// `group`, if it has one yet.
+fn name_context(
+    expect: &mut Expectation,
+    group: &Group,
+    key: PartitionKey,
+    partition: Option<&Partition>,
+    sent: &Digest,
+    is_commit: bool,
+    external: bool,
+) {
+    let mut add = |requirement: ReqId, erratum: Option<ErratumId>| {
+        if !expect.requirements.contains(&requirement) {
+            expect.requirements.push(requirement);
         }
-        if external {
-            context.add(
-                req::PARTITION_EXTERNAL_EXCEPTION,
-                errata::EXTERNAL_EXCEPTION_SCOPE,
-            );
-            context
-                .requirements
-                .extend([req::EXTERNAL_JOIN_TO_HUB, req::FLOW_EXTERNAL_JOIN_STEPS]);
+        if let Some(id) = erratum.filter(|id| !expect.errata.contains(id)) {
+            expect.errata.push(id);
         }
-        let unannounced = partition.is_none_or(|p| p.parent.is_none()) && key != group.creation;
-        if is_commit && unannounced {
-            // No commit placed this key yet: no fork's bans reach it.
-            context.add(req::POLICY_PER_FORK, errata::POLICY_BEFORE_ANNOUNCEMENT);
+    };
+    if partition.is_some_and(|p| p.commits > 0) {
+        add(
+            req::POLICY_NO_POSITIVE,
+            Some(errata::POSITIVE_POLICY_MEANING),
+        );
+        if is_commit {
+            add(req::FORKS_TOLERATED, Some(errata::FORK_DETECTION));
         }
-        if group.created_by_external_commit(&key) {
-            context.add(
-                req::FLOW_EXTERNAL_JOIN_NEW_PARTITION,
-                errata::NO_HARD_RULES_VS_TERMINATION,
-            );
-        }
-        if group.places(sent).iter().any(|(k, _)| *k == key) {
-            context.add(req::SEND_SEQUENCED_TO_PARTITION, errata::DUPLICATE_SEND);
-        }
-        if group.descends_from_terminated(&key) {
-            context.add(
-                req::FORK_TERMINATION_BLOCKS_SENDS,
-                errata::BRANCH_TERMINATED_SENDS,
-            );
-        }
-        context
     }
-
-    fn add(&mut self, requirement: ReqId, erratum: ErratumId) {
-        self.requirements.push(requirement);
-        self.errata.push(erratum);
+    if external {
+        add(
+            req::PARTITION_EXTERNAL_EXCEPTION,
+            Some(errata::EXTERNAL_EXCEPTION_SCOPE),
+        );
+        add(req::EXTERNAL_JOIN_TO_HUB, None);
+        add(req::FLOW_EXTERNAL_JOIN_STEPS, None);
     }
-
-    fn name_in(self, expect: &mut Expectation) {
-        for id in self.requirements {
-            if !expect.requirements.contains(&id) {
-                expect.requirements.push(id);
-            }
-        }
-        for id in self.errata {
-            if !expect.errata.contains(&id) {
-                expect.errata.push(id);
-            }
-        }
+    let unannounced = partition.is_none_or(|p| p.parent.is_none()) && key != group.creation;
+    if is_commit && unannounced {
+        // No commit placed this key yet: no fork's bans reach it.
+        add(
+            req::POLICY_PER_FORK,
+            Some(errata::POLICY_BEFORE_ANNOUNCEMENT),
+        );
+    }
+    if partition.is_some_and(|p| group.announced_externally(p)) {
+        add(
+            req::FLOW_EXTERNAL_JOIN_NEW_PARTITION,
+            Some(errata::NO_HARD_RULES_VS_TERMINATION),
+        );
+    }
+    if group.places(sent).iter().any(|(k, _)| *k == key) {
+        add(
+            req::SEND_SEQUENCED_TO_PARTITION,
+            Some(errata::DUPLICATE_SEND),
+        );
+    }
+    if group.descends_from_terminated(&key) {
+        add(
+            req::FORK_TERMINATION_BLOCKS_SENDS,
+            Some(errata::BRANCH_TERMINATED_SENDS),
+        );
     }
 }
 
