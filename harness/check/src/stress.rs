@@ -79,9 +79,109 @@ pub struct Operation {
     /// The client in the high 32 bits, the operation's number among its own in the low.
     pub id: u64,
     pub input: Input,
-    /// `None` when no answer came (or one the binding does not allow): it may or may not
-    /// have taken effect.
-    pub answer: Option<Observed>,
+    /// For a send or an external join: the digest of the message as a read must return it.
+    pub digest: u64,
+    /// `None` when no answer came (or one the binding does not allow, or one beyond the
+    /// memory budget): it may or may not have taken effect.
+    pub answer: Option<Kept>,
+}
+
+/// What is kept of an answer: a read's messages as digests (8 bytes each, whatever the
+/// target sent), anything else whole. Memory is bounded by the number of operations and
+/// [`BUDGET_BYTES`], never by what the target chooses to send.
+#[derive(Clone, Debug)]
+pub enum Kept {
+    Read { epoch: Vec<u64>, hints: Vec<Hint> },
+    Other(Response),
+}
+
+/// A hint of a kept read: its masked key and its messages' digests.
+pub type Hint = (Bytes, Vec<u64>);
+
+/// Answer data kept in all, beyond which answers are recorded as never come (and counted).
+const BUDGET_BYTES: usize = 256 << 20;
+
+/// How answers are kept: the digest's key and what is left of the budget.
+struct Keeping {
+    hasher: std::collections::hash_map::RandomState,
+    left: AtomicUsize,
+    /// Answers not kept for the budget.
+    dropped: AtomicUsize,
+}
+
+impl Keeping {
+    fn new() -> Keeping {
+        Keeping {
+            hasher: Default::default(),
+            left: AtomicUsize::new(BUDGET_BYTES),
+            dropped: AtomicUsize::new(0),
+        }
+    }
+
+    /// The digest of a message as a ReceiveResponse carries it: its bytes and its commit
+    /// data, which is all the model compares.
+    fn digest(&self, message: &Message) -> u64 {
+        use std::hash::{BuildHasher, Hash, Hasher};
+        let mut h = self.hasher.build_hasher();
+        message.message.bytes.hash(&mut h);
+        if let Some(commit) = &message.commit {
+            commit.next_partition_key.hash(&mut h);
+            commit.group_info.as_ref().map(|g| &g.bytes).hash(&mut h);
+        }
+        h.finish()
+    }
+
+    /// What is kept of `response`, if the budget allows.
+    fn keep(&self, response: Response) -> Option<Kept> {
+        let (kept, weight) = match response {
+            Response::Receive(r) => {
+                let digests = |e: &mimi_ds_model::codec::Epoch| -> Vec<u64> {
+                    e.messages.iter().map(|m| self.digest(m)).collect()
+                };
+                let hints: Vec<Hint> = r
+                    .hints
+                    .iter()
+                    .map(|h| (h.masked_partition_key.clone(), digests(&h.epoch)))
+                    .collect();
+                let weight = 8 * r.epoch.messages.len()
+                    + hints
+                        .iter()
+                        .map(|(m, d)| 48 + m.0.len() + 8 * d.len())
+                        .sum::<usize>();
+                let epoch = digests(&r.epoch);
+                (Kept::Read { epoch, hints }, weight)
+            }
+            Response::GroupInfo(g) => {
+                let weight = g.group_info.bytes.0.len()
+                    + g.ratchet_tree.as_ref().map_or(0, |t| t.hex.0.len());
+                (Kept::Other(Response::GroupInfo(g)), weight)
+            }
+            other => (Kept::Other(other), 0),
+        };
+        let taken = self
+            .left
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+                left.checked_sub(weight)
+            });
+        match taken {
+            Ok(_) => Some(kept),
+            Err(_) => {
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+                None
+            }
+        }
+    }
+}
+
+/// A send's message as the hub sequences it: with its commit's masked next key and GroupInfo.
+fn sequenced(message: &MlsMessage, commit: Option<&mimi_ds_model::codec::CommitData>) -> Message {
+    Message {
+        message: message.clone(),
+        commit: commit.map(|d| mimi_ds_model::codec::MessageCommitData {
+            next_partition_key: d.next_partition_key.masked(),
+            group_info: d.group_info.clone(),
+        }),
+    }
 }
 
 impl Operation {
@@ -90,25 +190,32 @@ impl Operation {
     }
 
     fn refused(&self) -> bool {
-        matches!(
-            &self.answer,
-            Some(Observed {
-                response: Response::Error(_),
-                ..
-            })
-        )
+        matches!(&self.answer, Some(Kept::Other(Response::Error(_))))
     }
 
-    /// An answered read: what it asked and what it got.
-    fn read(&self) -> Option<(&ReceiveRequest, &mimi_ds_model::codec::ReceiveResponse)> {
+    fn accepted(&self) -> bool {
+        matches!(&self.answer, Some(Kept::Other(Response::Accepted)))
+    }
+
+    /// An answered read: what it asked, and the digests of its epoch and of its hints.
+    fn read(&self) -> Option<(&ReceiveRequest, &[u64], &[Hint])> {
         match (&self.input, &self.answer) {
-            (
-                Input::Receive { request, .. },
-                Some(Observed {
-                    response: Response::Receive(r),
-                    ..
-                }),
-            ) => Some((request, r)),
+            (Input::Receive { request, .. }, Some(Kept::Read { epoch, hints })) => {
+                Some((request, epoch, hints))
+            }
+            _ => None,
+        }
+    }
+
+    /// The message a send or an external join hands the hub, as sequenced.
+    fn sequenced(&self) -> Option<Message> {
+        match &self.input {
+            Input::Send { request, .. } => {
+                Some(sequenced(&request.message, request.commit_data.as_ref()))
+            }
+            Input::ExternalJoin { request, .. } => {
+                Some(sequenced(&request.message, Some(&request.commit_data)))
+            }
             _ => None,
         }
     }
@@ -129,29 +236,25 @@ impl Operation {
     }
 }
 
-/// Every message an answered read returned, with the partition (by masked key) and position
-/// the answer puts it at: the epoch from the counter on, each hint from its start.
+/// Every message (by digest) an answered read returned, with the partition (by masked key)
+/// and position the answer puts it at: the epoch from the counter on, each hint from its
+/// start.
 fn placed<'a>(
     request: &ReceiveRequest,
-    answer: &'a mimi_ds_model::codec::ReceiveResponse,
-) -> impl Iterator<Item = (Bytes, u32, &'a Message)> + 'a {
-    let epoch = (
-        request.partition_key.masked(),
-        request.counter,
-        &answer.epoch,
-    );
-    let hints = answer
-        .hints
+    epoch: &'a [u64],
+    hints: &'a [Hint],
+) -> impl Iterator<Item = (Bytes, u32, u64)> + 'a {
+    let epoch = (request.partition_key.masked(), request.counter, epoch);
+    let hints = hints
         .iter()
-        .map(|h| (h.masked_partition_key.clone(), 0, &h.epoch));
+        .map(|(mask, h)| (mask.clone(), 0, h.as_slice()));
     std::iter::once(epoch)
         .chain(hints)
-        .flat_map(|(mask, from, epoch)| {
-            epoch
-                .messages
+        .flat_map(|(mask, from, messages)| {
+            messages
                 .iter()
                 .enumerate()
-                .map(move |(i, m)| (mask.clone(), from + i as u32, m))
+                .map(move |(i, m)| (mask.clone(), from + i as u32, *m))
         })
 }
 
@@ -168,6 +271,8 @@ pub struct Stress {
     pub commits_accepted: usize,
     /// Operations that got no answer (a timeout or a transport error).
     pub unanswered: usize,
+    /// Answers not kept, for the memory budget: judged as if they never came.
+    pub unkept: usize,
     /// Median and 99th percentile of the answered operations' latencies.
     pub p50: Duration,
     pub p99: Duration,
@@ -184,7 +289,7 @@ impl Stress {
     pub fn figures_line(&self) -> String {
         let wall = self.wall.as_secs_f64().max(1e-9);
         format!(
-            "{} operations ({} sends, of which {} commits and external joins, {} accepted) by {} clients in {:.2} s: {:.0} operations/s, {:.0} sends/s; latency p50 {:.2} ms, p99 {:.2} ms; {} unanswered; checked in {:.2} s",
+            "{} operations ({} sends, of which {} commits and external joins, {} accepted) by {} clients in {:.2} s: {:.0} operations/s, {:.0} sends/s; latency p50 {:.2} ms, p99 {:.2} ms; {} unanswered, {} beyond the memory budget; checked in {:.2} s",
             self.operations,
             self.sends,
             self.commits,
@@ -196,6 +301,7 @@ impl Stress {
             self.p50.as_secs_f64() * 1e3,
             self.p99.as_secs_f64() * 1e3,
             self.unanswered,
+            self.unkept,
             self.checking.as_secs_f64()
         )
     }
@@ -223,6 +329,9 @@ pub struct Recorded {
     pub return_ns: Option<u64>,
     pub input: Input,
     pub answer: Option<Response>,
+    /// The answer named a message never sent, so it is not shown (`answer` is `null`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub unsent: bool,
 }
 
 fn group_id(group: usize) -> Bytes {
@@ -351,13 +460,18 @@ pub fn run(
             .map(|g| Material::new(g, settings.seed))
             .collect(),
     );
+    let keeping = Arc::new(Keeping::new());
     let runtime = suite::runtime()?;
-    let (name, initial, history, troubles, wall) =
-        runtime.block_on(drive(options, settings, materials.clone(), progress))?;
+    let driven = drive(
+        options,
+        settings,
+        materials.clone(),
+        keeping.clone(),
+        progress,
+    );
+    let driven = runtime.block_on(driven)?;
     drop(runtime);
-    Ok(judge(
-        name, settings, &materials, initial, history, troubles, wall,
-    ))
+    Ok(judge(settings, &materials, &keeping, driven))
 }
 
 type Driven = (String, State, Vec<Event<Operation>>, Vec<String>, Duration);
@@ -368,6 +482,7 @@ async fn drive(
     options: &Options,
     settings: Settings,
     materials: Arc<Vec<Material>>,
+    keeping: Arc<Keeping>,
     progress: Arc<dyn Fn() + Send + Sync>,
 ) -> Result<Driven> {
     let running = Arc::new(suite::start(options, Vec::new()).await?);
@@ -406,10 +521,13 @@ async fn drive(
     let mut clients = tokio::task::JoinSet::new();
     for index in 0..settings.clients {
         let (running, progress) = (running.clone(), progress.clone());
-        let materials = materials.clone();
+        let (materials, keeping) = (materials.clone(), keeping.clone());
         clients.spawn(async move {
             let target = &running.rig.target;
-            client(target, &materials, index, settings, clock, &*progress).await
+            client(
+                target, &keeping, &materials, index, settings, clock, &*progress,
+            )
+            .await
         });
     }
     let mut history = Vec::new();
@@ -433,7 +551,8 @@ async fn drive(
             };
             let id = (settings.clients as u64) << 32 | number;
             number += 1;
-            let (event, trouble) = perform(target, settings.clients, group, id, input, clock).await;
+            let (event, trouble) =
+                perform(target, &keeping, settings.clients, group, id, input, clock).await;
             history.push(event);
             troubles.extend(trouble);
         }
@@ -454,6 +573,7 @@ fn why(trouble: &Trouble) -> String {
 /// what it recorded and the answers the binding does not allow.
 async fn client(
     target: &Target,
+    keeping: &Keeping,
     materials: &[Material],
     index: usize,
     settings: Settings,
@@ -529,17 +649,11 @@ async fn client(
                 },
             },
         };
-        let (event, trouble) = perform(target, index, group, id, input, clock).await;
-        if let Some((request, answer)) = event.op.read() {
-            seen[group][key] = request.counter + answer.epoch.messages.len() as u32;
+        let (event, trouble) = perform(target, keeping, index, group, id, input, clock).await;
+        if let Some((request, epoch, _)) = event.op.read() {
+            seen[group][key] = request.counter + epoch.len() as u32;
         }
-        if event.op.is_send()
-            && event
-                .op
-                .answer
-                .as_ref()
-                .is_some_and(|a| a.response == Response::Accepted)
-        {
+        if event.op.is_send() && event.op.accepted() {
             material.accepted(&event.op.input);
         }
         history.push(event);
@@ -553,6 +667,7 @@ async fn client(
 /// beside it (the operation then counts as unanswered).
 async fn perform(
     target: &Target,
+    keeping: &Keeping,
     client: usize,
     group: usize,
     id: u64,
@@ -567,25 +682,24 @@ async fn perform(
         .await;
     let ret = clock.elapsed().as_nanos() as u64;
     let (answer, trouble) = match answered {
-        Ok(answer) => (
-            Some(Observed {
-                response: answer.response,
-                outbound: Vec::new(),
-            }),
-            None,
-        ),
+        Ok(answer) => (keeping.keep(answer.response), None),
         Err(Trouble::Transport(_)) => (None, None),
         Err(Trouble::Binding(e)) => (None, Some(e.why)),
     };
+    let mut op = Operation {
+        client,
+        group,
+        id,
+        input,
+        digest: 0,
+        answer,
+    };
+    if let Some(message) = op.sequenced() {
+        op.digest = keeping.digest(&message);
+    }
     let event = Event {
-        ret: answer.as_ref().map(|_| ret),
-        op: Operation {
-            client,
-            group,
-            id,
-            input,
-            answer,
-        },
+        ret: op.answer.as_ref().map(|_| ret),
+        op,
         call,
     };
     (event, trouble)
@@ -614,30 +728,29 @@ struct Sequenced {
 /// orders of up to as many concurrent sends as there are clients, one by one.
 struct Model {
     group_id: Bytes,
+    messages: Messages,
     /// (masked partition key, position) → the message there.
-    at: HashMap<(Bytes, u32), Bytes>,
-    position: HashMap<Bytes, (Bytes, u32)>,
+    at: HashMap<(Bytes, u32), u64>,
+    position: HashMap<u64, (Bytes, u32)>,
 }
 
 impl Model {
     /// The places `history`'s answered reads fix; `None` when two of them disagree (one
     /// message at two places, or two at one): then no order fits them all.
     fn of(group_id: Bytes, history: &[Event<Operation>]) -> Option<Model> {
+        let messages = Messages::of(history);
         let mut model = Model {
             group_id,
+            messages,
             at: HashMap::new(),
             position: HashMap::new(),
         };
-        for (request, answer) in history.iter().filter_map(|e| e.op.read()) {
-            for (mask, at, m) in placed(request, answer) {
-                let bytes = &m.message.bytes;
+        for (request, epoch, hints) in history.iter().filter_map(|e| e.op.read()) {
+            for (mask, at, digest) in placed(request, epoch, hints) {
                 let place = (mask, at);
-                let known = model
-                    .at
-                    .entry(place.clone())
-                    .or_insert_with(|| bytes.clone());
-                let placed = model.position.entry(bytes.clone()).or_insert(place.clone());
-                if known != bytes || *placed != place {
+                let known = *model.at.entry(place.clone()).or_insert(digest);
+                let placed = model.position.entry(digest).or_insert(place.clone());
+                if known != digest || *placed != place {
                     return None;
                 }
             }
@@ -645,15 +758,54 @@ impl Model {
         Some(model)
     }
 
-    /// Whether `message` may be sequenced at `at` of the partition masked `mask`.
-    fn fits(&self, message: &Bytes, mask: &Bytes, at: u32) -> bool {
+    /// Whether the message `digest` may be sequenced at `at` of the partition masked `mask`.
+    fn fits(&self, digest: u64, mask: &Bytes, at: u32) -> bool {
         self.position
-            .get(message)
+            .get(&digest)
             .is_none_or(|(m, p)| m == mask && *p == at)
             && self
                 .at
                 .get(&(mask.clone(), at))
-                .is_none_or(|m| m == message)
+                .is_none_or(|m| *m == digest)
+    }
+}
+
+/// Every message a history sent, by digest, as the hub sequences it: what a read's digests
+/// stand for.
+struct Messages(HashMap<u64, Message>);
+
+impl Messages {
+    fn of(history: &[Event<Operation>]) -> Messages {
+        let sent = history
+            .iter()
+            .filter_map(|e| Some((e.op.digest, e.op.sequenced()?)));
+        Messages(sent.collect())
+    }
+
+    /// The answer `kept` stands for; `None` if it names a message never sent (no order
+    /// explains it).
+    fn answer(&self, kept: &Kept) -> Option<Response> {
+        let epoch = |digests: &[u64]| -> Option<mimi_ds_model::codec::Epoch> {
+            let messages = digests.iter().map(|d| self.0.get(d).cloned());
+            Some(mimi_ds_model::codec::Epoch {
+                messages: messages.collect::<Option<_>>()?,
+            })
+        };
+        match kept {
+            Kept::Read { epoch: e, hints } => {
+                let hints = hints.iter().map(|(mask, h)| {
+                    Some(HintedEpoch {
+                        masked_partition_key: mask.clone(),
+                        epoch: epoch(h)?,
+                    })
+                });
+                Some(Response::Receive(mimi_ds_model::codec::ReceiveResponse {
+                    epoch: epoch(e)?,
+                    hints: hints.collect::<Option<_>>()?,
+                }))
+            }
+            Kept::Other(response) => Some(response.clone()),
+        }
     }
 }
 
@@ -664,17 +816,13 @@ fn length(group: &Group, key: &PartitionKey) -> u32 {
 
 /// A read's answer the model would refuse in `group` for its lengths alone: an epoch not as
 /// long as the log's suffix, a hint not as long as its partition's log.
-fn misfit_lengths(
-    group: &Group,
-    request: &ReceiveRequest,
-    answer: &mimi_ds_model::codec::ReceiveResponse,
-) -> bool {
-    let epoch = length(group, &request.partition_key).saturating_sub(request.counter) as usize;
-    epoch != answer.epoch.messages.len()
-        || answer.hints.iter().any(|h: &HintedEpoch| {
+fn misfit_lengths(group: &Group, request: &ReceiveRequest, epoch: &[u64], hints: &[Hint]) -> bool {
+    let suffix = length(group, &request.partition_key).saturating_sub(request.counter) as usize;
+    suffix != epoch.len()
+        || hints.iter().any(|(mask, h)| {
             group
-                .by_mask(&h.masked_partition_key)
-                .is_none_or(|(_, p)| p.log.len() != h.epoch.messages.len())
+                .by_mask(mask)
+                .is_none_or(|(_, p)| p.log.len() != h.len())
         })
 }
 
@@ -702,15 +850,15 @@ impl Specification for Model {
         .map(|key| (key, length(group, &key)));
         // Cheap refusals first, of what the model would refuse too: a send where the reads
         // put another message, a read whose answer is not as long as the logs.
-        let unfit = match (op.sent(), target, op.read()) {
-            (Some(message), Some((key, at)), _) if !op.refused() => {
+        let unfit = match (target, op.read()) {
+            (Some((key, at)), _) if !op.refused() => {
                 let mask = group
                     .partitions
                     .get(&key)
                     .map_or_else(|| key.masked(), |p| p.masked.clone());
-                !self.fits(&message.bytes, &mask, at)
+                !self.fits(op.digest, &mask, at)
             }
-            (_, _, Some((request, answer))) => misfit_lengths(group, request, answer),
+            (_, Some((request, epoch, hints))) => misfit_lengths(group, request, epoch, hints),
             _ => false,
         };
         if unfit {
@@ -719,7 +867,13 @@ impl Specification for Model {
         let mut next = before.clone();
         match &op.answer {
             // The calls the target made are not observed here: only its answer is judged.
-            Some(observed) => check(&mut next.state, &op.input, observed).ok()?,
+            Some(kept) => {
+                let observed = Observed {
+                    response: self.messages.answer(kept)?,
+                    outbound: Vec::new(),
+                };
+                check(&mut next.state, &op.input, &observed).ok()?
+            }
             // Whatever it did, it did as the model does (linearized last: not at all).
             None => {
                 apply(&mut next.state, &op.input);
@@ -758,17 +912,9 @@ fn verdict(
 }
 
 /// Checks every group's history (two at a time), shrinks the first violation, and sums up.
-fn judge(
-    name: String,
-    settings: Settings,
-    materials: &[Material],
-    initial: State,
-    history: Vec<Event<Operation>>,
-    troubles: Vec<String>,
-    wall: Duration,
-) -> Stress {
+fn judge(settings: Settings, materials: &[Material], keeping: &Keeping, driven: Driven) -> Stress {
+    let (name, initial, mut history, troubles, wall) = driven;
     let started = Instant::now();
-    let mut history = history;
     history.sort_by_key(|e| e.call);
     let operations = history.len();
     let sends = history.iter().filter(|e| e.op.is_send()).count();
@@ -776,14 +922,7 @@ fn judge(
         .iter()
         .filter(|e| e.op.is_send() && !e.op.is_chat())
         .collect();
-    let commits_accepted = commits
-        .iter()
-        .filter(|e| {
-            e.op.answer
-                .as_ref()
-                .is_some_and(|a| a.response == Response::Accepted)
-        })
-        .count();
+    let commits_accepted = commits.iter().filter(|e| e.op.accepted()).count();
     let commits = commits.len();
     let mut latencies: Vec<u64> = history
         .iter()
@@ -840,6 +979,7 @@ fn judge(
         }
         if verdict == Verdict::Violation && counterexample.is_none() {
             let labels = labels(&events, &materials[group].names());
+            let messages = Messages::of(&events);
             let of = events.len();
             let shrunk = shrink(group, &initial, events);
             result.observed = Some(format!(
@@ -851,7 +991,7 @@ fn judge(
                 group_id: group_id(group),
                 partition_keys: keys.clone(),
                 of,
-                operations: shrunk.into_iter().map(recorded).collect(),
+                operations: shrunk.into_iter().map(|e| recorded(e, &messages)).collect(),
             });
         }
         results.push(result);
@@ -878,6 +1018,7 @@ fn judge(
         commits,
         commits_accepted,
         unanswered,
+        unkept: keeping.dropped.load(Ordering::Relaxed),
         p50,
         p99,
         wall,
@@ -941,7 +1082,7 @@ fn binding_result(troubles: &[String]) -> CaseResult {
 
 /// Short names of the messages a history sent: `m<client>.<number>`, with what a scripted
 /// one is (`names`).
-fn labels(history: &[Event<Operation>], names: &HashMap<Bytes, String>) -> HashMap<Bytes, String> {
+fn labels(history: &[Event<Operation>], names: &HashMap<Bytes, String>) -> HashMap<u64, String> {
     history
         .iter()
         .filter_map(|e| {
@@ -950,7 +1091,7 @@ fn labels(history: &[Event<Operation>], names: &HashMap<Bytes, String>) -> HashM
             if let Some(what) = names.get(&message.bytes) {
                 label = format!("{label} ({what})");
             }
-            Some((message.bytes.clone(), label))
+            Some((e.op.digest, label))
         })
         .collect()
 }
@@ -959,14 +1100,14 @@ fn labels(history: &[Event<Operation>], names: &HashMap<Bytes, String>) -> HashM
 /// named `k<i>` by their index in `keys`.
 fn interleaving(
     history: &[Event<Operation>],
-    labels: &HashMap<Bytes, String>,
+    labels: &HashMap<u64, String>,
     keys: &[PartitionKey],
 ) -> Vec<String> {
-    let name = |m: &MlsMessage| {
+    let name = |digest: &u64| {
         labels
-            .get(&m.bytes)
+            .get(digest)
             .cloned()
-            .unwrap_or_else(|| format!("a message never sent ({} bytes)", m.bytes.0.len()))
+            .unwrap_or_else(|| "a message never sent".into())
     };
     let key_name = |key: &PartitionKey| match keys.iter().position(|k| k == key) {
         Some(i) => format!("k{i}"),
@@ -976,8 +1117,8 @@ fn interleaving(
         Some(i) => format!("k{i}"),
         None => "an unknown partition".into(),
     };
-    let names = |messages: &[Message]| {
-        let names: Vec<String> = messages.iter().map(|m| name(&m.message)).collect();
+    let names = |digests: &[u64]| {
+        let names: Vec<String> = digests.iter().map(name).collect();
         format!("[{}]", names.join(", "))
     };
     let ms = |ns: u64| ns as f64 / 1e6;
@@ -993,12 +1134,10 @@ fn interleaving(
         let what = match &e.op.input {
             Input::Send { request, .. } => format!(
                 "send {} to {}",
-                name(&request.message),
+                name(&e.op.digest),
                 key_name(&request.partition_key)
             ),
-            Input::ExternalJoin { request, .. } => {
-                format!("external join {}", name(&request.message))
-            }
+            Input::ExternalJoin { .. } => format!("external join {}", name(&e.op.digest)),
             Input::Receive { request, .. } => format!(
                 "receive {} from {}",
                 key_name(&request.partition_key),
@@ -1006,20 +1145,16 @@ fn interleaving(
             ),
             _ => "group-info".to_string(),
         };
-        let answer = match (&e.op.answer, e.op.read()) {
-            (_, Some((_, answer))) => {
-                let mut shown = names(&answer.epoch.messages);
-                for hint in &answer.hints {
-                    let hinted = names(&hint.epoch.messages);
-                    shown = format!(
-                        "{shown}, hint {} {hinted}",
-                        mask_name(&hint.masked_partition_key)
-                    );
+        let answer = match &e.op.answer {
+            Some(Kept::Read { epoch, hints }) => {
+                let mut shown = names(epoch);
+                for (mask, hinted) in hints {
+                    shown = format!("{shown}, hint {} {}", mask_name(mask), names(hinted));
                 }
                 shown
             }
-            (Some(observed), None) => observed.response.summary(),
-            (None, None) => "?".into(),
+            Some(Kept::Other(response)) => response.summary(),
+            None => "?".into(),
         };
         lines.push(format!(
             "client {} ({from}) {:.3} … {until}: {what} → {answer}",
@@ -1030,13 +1165,15 @@ fn interleaving(
     lines
 }
 
-fn recorded(e: Event<Operation>) -> Recorded {
+fn recorded(e: Event<Operation>, messages: &Messages) -> Recorded {
+    let answer = e.op.answer.as_ref().map(|kept| messages.answer(kept));
     Recorded {
         client: e.op.client,
         call_ns: e.call,
         return_ns: e.ret,
         input: e.op.input,
-        answer: e.op.answer.map(|o| o.response),
+        unsent: answer.as_ref().is_some_and(Option::is_none),
+        answer: answer.flatten(),
     }
 }
 
@@ -1156,11 +1293,10 @@ fn droppable_sends(history: &[Event<Operation>]) -> Vec<u64> {
         .iter()
         .filter(|s| s.op.is_chat())
         .filter(|s| {
-            let message = s.op.sent().expect("a send");
             s.op.refused()
                 || reads.iter().all(|r| {
-                    let (request, answer) = r.op.read().expect("a read");
-                    !placed(request, answer).any(|(_, _, m)| &m.message == message)
+                    let (request, epoch, hints) = r.op.read().expect("a read");
+                    !placed(request, epoch, hints).any(|(_, _, m)| m == s.op.digest)
                         && (r.precedes(s) || s.precedes(r))
                 })
         })
@@ -1203,19 +1339,27 @@ mod tests {
     use super::*;
 
     /// An answered operation of client 0 from `call` to `ret`.
-    fn at(id: u64, input: Input, response: Response, call: u64, ret: u64) -> Event<Operation> {
-        let answer = Some(Observed {
-            response,
-            outbound: Vec::new(),
-        });
+    fn at(
+        keeping: &Keeping,
+        id: u64,
+        input: Input,
+        response: Response,
+        call: u64,
+        ret: u64,
+    ) -> Event<Operation> {
+        let answer = keeping.keep(response);
         let (client, group) = (0, 0);
-        let op = Operation {
+        let mut op = Operation {
             client,
             group,
             id,
             input,
+            digest: 0,
             answer,
         };
+        if let Some(message) = op.sequenced() {
+            op.digest = keeping.digest(&message);
+        }
         Event {
             op,
             call,
@@ -1229,6 +1373,7 @@ mod tests {
     #[test]
     fn hints_are_judged_against_the_other_partitions_of_the_group() {
         let material = Material::new(0, 1);
+        let keeping = Keeping::new();
         let mut initial = State::new(ServiceProviderId::new(cast::HUB).expect("valid domain"));
         for input in setup(std::slice::from_ref(&material)) {
             apply(&mut initial, &input);
@@ -1252,15 +1397,8 @@ mod tests {
             partition_key: child,
             commit_data: None,
         };
-        let sequenced = |request: &SendRequest| Message {
-            message: request.message.clone(),
-            commit: request
-                .commit_data
-                .as_ref()
-                .map(|d| mimi_ds_model::codec::MessageCommitData {
-                    next_partition_key: d.next_partition_key.masked(),
-                    group_info: d.group_info.clone(),
-                }),
+        let sequenced = |request: &SendRequest| {
+            super::sequenced(&request.message, request.commit_data.as_ref())
         };
         let read = |hinted: Vec<Message>| {
             let answer = mimi_ds_model::codec::ReceiveResponse {
@@ -1280,14 +1418,14 @@ mod tests {
                 from: from.clone(),
                 request,
             };
-            at(3, input, Response::Receive(answer), 30, 40)
+            at(&keeping, 3, input, Response::Receive(answer), 30, 40)
         };
         let send = |id, request: &SendRequest, call, ret| {
             let input = Input::Send {
                 from: from.clone(),
                 request: request.clone(),
             };
-            at(id, input, Response::Accepted, call, ret)
+            at(&keeping, id, input, Response::Accepted, call, ret)
         };
         let history = |hinted| vec![send(1, commit, 0, 10), send(2, &chat, 11, 20), read(hinted)];
         let whole = history(vec![sequenced(&chat)]);
