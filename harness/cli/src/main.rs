@@ -4,6 +4,15 @@
 use clap::{Parser, Subcommand};
 use mimi_ds_check::runner::Role;
 use mimi_ds_check::stress::Stop;
+/// `println!` for everything the CLI prints: a reader that went away (`… | head`) ends the
+/// program quietly ([`line_out`]) in every command, `fuzz` included, which keeps SIGPIPE
+/// ignored.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::line_out(format_args!($($arg)*))
+    };
+}
+
 mod commands;
 
 use anyhow::{anyhow, Result};
@@ -405,6 +414,23 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// Writes one line to stdout. A closed stdout ends the program at once, quietly, with the
+/// status a death by SIGPIPE gives (128 + 13), as for any Unix tool; any other failure to
+/// write ends it with one line on stderr. Never a panic, which `println!` would be.
+pub(crate) fn line_out(args: std::fmt::Arguments) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let written = out.write_fmt(args).and_then(|()| out.write_all(b"\n"));
+    match written {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(141),
+        Err(e) => {
+            eprintln!("mimi-ds-check: writing stdout: {e}");
+            std::process::exit(1)
+        }
+    }
+}
+
 /// A reader that stops early (`mimi-ds-check mutants | head`) ends the run quietly, as for
 /// any Unix tool, instead of a panic on the next line printed.
 fn die_quietly_on_closed_stdout() {
@@ -421,7 +447,7 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => {
             // --help and --version
-            print!("{e}");
+            outln!("{}", e.to_string().trim_end());
             return ExitCode::SUCCESS;
         }
         Err(e) => {
