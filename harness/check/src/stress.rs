@@ -185,6 +185,27 @@ fn sequenced(message: &MlsMessage, commit: Option<&mimi_ds_model::codec::CommitD
 }
 
 impl Operation {
+    /// Client `client`'s operation `id` on group `group`, with its message's digest.
+    fn new(
+        keeping: &Keeping,
+        (client, group, id): (usize, usize, u64),
+        input: Input,
+        answer: Option<Kept>,
+    ) -> Operation {
+        let mut op = Operation {
+            client,
+            group,
+            id,
+            input,
+            digest: 0,
+            answer,
+        };
+        if let Some(message) = op.sequenced() {
+            op.digest = keeping.digest(&message);
+        }
+        op
+    }
+
     fn is_send(&self) -> bool {
         matches!(self.input, Input::Send { .. } | Input::ExternalJoin { .. })
     }
@@ -686,17 +707,7 @@ async fn perform(
         Err(Trouble::Transport(_)) => (None, None),
         Err(Trouble::Binding(e)) => (None, Some(e.why)),
     };
-    let mut op = Operation {
-        client,
-        group,
-        id,
-        input,
-        digest: 0,
-        answer,
-    };
-    if let Some(message) = op.sequenced() {
-        op.digest = keeping.digest(&message);
-    }
+    let op = Operation::new(keeping, (client, group, id), input, answer);
     let event = Event {
         ret: op.answer.as_ref().map(|_| ret),
         op,
@@ -1348,18 +1359,7 @@ mod tests {
         ret: u64,
     ) -> Event<Operation> {
         let answer = keeping.keep(response);
-        let (client, group) = (0, 0);
-        let mut op = Operation {
-            client,
-            group,
-            id,
-            input,
-            digest: 0,
-            answer,
-        };
-        if let Some(message) = op.sequenced() {
-            op.digest = keeping.digest(&message);
-        }
+        let op = Operation::new(keeping, (0, 0, id), input, answer);
         Event {
             op,
             call,
