@@ -531,26 +531,6 @@ fn decode_streams_one_answer_per_line_while_stdin_is_open() {
     assert!(child.wait().unwrap().success());
 }
 
-/// A reader that stopped (`mimi-ds-check mutants | head`) ends the run quietly with the
-/// status of a tool SIGPIPE ended, whether the command prints with `println!` (`mutants`) or
-/// handles its write errors (`decode`); SIGPIPE itself stays ignored, so a peer closing a
-/// socket never ends a run.
-#[test]
-fn a_closed_stdout_ends_the_run_quietly() {
-    for args in [&["mutants"][..], &["decode", "receive-response", "0000"]] {
-        let (reader, writer) = std::io::pipe().expect("a pipe");
-        drop(reader);
-        let out = Command::new(env!("CARGO_BIN_EXE_mimi-ds-check"))
-            .args(args)
-            .stdout(writer)
-            .stderr(Stdio::piped())
-            .output()
-            .expect("the binary runs");
-        assert_eq!(out.status.code(), Some(141), "{args:?}");
-        assert_eq!(text(&out.stderr), "", "{args:?}");
-    }
-}
-
 /// A line over the cap is one error naming it; the lines after it are still answered.
 #[test]
 fn an_overlong_decode_line_is_refused_and_the_next_one_answered() {
@@ -665,4 +645,44 @@ fn stress_passes_the_reference_and_writes_a_mutants_shrunk_history() {
     }
     assert_one_clear_line(&check(&["stress", "--clients", "0"], None));
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A reader that goes away (`… | head`) ends every command that prints quietly, `fuzz`
+/// included (it keeps SIGPIPE ignored for its sockets): the status a death by SIGPIPE gives,
+/// nothing on stderr, no panic. Stdout is a pipe whose reader is closed before the command
+/// starts, so its first line already fails.
+#[cfg(unix)]
+#[test]
+fn a_closed_stdout_ends_each_printing_command_quietly() {
+    use std::os::fd::FromRawFd;
+    use std::os::unix::process::ExitStatusExt;
+    for args in [
+        &["fuzz", "--requests", "50"][..],
+        &["mutants"][..],
+        &["requirements"][..],
+        &["decode", "receive-response", "0000"][..],
+    ] {
+        let mut fds = [0; 2];
+        // SAFETY: two fresh descriptors; the reader is closed and the writer owned by `File`.
+        let stdout = unsafe {
+            assert_eq!(libc::pipe(fds.as_mut_ptr()), 0);
+            libc::close(fds[0]);
+            std::fs::File::from_raw_fd(fds[1])
+        };
+        let out = Command::new(env!("CARGO_BIN_EXE_mimi-ds-check"))
+            .args(args)
+            .current_dir(repo())
+            .stdin(Stdio::null())
+            .stdout(stdout)
+            .stderr(Stdio::piped())
+            .output()
+            .expect("the binary runs");
+        let err = text(&out.stderr);
+        assert!(err.is_empty(), "{args:?}: {err}");
+        let status = out.status;
+        assert!(
+            status.code() == Some(141) || status.signal() == Some(libc::SIGPIPE),
+            "{args:?}: {status:?}"
+        );
+    }
 }

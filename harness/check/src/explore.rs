@@ -62,15 +62,15 @@ struct Material {
 
 /// An external join, the joiner's GroupInfo without the ratchet tree, and its first message
 /// in the partition it announces.
-struct Join {
-    request: ExternalJoinRequest,
+pub(crate) struct Join {
+    pub(crate) request: ExternalJoinRequest,
     group_info_without_tree: MlsMessage,
-    chat: SendRequest,
+    pub(crate) chat: SendRequest,
 }
 
 /// An external join by d.example's dave from the GroupInfo of each commit of `events`: stale
 /// once a later commit is sent, fresh before.
-fn joins(events: &[Event]) -> Vec<Join> {
+pub(crate) fn joins(events: &[Event]) -> Vec<Join> {
     events
         .iter()
         .filter_map(|e| e.request.commit_data.as_ref()?.group_info.clone())
@@ -182,41 +182,51 @@ impl Material {
         }
     }
 
-    /// A forked history: bob bans mallory while carol commits in the same epoch; then each
-    /// branch chats and adds mallory (refused only in bob's branch). Seeded by `seed`.
+    /// A forked history ([`forked`]), seeded by `seed`.
     fn forked(seed: u64) -> Material {
-        let scope = format!("{SECTION}/seed-{seed}");
-        let mut fork = mimi_ds_generate::mls::seeded_as(&scope, || {
-            stories::fork(Handshakes::Clear, Some(b"mallory"))
-        });
-        let chat_bob = Fork::chat_in_branch(&mut fork.bob, "in bob's branch");
-        let chat_carol = Fork::chat_in_branch(&mut fork.carol, "in carol's branch");
-        let add_bob = Fork::add_in_branch(&mut fork.bob, "mallory");
-        let add_carol = Fork::add_in_branch(&mut fork.carol, "mallory");
-        let events = vec![
-            fork.founding_event,
-            fork.bob_commit,
-            fork.carol_commit,
-            chat_bob,
-            chat_carol,
-            add_bob,
-            add_carol,
-        ];
-        let mut keys = vec![fork.creation];
-        for event in &events {
-            let announced = event
-                .request
-                .commit_data
-                .as_ref()
-                .map(|c| c.next_partition_key);
-            for key in std::iter::once(event.request.partition_key).chain(announced) {
-                if !keys.contains(&key) {
-                    keys.push(key);
-                }
+        let (creation, events, keys) = forked(stories::GROUP, &format!("{SECTION}/seed-{seed}"));
+        Material::of("forked", creation, events, keys)
+    }
+}
+
+/// A forked history of `group_id`, its keys and secrets seeded under `scope`: alice founds
+/// the group, then bob bans mallory while carol commits in the same epoch; then each branch
+/// chats and adds mallory (refused only in bob's branch). Its creation key, its events in
+/// that order and every key they use or announce, creation first.
+pub(crate) fn forked(
+    group_id: &[u8],
+    scope: &str,
+) -> (PartitionKey, Vec<Event>, Vec<PartitionKey>) {
+    let mut fork = mimi_ds_generate::mls::seeded_as(scope, || {
+        stories::fork_in(group_id, Handshakes::Clear, Some(b"mallory"))
+    });
+    let chat_bob = Fork::chat_in_branch(&mut fork.bob, "in bob's branch");
+    let chat_carol = Fork::chat_in_branch(&mut fork.carol, "in carol's branch");
+    let add_bob = Fork::add_in_branch(&mut fork.bob, "mallory");
+    let add_carol = Fork::add_in_branch(&mut fork.carol, "mallory");
+    let events = vec![
+        fork.founding_event,
+        fork.bob_commit,
+        fork.carol_commit,
+        chat_bob,
+        chat_carol,
+        add_bob,
+        add_carol,
+    ];
+    let mut keys = vec![fork.creation];
+    for event in &events {
+        let announced = event
+            .request
+            .commit_data
+            .as_ref()
+            .map(|c| c.next_partition_key);
+        for key in std::iter::once(event.request.partition_key).chain(announced) {
+            if !keys.contains(&key) {
+                keys.push(key);
             }
         }
-        Material::of("forked", fork.creation, events, keys)
     }
+    (fork.creation, events, keys)
 }
 
 /// The epochs of seed `seed`'s history after the founding: two to four, each with up to four

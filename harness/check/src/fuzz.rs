@@ -607,9 +607,15 @@ async fn read_state(rig: &Rig, reads: &[Input]) -> Result<Vec<Response>, String>
 
 /// The reads that show a role's state after `case`: for a hub, every partition key the case
 /// names read from counter 0 and every group's GroupInfo; for a follower, a local read of
-/// every group (followed or not); an RSP has no read without an effect (a KeyPackage request
-/// uses one up), so only its answers are judged.
+/// every group (followed or not); for an RSP, each KeyPackage request of the case (alone or
+/// in a bundle), and each for a user who never had a KeyPackage, that the model refuses
+/// once the case is over, changing nothing: a user with none (left) for that suite, refused
+/// the same way after a burst only if the burst handed none out to them. A request served either uses a KeyPackage up or may be served
+/// another last-resort one (the RSP's choice), so it cannot read twice.
 fn reads_of(case: &Case) -> Vec<Input> {
+    if case.role == Role::Rsp {
+        return rsp_reads(case);
+    }
     let mut keys: Vec<PartitionKey> = Vec::new();
     let mut groups: Vec<Bytes> = Vec::new();
     for step in &case.steps {
@@ -666,6 +672,42 @@ fn reads_of(case: &Case) -> Vec<Input> {
             .collect(),
         Role::Rsp => Vec::new(),
     }
+}
+
+/// The KeyPackage requests of `case` the model refuses after it, changing nothing.
+fn rsp_reads(case: &Case) -> Vec<Input> {
+    let mut state = mimi_ds_model::ds::State::new(case.target.clone());
+    for step in &case.steps {
+        mimi_ds_model::ds::apply(&mut state, &step.input);
+    }
+    let mut requests: Vec<&KeyPackageRequest> = Vec::new();
+    for step in &case.steps {
+        match &step.input {
+            Input::KeyPackage { request } => requests.push(request),
+            Input::KeyPackageBundle { request } => requests.extend(&request.requests),
+            _ => {}
+        }
+    }
+    // Each as asked, and for a user who never had a KeyPackage.
+    let nobody = requests.iter().map(|r| KeyPackageRequest {
+        user_id: Bytes::from(&b"nobody"[..]),
+        ..(*r).clone()
+    });
+    let candidates: Vec<KeyPackageRequest> = requests
+        .iter()
+        .map(|r| (*r).clone())
+        .chain(nobody)
+        .collect();
+    let mut reads: Vec<Input> = Vec::new();
+    for request in candidates {
+        let read = Input::KeyPackage { request };
+        let step = mimi_ds_model::ds::step(&state, &read);
+        let refused = matches!(step.expect.canonical, Response::Error(_));
+        if refused && step.next.key_packages == state.key_packages && !reads.contains(&read) {
+            reads.push(read);
+        }
+    }
+    reads
 }
 
 /// The case of `role` that gives the target the most state to keep: the one with the most
@@ -1225,6 +1267,11 @@ fn read_name(input: &Input) -> String {
                 hex::encode(group_id.as_slice())
             )
         }
+        Input::KeyPackage { request } => format!(
+            "key-package request for user {} (suite {})",
+            String::from_utf8_lossy(request.user_id.as_slice()),
+            request.cipher_suite
+        ),
         other => format!("{other:?}"),
     }
 }
@@ -1537,6 +1584,29 @@ pub fn describe(request: &Request) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The RSP's state is read too: the case a burst would start from leaves a user the model
+    /// refuses, and each read is one the model refuses without a change.
+    #[test]
+    fn an_rsp_setup_has_reads_that_change_nothing() {
+        let cases = crate::cases::load(std::path::Path::new(mimi_ds_vectors::BUNDLED))
+            .expect("the bundled vectors load");
+        let setup = setup_candidates(&cases, Role::Rsp)[0];
+        let reads = reads_of(setup);
+        assert!(!reads.is_empty(), "no read of {}", setup.id);
+        let mut state = mimi_ds_model::ds::State::new(setup.target.clone());
+        for step in &setup.steps {
+            mimi_ds_model::ds::apply(&mut state, &step.input);
+        }
+        for read in &reads {
+            let step = mimi_ds_model::ds::step(&state, read);
+            assert!(
+                matches!(step.expect.canonical, Response::Error(_)),
+                "{read:?}"
+            );
+            assert_eq!(step.next.key_packages, state.key_packages, "{read:?}");
+        }
+    }
 
     fn request(to: Destination, base: Vec<u8>, mutations: Vec<Mutation>) -> Request {
         Request {

@@ -1,10 +1,10 @@
 //! The checker: replays the vectors (`cases`) against any DS at a URL (`runner`), playing the
 //! peers it calls (`peers`), over plain HTTP or mutual TLS (`transport`); sums a run up
 //! (`suite`, the library entry point) and writes its reports (`report`), telling a trace as a
-//! story (`story`); fuzzes a target over HTTP (`fuzz`); runs many clients at once and checks
-//! their history for linearizability (`stress`, `linearizability`). With features: random
-//! traces over real MLS (`explore`), the reference DS in process and the suite's score
-//! against its mutants (`reference`, `score`). What can go wrong before a target gets a
+//! story (`story`); fuzzes a target over HTTP (`fuzz`); checks a concurrent history for
+//! linearizability (`linearizability`). With features: random traces over real MLS and many
+//! clients at once over real MLS groups (`explore`: `explore`, `stress`), the reference DS
+//! in process and the suite's score against its mutants (`reference`, `score`). What can go wrong before a target gets a
 //! grade is an [`Error`]. Every body read from a target, by the runner or its peers, is read
 //! within a cap and a deadline (`body`).
 
@@ -20,6 +20,7 @@ pub mod runner;
 #[cfg(feature = "reference")]
 pub mod score;
 pub mod story;
+#[cfg(feature = "explore")]
 pub mod stress;
 pub mod suite;
 pub mod transport;

@@ -66,6 +66,14 @@ pub fn partition<K: Ord, O>(
 
 const NIL: usize = usize::MAX;
 
+/// Below the top `KEEP_TOP` entries of the search's stack, one state in `KEEP_EVERY` is kept;
+/// the others are stepped to again from the nearest kept one if the search ever backtracks
+/// that far. A state costs what the step that made it changed (persistent structures share
+/// the rest), so a long history's stack holds a 64th of it; backtracking is mostly shallow,
+/// within the top, where it costs nothing more.
+const KEEP_EVERY: usize = 64;
+const KEEP_TOP: usize = 1024;
+
 /// The events of a history as a doubly linked list in time order, from which linearized
 /// operations are lifted out and put back in reverse order (dancing links).
 struct Events {
@@ -147,7 +155,8 @@ pub fn check<S: Specification>(
     };
     let mut linearized = 0u64;
     let mut cache: HashSet<(u64, u64)> = HashSet::new();
-    let mut stack: Vec<(usize, S::State)> = Vec::new();
+    // The call node of each operation linearized, with the state before it if kept.
+    let mut stack: Vec<(usize, Option<S::State>)> = Vec::new();
     let mut state = initial.clone();
     let mut node = events.next[events.head];
     let mut steps = 0u64;
@@ -162,7 +171,13 @@ pub fn check<S: Specification>(
             if let Some(after) = spec.step(&state, &history[op].op) {
                 if cache.insert((linearized ^ key(op), spec.fingerprint(&after))) {
                     linearized ^= key(op);
-                    stack.push((node, std::mem::replace(&mut state, after)));
+                    let before = std::mem::replace(&mut state, after);
+                    stack.push((node, Some(before)));
+                    if let Some(old) = stack.len().checked_sub(KEEP_TOP + 1) {
+                        if old % KEEP_EVERY != 0 {
+                            stack[old].1 = None;
+                        }
+                    }
                     events.lift(node);
                     node = events.next[events.head];
                     continue;
@@ -175,7 +190,18 @@ pub fn check<S: Specification>(
                 return Verdict::Violation;
             };
             linearized ^= key(call / 2);
-            state = before;
+            state = match before {
+                Some(before) => before,
+                None => {
+                    // The kept state below, stepped through the operations linearized since.
+                    let kept = stack.len() / KEEP_EVERY * KEEP_EVERY;
+                    let from = stack[kept].1.clone().expect("every 64th state is kept");
+                    stack[kept..].iter().fold(from, |s, (call, _)| {
+                        spec.step(&s, &history[call / 2].op)
+                            .expect("a step taken once is taken again")
+                    })
+                }
+            };
             events.unlift(call);
             node = events.next[call];
         }
@@ -314,6 +340,29 @@ mod tests {
             at(Op::Append(7, false), 10, 0),
         ];
         assert_eq!(verdict(&early), Verdict::Violation);
+    }
+
+    /// Backtracking past states the stack did not keep steps to them again: three
+    /// concurrent appends first, then a long sequence, then a read that fixes the first
+    /// three's order; the whole log read is right only if every state restored on the way
+    /// back (and stepped on from) is.
+    #[test]
+    fn backtracking_deep_in_a_long_history_restores_the_state() {
+        let n = (KEEP_TOP + 2 * KEEP_EVERY) as u32 + 5;
+        let sequential = (3..n).map(|i| at(Op::Append(i, true), 10 * i as u64, 10 * i as u64 + 1));
+        let end = 10 * n as u64;
+        let history = |first: [u32; 3]| -> Vec<Event<Op>> {
+            let read = first.into_iter().chain(3..n).collect();
+            (0..3)
+                .map(|i| at(Op::Append(i, true), 0, 5))
+                .chain(sequential.clone())
+                .chain([at(Op::Read(0, Some(read)), end, end + 1)])
+                .collect()
+        };
+        for first in [[0, 1, 2], [0, 2, 1], [2, 1, 0]] {
+            assert_eq!(verdict(&history(first)), Verdict::Linearizable, "{first:?}");
+        }
+        assert_eq!(verdict(&history([0, 1, 1])), Verdict::Violation);
     }
 
     #[test]

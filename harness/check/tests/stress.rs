@@ -1,5 +1,5 @@
 //! `stress` at small sizes: the reference DS and every freedom (a legal DS) have a
-//! linearizable history, and each mutant that only stress catches (`NOT_BY_VECTORS`) has
+//! linearizable history, commits, forks and external joins included, and each mutant that only stress catches (`NOT_BY_VECTORS`) has
 //! none, with a shrunk counterexample.
 
 use mimi_ds_check::runner::Grade;
@@ -26,8 +26,27 @@ fn grades(found: &Stress) -> Vec<Grade> {
 fn the_reference_and_every_freedom_are_linearizable() {
     let found = stress(Options::default(), 3000);
     assert_eq!(grades(&found), vec![Grade::Pass; stress::GROUPS]);
-    assert_eq!(found.operations, 3000 + stress::GROUPS);
+    // Then one read of each partition whole: more than one per group.
+    assert!(
+        found.operations > 3000 + stress::GROUPS,
+        "{}",
+        found.figures_line()
+    );
     assert!(found.sends > 1000, "{}", found.figures_line());
+    // Every group's commits and external joins were sent, and bob's commit adding mallory
+    // in the branch where he banned her was refused.
+    assert_eq!(
+        found.commits,
+        8 * stress::GROUPS,
+        "{}",
+        found.figures_line()
+    );
+    assert_eq!(
+        found.commits_accepted,
+        7 * stress::GROUPS,
+        "{}",
+        found.figures_line()
+    );
     assert!(found.counterexample.is_none());
     for freedom in FREEDOMS {
         let options = Options {

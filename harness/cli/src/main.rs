@@ -4,6 +4,16 @@
 use clap::{Parser, Subcommand};
 use mimi_ds_check::runner::Role;
 use mimi_ds_check::stress::Stop;
+/// `println!` for everything the CLI prints: a reader that went away (`… | head`) ends the
+/// program quietly ([`line_out`]) in every command. SIGPIPE stays ignored, as Rust sets it:
+/// a socket write to a peer that closed (a target, the runner's peers, the in-process
+/// reference's calls) must be an error to handle, never the end of the run.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::line_out(format_args!($($arg)*))
+    };
+}
+
 mod commands;
 
 use anyhow::{anyhow, Result};
@@ -405,37 +415,21 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
-/// A reader that stops early (`mimi-ds-check mutants | head`) ends the run quietly, as for
-/// any Unix tool, instead of a panic on the next line printed. SIGPIPE itself stays ignored,
-/// as Rust sets it: a socket write to a peer that closed (the runner's own peers, a target,
-/// the in-process reference's calls) must be an error to handle, never the process's end.
-fn die_quietly_on_closed_stdout() {
-    let report = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        let message = info
-            .payload()
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| info.payload().downcast_ref::<&str>().copied())
-            .unwrap_or("");
-        // The message `println!` panics with when stdout is a closed pipe.
-        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
-            // 128 + SIGPIPE, the status of a tool the signal ended.
-            std::process::exit(141);
+/// Writes one line to stdout. A closed stdout ends the program at once, quietly, with the
+/// status a death by SIGPIPE gives (128 + 13), as for any Unix tool; any other failure to
+/// write ends it with one line on stderr. Never a panic, which `println!` would be.
+pub(crate) fn line_out(args: std::fmt::Arguments) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let written = out.write_fmt(args).and_then(|()| out.write_all(b"\n"));
+    match written {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(141),
+        Err(e) => {
+            eprintln!("mimi-ds-check: writing stdout: {e}");
+            std::process::exit(1)
         }
-        report(info);
-    }));
-}
-
-/// The context of every failed write to stdout that is handled as an error.
-pub const WRITING_STDOUT: &str = "writing stdout";
-
-fn broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|cause| {
-        cause
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-    })
+    }
 }
 
 fn main() -> ExitCode {
@@ -443,7 +437,7 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => {
             // --help and --version
-            print!("{e}");
+            outln!("{}", e.to_string().trim_end());
             return ExitCode::SUCCESS;
         }
         Err(e) => {
@@ -458,12 +452,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    die_quietly_on_closed_stdout();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.is::<AlreadyReported>() => ExitCode::FAILURE,
-        // `decode … | head -1`: the reader stopped, so do we, quietly.
-        Err(e) if e.to_string() == WRITING_STDOUT && broken_pipe(&e) => ExitCode::from(141),
         Err(e) => {
             eprintln!("mimi-ds-check: {}", one_line(&e));
             ExitCode::FAILURE

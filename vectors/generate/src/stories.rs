@@ -119,17 +119,26 @@ pub struct Founding {
 
 /// The usual founding: bob on `b.example`, carol on `c.example`.
 pub fn found(handshakes: Handshakes) -> Founding {
-    found_with(&[("bob", FOLLOWER_B), ("carol", FOLLOWER_C)], handshakes)
+    found_with(JOINERS, handshakes)
 }
 
+/// Whom alice adds in the usual founding.
+const JOINERS: &[(&str, &str)] = &[("bob", FOLLOWER_B), ("carol", FOLLOWER_C)];
+
 pub fn found_with(joiners: &[(&str, &str)], handshakes: Handshakes) -> Founding {
+    found_in(GROUP, joiners, handshakes)
+}
+
+/// A founding of the group `group_id`: workloads that host several real groups at one hub
+/// need each its own id.
+pub fn found_in(group_id: &[u8], joiners: &[(&str, &str)], handshakes: Handshakes) -> Founding {
     let joiners: Vec<Client> = joiners
         .iter()
         .map(|(name, domain)| Client::new(name, domain))
         .collect();
     let (packages, key_packages): (Vec<KeyPackage>, Vec<MlsMessage>) =
         joiners.iter().map(|c| c.key_package(false)).unzip();
-    let mut alice = Client::new("alice", HUB).create_group(GROUP, handshakes);
+    let mut alice = Client::new("alice", HUB).create_group(group_id, handshakes);
     let creation = alice.partition_key();
     let committed = alice.add(&packages);
     Founding {
@@ -329,7 +338,12 @@ pub struct Fork {
 }
 
 pub fn fork(handshakes: Handshakes, bob_bans: Option<&[u8]>) -> Fork {
-    let founding = found(handshakes);
+    fork_in(GROUP, handshakes, bob_bans)
+}
+
+/// The fork of [`fork`] in the group `group_id`.
+pub fn fork_in(group_id: &[u8], handshakes: Handshakes, bob_bans: Option<&[u8]>) -> Fork {
+    let founding = found_in(group_id, JOINERS, handshakes);
     let welcome = founding.committed.welcome.clone().expect("Welcome");
     let founding_event = founding.event(founding.commit_data(true, &[FOLLOWER_B, FOLLOWER_C]));
     let base = founding.committed.next_partition_key;

@@ -8,11 +8,11 @@ use mimi_ds_model::requirements::CATALOGUE;
 pub fn requirements(json: bool) -> Result<()> {
     if json {
         let text = serde_json::to_string_pretty(CATALOGUE).context("the catalogue as JSON")?;
-        println!("{text}");
+        outln!("{text}");
         return Ok(());
     }
     for r in CATALOGUE {
-        println!(
+        outln!(
             "{:<52} {:<10} {}",
             r.id.0,
             r.level.keyword().unwrap_or("STATEMENT"),
@@ -26,13 +26,15 @@ pub fn requirements(json: bool) -> Result<()> {
 pub fn errata(json: bool) -> Result<()> {
     if json {
         let text = serde_json::to_string_pretty(ERRATA).context("the errata as JSON")?;
-        println!("{text}");
+        outln!("{text}");
         return Ok(());
     }
     for e in ERRATA {
-        println!(
+        outln!(
             "{}\n  decision: {}\n  reason:   {}\n",
-            e.id.0, e.decision, e.reason
+            e.id.0,
+            e.decision,
+            e.reason
         );
     }
     Ok(())

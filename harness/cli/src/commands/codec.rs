@@ -3,7 +3,7 @@
 use crate::AlreadyReported;
 use anyhow::{anyhow, bail, Context, Result};
 use mimi_ds_model::codec::{find_structure, structures, Structure};
-use std::io::{BufRead, Read, Write};
+use std::io::{BufRead, Read};
 
 fn structure(name: &str) -> Result<Structure> {
     find_structure(name).ok_or_else(|| {
@@ -62,10 +62,12 @@ fn for_each_input(
     arg: Option<String>,
     each: impl Fn(&str) -> Result<String, String>,
 ) -> Result<()> {
-    let mut stdout = std::io::stdout().lock();
     if let Some(text) = arg {
         return match each(text.trim()) {
-            Ok(out) => writeln!(stdout, "{out}").context(crate::WRITING_STDOUT),
+            Ok(out) => {
+                outln!("{out}");
+                Ok(())
+            }
             Err(e) => {
                 eprintln!("mimi-ds-check: {e}");
                 // The line above says it all; the exit status carries the rest.
@@ -85,7 +87,7 @@ fn for_each_input(
         };
         inputs += 1;
         match answer {
-            Ok(out) => writeln!(stdout, "{out}").context(crate::WRITING_STDOUT)?,
+            Ok(out) => outln!("{out}"),
             Err(e) => {
                 failed += 1;
                 eprintln!("mimi-ds-check: {}{e}", place(Some(number)));

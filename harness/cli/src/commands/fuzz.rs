@@ -36,7 +36,7 @@ pub fn fuzz(
     }
     let summary = &found.summary;
     for result in summary.results.iter().filter(|r| r.grade != Grade::Pass) {
-        println!("{}", describe(result));
+        outln!("{}", describe(result));
     }
     let failure = found.runs.iter().find_map(|r| r.failure.as_ref());
     if let Some(dir) = report_dir {
@@ -45,7 +45,7 @@ pub fn fuzz(
             keep(dir, failure, &cases, seed)?;
         }
     } else if failure.is_some() {
-        println!("give --report-dir to keep the failing request and a replayable vector");
+        outln!("give --report-dir to keep the failing request and a replayable vector");
     }
     let sent: usize = found
         .runs
@@ -54,7 +54,7 @@ pub fn fuzz(
         .map(|(_, n)| n)
         .sum();
     let wall = summary.wall.as_secs_f64();
-    println!(
+    outln!(
         "{sent} requests (seed {seed}) against {}: {:.1} s, {:.0} requests/s",
         summary.target,
         wall,
@@ -78,19 +78,19 @@ fn keep(
     let mut text = serde_json::to_string_pretty(&failure.replay_json())?;
     text.push('\n');
     std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
-    println!("the failing request, minimised: {}", path.display());
+    outln!("the failing request, minimised: {}", path.display());
     let setup = cases.iter().find(|c| c.id == failure.setup);
     match setup.and_then(|s| fuzz::vector(failure, s, seed)) {
         Some(test) => {
             let vectors = dir.join("counterexample");
             let file = trace::file(fuzz::SECTION, vec![test]);
             mimi_ds_vectors::write_trace_file(&vectors, &file)?;
-            println!(
+            outln!(
                 "replay it with: mimi-ds-check run --vectors {}",
                 vectors.display()
             );
         }
-        None => println!(
+        None => outln!(
             "no trace vector carries this request (test control, another media type or an oversize body): replay it by hand from failure.json after `mimi-ds-check run --only {}`",
             failure.setup
         ),

@@ -26,9 +26,9 @@ pub fn stress(options: &Options, settings: Settings, report_dir: Option<&Path>) 
     }
     let summary = &found.summary;
     for result in summary.results.iter().filter(|r| r.grade != Grade::Pass) {
-        println!("{}", describe(result));
+        outln!("{}", describe(result));
         for line in result.because.iter().skip(1) {
-            println!("  {line}");
+            outln!("  {line}");
         }
     }
     if let Some(dir) = report_dir {
@@ -39,11 +39,11 @@ pub fn stress(options: &Options, settings: Settings, report_dir: Option<&Path>) 
             let path = dir.join("history.json");
             let text = serde_json::to_string_pretty(counterexample).expect("serializes");
             std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
-            println!("the shrunk history is in {}", path.display());
+            outln!("the shrunk history is in {}", path.display());
         }
     }
-    println!("{}", summary.line());
-    println!("{} (seed {})", found.figures_line(), settings.seed);
+    outln!("{}", summary.line());
+    outln!("{} (seed {})", found.figures_line(), settings.seed);
     match summary.problem(false) {
         None => Ok(()),
         Some(problem) => bail!("{problem}"),

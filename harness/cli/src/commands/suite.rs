@@ -71,22 +71,22 @@ pub fn run(
     let selected = suite::select(cases::load(vectors)?, options)?;
     if dry_run {
         for case in &selected {
-            println!(
+            outln!(
                 "{} ({}, {} inputs)",
                 case.id,
                 role_name(case.role),
                 case.steps.len()
             );
         }
-        println!("{} cases selected", selected.len());
+        outln!("{} cases selected", selected.len());
         return Ok(());
     }
     let summary = suite::run(&selected, options, &progress(selected.len()))?;
     if let Some(dir) = report_dir {
         report::write_all(dir, &summary, strict)?;
     }
-    println!("{}", summary.line());
-    println!("{}", summary.timing_line());
+    outln!("{}", summary.line());
+    outln!("{}", summary.timing_line());
     match summary.problem(strict) {
         None => Ok(()),
         Some(problem) => bail!("{problem}"),
@@ -106,32 +106,32 @@ pub fn explore(
     let found = suite::explore(options, traces, max_ops, seed)?;
     let rate = found.rate_line();
     let Some((test, result)) = found.counterexample else {
-        println!(
+        outln!(
             "{traces} random traces per role the target offers (seed {seed}, up to {max_ops} operations) passed; {rate}"
         );
         print_coverage(&found.coverage);
         return Ok(());
     };
-    println!("{}", describe(&result));
-    println!(
+    outln!("{}", describe(&result));
+    outln!(
         "a random trace failed; shrunk to {} inputs (seed {seed}); {rate}",
         test.steps.len()
     );
     let case = cases::case_of(&test)?;
     for line in mimi_ds_check::story::tell(case.steps.iter().map(|s| &s.input)) {
-        println!("  {line}");
+        outln!("  {line}");
     }
     match report_dir {
         Some(dir) => {
             let vectors = dir.join("counterexample");
             let file = trace::file(explore::SECTION, vec![test]);
             mimi_ds_vectors::write_trace_file(&vectors, &file)?;
-            println!(
+            outln!(
                 "replay it with: mimi-ds-check run --vectors {}",
                 vectors.display()
             );
         }
-        None => println!("give --report-dir to keep it as a replayable vector"),
+        None => outln!("give --report-dir to keep it as a replayable vector"),
     }
     bail!("{} failed", result.id)
 }
@@ -140,7 +140,7 @@ pub fn explore(
 /// its expectations cited, with those they did not.
 fn print_coverage(coverage: &explore::Coverage) {
     let inputs: Vec<&str> = coverage.inputs.iter().map(String::as_str).collect();
-    println!("inputs drawn ({}): {}", inputs.len(), inputs.join(", "));
+    outln!("inputs drawn ({}): {}", inputs.len(), inputs.join(", "));
     let wire: Vec<&str> = CATALOGUE
         .iter()
         .filter(|r| r.testable.is_wire_testable())
@@ -151,13 +151,13 @@ fn print_coverage(coverage: &explore::Coverage) {
         .copied()
         .filter(|id| !coverage.requirements.contains(*id))
         .collect();
-    println!(
+    outln!(
         "wire-testable requirements exercised: {} of {}",
         wire.len() - missed.len(),
         wire.len()
     );
     if !missed.is_empty() {
-        println!("not exercised: {}", missed.join(", "));
+        outln!("not exercised: {}", missed.join(", "));
     }
 }
 
@@ -193,7 +193,7 @@ pub fn serve(
             (None, Some(f)) => format!(" with freedom {}", freedoms::info(f).name),
             (None, None) => String::new(),
         };
-        println!(
+        outln!(
             "reference DS ({} role){bug} serving at {}",
             role_name(role),
             server.url()
@@ -212,7 +212,7 @@ pub fn mutants_explored(traces: u32, seed: u64) -> Result<()> {
     let mut found_count = 0;
     for m in MUTANTS {
         if let Some(why) = mutants::beyond_explore(m.kind) {
-            println!("  beyond   {:<40} {why}", m.name);
+            outln!("  beyond   {:<40} {why}", m.name);
             continue;
         }
         let options = Options {
@@ -223,7 +223,7 @@ pub fn mutants_explored(traces: u32, seed: u64) -> Result<()> {
         match &found.counterexample {
             Some((test, _)) => {
                 found_count += 1;
-                println!(
+                outln!(
                     "  found    {:<40} shrunk to {} inputs; {}",
                     m.name,
                     test.steps.len(),
@@ -231,12 +231,12 @@ pub fn mutants_explored(traces: u32, seed: u64) -> Result<()> {
                 );
             }
             None => {
-                println!("  SURVIVED {:<40} {}", m.name, found.rate_line());
+                outln!("  SURVIVED {:<40} {}", m.name, found.rate_line());
                 survivors.push(m.name);
             }
         }
     }
-    println!(
+    outln!(
         "random traces alone (seed {seed}, {traces} per role): {found_count} of {} mutants found",
         MUTANTS.len()
     );
@@ -249,7 +249,7 @@ pub fn mutants_explored(traces: u32, seed: u64) -> Result<()> {
 pub fn mutants(score: bool, vectors: &Path) -> Result<()> {
     if !score {
         for m in MUTANTS {
-            println!("{:<40} {}", m.name, m.does);
+            outln!("{:<40} {}", m.name, m.does);
         }
         return Ok(());
     }
@@ -259,21 +259,21 @@ pub fn mutants(score: bool, vectors: &Path) -> Result<()> {
         let breakers: Vec<&MutantInfo> = mutants::mutants_of(*rule).collect();
         if breakers.is_empty() {
             let why = mutants::why_without_mutant(*rule).unwrap_or("NO MUTANT AND NO REASON");
-            println!("{}\n  no mutant: {why}", rule.id());
+            outln!("{}\n  no mutant: {why}", rule.id());
             continue;
         }
-        println!("{}", rule.id());
+        outln!("{}", rule.id());
         for m in breakers {
             if let Some(by) = mutants::not_by_vectors(m.kind) {
-                println!(
+                outln!(
                     "  by {by:<6} {:<40} no vector can kill it: `mimi-ds-check {by} --mutant {}` does",
                     m.name, m.name
                 );
                 continue;
             }
             match score.killer(m.kind, *rule) {
-                Some(kill) => println!("  killed   {:<40} by {}", m.name, kill.case),
-                None => println!(
+                Some(kill) => outln!("  killed   {:<40} by {}", m.name, kill.case),
+                None => outln!(
                     "  SURVIVED {:<40} no failing case names {}",
                     m.name,
                     rule.id()
@@ -295,13 +295,13 @@ pub fn mutants(score: bool, vectors: &Path) -> Result<()> {
         .count();
     let scored = score.runs.len();
     let killed = scored - survivors.len();
-    println!(
+    outln!(
         "rules: {} wire rules; {with_mutant} with mutants, every one killed by a case naming the rule for {rules_killed}; {} without a mutant, each with its reason above; {} with neither",
         rules.len(),
         mutants::WITHOUT_MUTANT.len(),
         uncovered.len()
     );
-    println!(
+    outln!(
         "kill rate: {killed}/{scored} mutants ({:.0}%); {} more only another command catches",
         100.0 * killed as f64 / scored as f64,
         mutants::NOT_BY_VECTORS.len()
@@ -336,7 +336,7 @@ pub fn mutants(score: bool, vectors: &Path) -> Result<()> {
 pub fn freedoms(score: bool, vectors: &Path, traces: u32, seed: u64) -> Result<()> {
     if !score {
         for f in FREEDOMS {
-            println!("{:<28} {}", f.name, f.does);
+            outln!("{:<28} {}", f.name, f.does);
         }
         return Ok(());
     }
@@ -375,7 +375,7 @@ pub fn freedoms(score: bool, vectors: &Path, traces: u32, seed: u64) -> Result<(
             }
         };
         if wrong.is_empty() && explore_failure.is_none() {
-            println!(
+            outln!(
                 "passes  {:<28} {} pass, {} informational, {} skipped; {explore_note}",
                 f.name,
                 summary.count(Grade::Pass),
@@ -385,19 +385,19 @@ pub fn freedoms(score: bool, vectors: &Path, traces: u32, seed: u64) -> Result<(
             continue;
         }
         false_verdicts += 1;
-        println!(
+        outln!(
             "FALSE   {:<28} {} cases wrongly not passed; {explore_note}",
             f.name,
             wrong.len()
         );
         for r in wrong.iter().take(3) {
-            println!("          {}", describe(r));
+            outln!("          {}", describe(r));
         }
         if let Some((_, result)) = explore_failure {
-            println!("          {}", describe(result));
+            outln!("          {}", describe(result));
         }
     }
-    println!(
+    outln!(
         "freedoms passing: {}/{}",
         FREEDOMS.len() - false_verdicts,
         FREEDOMS.len()

@@ -39,9 +39,9 @@ pub fn write_pki(dir: &Path, names: &[String]) -> Result<()> {
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
     let written = Pki::generate()?.write(dir, &names)?;
     for path in written {
-        println!("wrote {}", path.display());
+        outln!("wrote {}", path.display());
     }
-    println!(
+    outln!(
         "serve {TARGET}.pem with {TARGET}.key, trust ca.pem for client and server certificates, \
          and run: mimi-ds-check run --target https://HOST:PORT --pki {}",
         dir.display()

@@ -10,12 +10,12 @@ pub fn generate(out: &Path) -> Result<()> {
     let started = Instant::now();
     let generated = mimi_ds_generate::generate(out)
         .with_context(|| format!("generating the vectors under {}", out.display()))?;
-    println!(
+    outln!(
         "wrote {} codec vectors under {}",
         generated.codec_tests,
         out.display()
     );
-    println!(
+    outln!(
         "wrote {} trace vectors in {} files under {} in {:.1} s",
         generated.trace_tests,
         generated.trace_files,
@@ -41,7 +41,7 @@ pub fn check(dir: &Path) -> Result<()> {
             dir.display()
         )
     }
-    println!(
+    outln!(
         "{} is what a fresh generation writes ({:.1} s)",
         dir.display(),
         started.elapsed().as_secs_f64()
@@ -63,7 +63,7 @@ pub fn verify(dir: &Path) -> Result<()> {
             dir.display()
         )
     }
-    println!(
+    outln!(
         "verified {} vectors in {} files under {}",
         v.tests,
         v.files,
@@ -75,9 +75,13 @@ pub fn verify(dir: &Path) -> Result<()> {
 /// The trace vectors per requirement and result; fails on any gap (vectors/README.md).
 pub fn coverage(dir: &Path) -> Result<()> {
     let rows = mimi_ds_vectors::coverage(dir)?;
-    println!(
+    outln!(
         "{:<52} {:<10} {:>5} {:>7} {:>10}  gap",
-        "requirement", "level", "valid", "invalid", "acceptable"
+        "requirement",
+        "level",
+        "valid",
+        "invalid",
+        "acceptable"
     );
     let mut gaps = 0;
     for row in &rows {
@@ -94,14 +98,18 @@ pub fn coverage(dir: &Path) -> Result<()> {
             (true, None) => "",
         };
         let c = &row.counts;
-        println!(
+        outln!(
             "{:<52} {:<10} {:>5} {:>7} {:>10}  {gap}",
-            row.id, level, c.valid, c.invalid, c.acceptable
+            row.id,
+            level,
+            c.valid,
+            c.invalid,
+            c.acceptable
         );
     }
     if gaps > 0 {
         bail!("{gaps} requirement(s) lack the vectors they need")
     }
-    println!("every wire-testable requirement has a vector, and a negative one where required");
+    outln!("every wire-testable requirement has a vector, and a negative one where required");
     Ok(())
 }
