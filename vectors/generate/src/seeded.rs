@@ -1,14 +1,16 @@
 //! A deterministic openmls provider: RustCrypto for every primitive, but every random byte
-//! openmls or HPKE consumes comes from one ChaCha20 stream seeded by the caller, so the same
-//! seed and the same calls give the same messages, byte for byte.
+//! openmls or HPKE consumes comes from the caller's seed, so the same seed and the same calls
+//! give the same messages, byte for byte, however openmls schedules its work.
 //!
 //! This module owns the three places randomness enters an openmls history: `OpenMlsRand`
-//! (secrets, nonces, reuse guards, leaf and init key seeds), signature key generation
-//! (Ed25519 from 32 seeded bytes) and HPKE encapsulation, whose ephemeral key hpke-rs draws
-//! from a PRNG it creates itself. For the last, [`Drawn`] is an `HpkeCrypto` that delegates
-//! to hpke-rs-rust-crypto but whose PRNG hands out bytes this provider drew from its stream
-//! just before the seal (a thread-local buffer, emptied by the seal). It supports exactly the
-//! suite the vectors use, `MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519`.
+//! (secrets, nonces, reuse guards, leaf and init key seeds) and signature key generation
+//! (Ed25519 from 32 bytes), both from one ChaCha20 stream, and HPKE encapsulation, whose
+//! ephemeral key hpke-rs draws from a PRNG it creates itself. For the last, [`Drawn`] is an
+//! `HpkeCrypto` that delegates to hpke-rs-rust-crypto but whose PRNG hands out bytes this
+//! provider derived from the seed and the encapsulation's inputs just before the seal (a
+//! thread-local buffer, emptied by the seal): not from the stream, since openmls seals a
+//! commit's path secrets in parallel. It supports exactly the suite the vectors use,
+//! `MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519`.
 //!
 //! Deterministic keys are for test vectors only: anyone who knows the seed knows every secret.
 
@@ -26,6 +28,7 @@ use openmls_traits::types::{
 use openmls_traits::OpenMlsProvider;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore as _, SeedableRng as _};
+use sha2::{Digest as _, Sha256};
 use std::cell::RefCell;
 use std::convert::Infallible;
 use std::sync::Mutex;
@@ -46,6 +49,11 @@ impl SeededProvider {
             crypto: SeededCrypto {
                 rust: RustCrypto::default(),
                 rng: Mutex::new(ChaCha20Rng::from_seed(seed)),
+                ephemeral_key: Sha256::new()
+                    .chain_update(b"mimi-ds-vectors HPKE ephemeral keys")
+                    .chain_update(seed)
+                    .finalize()
+                    .into(),
             },
             storage: MemoryStorage::default(),
         }
@@ -75,6 +83,8 @@ impl OpenMlsProvider for SeededProvider {
 pub struct SeededCrypto {
     rust: RustCrypto,
     rng: Mutex<ChaCha20Rng>,
+    /// What each HPKE encapsulation's ephemeral key is derived from, with its inputs.
+    ephemeral_key: [u8; 32],
 }
 
 impl OpenMlsRand for SeededCrypto {
@@ -107,17 +117,26 @@ impl SeededCrypto {
         Ok(())
     }
 
-    /// An HPKE sender context for `config` whose ephemeral key comes from this stream.
+    /// An HPKE sender context for `config` whose ephemeral key is derived from the seed and
+    /// the encapsulation's inputs (`pk_r`, `info` and the `bound` bytes it protects), not
+    /// drawn from the stream: openmls encrypts a commit's path secrets in parallel (rayon),
+    /// so draws from the one stream would be handed out in scheduling order, and the same
+    /// seed would give other commits from run to run.
     fn hpke_sender(
         &self,
         config: HpkeConfig,
         pk_r: &[u8],
         info: &[u8],
+        bound: &[&[u8]],
     ) -> Result<(Vec<u8>, hpke_rs::Context<Drawn>), CryptoError> {
         let mut hpke = hpke(config)?;
-        let randomness = self
-            .random_vec(KemAlgorithm::DhKem25519.private_key_len())
-            .map_err(|_| CryptoError::InsufficientRandomness)?;
+        let mut derive = Sha256::new().chain_update(self.ephemeral_key);
+        for part in [pk_r, info].iter().chain(bound) {
+            derive.update((part.len() as u64).to_be_bytes());
+            derive.update(part);
+        }
+        let randomness = derive.finalize().to_vec();
+        assert_eq!(randomness.len(), KemAlgorithm::DhKem25519.private_key_len());
         DRAWN.with(|drawn| *drawn.borrow_mut() = randomness);
         let sender = hpke.setup_sender(&pk_r.into(), info, None, None, None);
         let left = DRAWN.with(|drawn| std::mem::take(&mut *drawn.borrow_mut()));
@@ -241,7 +260,7 @@ impl OpenMlsCrypto for SeededCrypto {
         aad: &[u8],
         ptxt: &[u8],
     ) -> Result<HpkeCiphertext, CryptoError> {
-        let (kem_output, mut context) = self.hpke_sender(config, pk_r, info)?;
+        let (kem_output, mut context) = self.hpke_sender(config, pk_r, info, &[aad, ptxt])?;
         let ciphertext = context.seal(aad, ptxt).map_err(|e| match e {
             HpkeError::InvalidInput => CryptoError::InvalidLength,
             _ => CryptoError::HpkeEncryptionError,
@@ -271,7 +290,9 @@ impl OpenMlsCrypto for SeededCrypto {
         exporter_context: &[u8],
         exporter_length: usize,
     ) -> Result<(Vec<u8>, ExporterSecret), CryptoError> {
-        let (kem_output, context) = self.hpke_sender(config, pk_r, info)?;
+        let exported_length = (exporter_length as u64).to_be_bytes();
+        let (kem_output, context) =
+            self.hpke_sender(config, pk_r, info, &[exporter_context, &exported_length])?;
         let exported = context
             .export(exporter_context, exporter_length)
             .map_err(|_| CryptoError::ExporterError)?;
