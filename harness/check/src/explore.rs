@@ -532,7 +532,8 @@ fn decoded_step(
 }
 
 /// The trace a sequence of operations makes: create the group, then each operation; every
-/// WelcomeInit a send causes (as the model says) answered as the operation says: yes, no or not at all.
+/// WelcomeInit a send causes (as the model says) answered as the operation says: yes, no
+/// or not at all.
 fn trace_case(history: &Material, ops: &[Op], id: String) -> TraceCase {
     let id = format!("{SECTION}/{}/{id}", history.name);
     let mut steps = Answering::new(provider(HUB));
