@@ -26,7 +26,7 @@ use mimi_ds_model::codec::{
     ReceiveResponse, SendRequest, ServiceProviderId, WelcomeData, WelcomeInitRequest,
     WelcomeInitResponse, Wire, WireFormat, Writer,
 };
-use mimi_ds_model::fuzzing;
+use mimi_ds_model::fuzzing::{self, SplitMix64};
 use proptest::prelude::*;
 use proptest::test_runner::{TestCaseResult, TestRunner};
 use sha2::{Digest, Sha256};
@@ -554,24 +554,6 @@ fn targets_survive_the_codec_vectors() {
                 );
             }
         }
-    }
-}
-
-/// SplitMix64: a tiny deterministic generator, so every mutation run is reproducible.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform-enough in `0..n` (`n > 0`).
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
     }
 }
 

@@ -40,6 +40,7 @@ use mimi_ds_model::codec::{
 };
 use mimi_ds_model::ds::{Endpoint, Input, Response};
 use mimi_ds_model::errata::{self, ErratumId};
+use mimi_ds_model::fuzzing::SplitMix64;
 use mimi_ds_model::vectors::trace::{self, TraceCase, TraceTest};
 use serde::Serialize;
 use std::time::{Duration, Instant};
@@ -64,36 +65,6 @@ pub fn endpoints(role: Role) -> &'static [Endpoint] {
         ],
         Role::Follower => &[Endpoint::WelcomeInit, Endpoint::Welcome, Endpoint::Notify],
         Role::Rsp => &[Endpoint::KeyPackage, Endpoint::KeyPackageBundle],
-    }
-}
-
-/// splitmix64: the fuzzer's only source of choices, so a seed fixes every request.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// A number below `n` (0 when `n` is 0).
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-
-    fn percent(&mut self, p: u64) -> bool {
-        self.next() % 100 < p
-    }
-
-    fn bytes(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| self.next() as u8).collect()
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
     }
 }
 
@@ -227,7 +198,7 @@ fn faulted_at(endpoint: Endpoint, body: &[u8], fault: Fault) -> Option<Vec<u8>> 
 /// structures that embed MLSMessages, which have no `Arbitrary` (a random MLSMessage would
 /// almost never walk).
 fn arbitrary_at(endpoint: Endpoint, seed: u64) -> Option<Vec<u8>> {
-    let mut rng = Rng(seed);
+    let mut rng = SplitMix64(seed);
     let raw = rng.bytes(64);
     let mut u = arbitrary::Unstructured::new(&raw);
     fn encoded<T: Wire + for<'a> arbitrary::Arbitrary<'a>>(
@@ -800,7 +771,7 @@ impl Seeds {
 /// Header values for the provider identity: none, garbage, an all-digit label, another
 /// form of a name, or (valid) someone else's id.
 fn identity(
-    rng: &mut Rng,
+    rng: &mut SplitMix64,
     usual: &Option<ServiceProviderId>,
     peers: &[ServiceProviderId],
 ) -> Option<Vec<u8>> {
@@ -826,7 +797,7 @@ const MEDIA_TYPES: &[Option<&str>] = &[
 ];
 
 /// Byte-level and codec-level mutations of a body `len` bytes long: one to three.
-fn body_mutations(rng: &mut Rng, to: Destination, len: usize) -> Vec<Mutation> {
+fn body_mutations(rng: &mut SplitMix64, to: Destination, len: usize) -> Vec<Mutation> {
     let mut out = Vec::new();
     let mut len = len;
     if matches!(to, Destination::Federation(_)) && rng.percent(25) {
@@ -892,7 +863,7 @@ fn body_mutations(rng: &mut Rng, to: Destination, len: usize) -> Vec<Mutation> {
 
 /// JSON-level garbage for a control body: cut, a character changed, a value of another type,
 /// or no JSON at all.
-fn json_mutations(rng: &mut Rng, len: usize) -> Vec<Mutation> {
+fn json_mutations(rng: &mut SplitMix64, len: usize) -> Vec<Mutation> {
     let at = rng.below(len.max(1));
     vec![match rng.below(6) {
         0 => Mutation::Truncate { to: at },
@@ -927,7 +898,7 @@ struct Generator<'a> {
 }
 
 impl<'a> Generator<'a> {
-    fn request(&self, rng: &mut Rng) -> Request {
+    fn request(&self, rng: &mut SplitMix64) -> Request {
         let endpoints: Vec<Endpoint> = endpoints(self.role)
             .iter()
             .copied()
@@ -1136,7 +1107,7 @@ pub async fn fuzz_role(
         peers: setup.case.peers(),
         ohttp: rig.target.capabilities.ohttp,
     };
-    let mut rng = Rng(seed ^ (role as u64).wrapping_mul(0x1000_0000_01b3));
+    let mut rng = SplitMix64(seed ^ (role as u64).wrapping_mul(0x1000_0000_01b3));
     let mut before = match read_state(rig, &setup.reads).await {
         Ok(answers) => answers,
         Err(why) => {
@@ -1704,7 +1675,7 @@ mod tests {
             ohttp: false,
         };
         let draw = |seed| {
-            let mut rng = Rng(seed);
+            let mut rng = SplitMix64(seed);
             (0..200)
                 .map(|_| describe(&generator.request(&mut rng)))
                 .collect::<Vec<_>>()
