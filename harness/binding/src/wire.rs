@@ -1,10 +1,12 @@
 //! The wire log: every HTTP exchange of a case in both directions, in the order it happened,
 //! for reports and for reproducing a failure by hand. A log keeps at most [`SHOWN`] bytes
 //! of each body, with its length and SHA-256, so a report grows with the number of
-//! exchanges, never with what a target sends.
+//! exchanges, never with what a target sends. What a log keeps is put in words (hex or
+//! text) only when a report shows it: most logs of a passing run are never read.
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 use sha2::{Digest, Sha256};
+use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -18,16 +20,16 @@ pub struct Exchange {
     pub to: String,
     pub path: String,
     /// The first [`SHOWN`] bytes of the request body (see [`show`]).
-    pub request: String,
+    pub request: Shown,
     pub request_bytes: usize,
-    pub request_sha256: String,
+    pub request_sha256: Sha256Hex,
     /// 0 when no answer came (transport error or timeout).
     pub status: u16,
     /// The first [`SHOWN`] bytes of the answer's body; with `error`, of what was read of it.
-    pub response: String,
+    pub response: Shown,
     /// The length of the body, or with `error` of what was read of it.
     pub response_bytes: usize,
-    pub response_sha256: String,
+    pub response_sha256: Sha256Hex,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -38,21 +40,68 @@ pub const SHOWN: usize = 4 << 10;
 /// The first [`SHOWN`] bytes of a body as hex, or as text for JSON control bodies, which
 /// read better so (a character cut at the end of the prefix is left out); `…` marks a cut.
 pub fn show(body: &[u8]) -> String {
-    let prefix = &body[..body.len().min(SHOWN)];
-    let cut = if prefix.len() < body.len() { "…" } else { "" };
-    let text = match std::str::from_utf8(prefix) {
-        Ok(text) => Some(text),
-        Err(e) if e.error_len().is_none() => std::str::from_utf8(&prefix[..e.valid_up_to()]).ok(),
-        Err(_) => None,
-    };
-    match text {
-        Some(text) if text.starts_with('{') => format!("{text}{cut}"),
-        _ => format!("{}{cut}", hex::encode(prefix)),
+    Shown::of(body).to_string()
+}
+
+/// The first [`SHOWN`] bytes of a body, put in words by [`show`] when displayed.
+#[derive(Clone, Debug)]
+pub struct Shown {
+    prefix: Vec<u8>,
+    cut: bool,
+}
+
+impl Shown {
+    pub fn of(body: &[u8]) -> Self {
+        Shown {
+            prefix: body[..body.len().min(SHOWN)].to_vec(),
+            cut: body.len() > SHOWN,
+        }
     }
 }
 
-fn sha256(body: &[u8]) -> String {
-    hex::encode(Sha256::digest(body))
+impl fmt::Display for Shown {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let cut = if self.cut { "…" } else { "" };
+        let text = match std::str::from_utf8(&self.prefix) {
+            Ok(text) => Some(text),
+            Err(e) if e.error_len().is_none() => {
+                std::str::from_utf8(&self.prefix[..e.valid_up_to()]).ok()
+            }
+            Err(_) => None,
+        };
+        match text {
+            Some(text) if text.starts_with('{') => write!(f, "{text}{cut}"),
+            _ => write!(f, "{}{cut}", hex::encode(&self.prefix)),
+        }
+    }
+}
+
+impl Serialize for Shown {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// A body's SHA-256, shown in hex.
+#[derive(Clone, Debug)]
+pub struct Sha256Hex([u8; 32]);
+
+impl Sha256Hex {
+    fn of(body: &[u8]) -> Self {
+        Sha256Hex(Sha256::digest(body).into())
+    }
+}
+
+impl fmt::Display for Sha256Hex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&hex::encode(self.0))
+    }
+}
+
+impl Serialize for Sha256Hex {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 impl Exchange {
@@ -117,13 +166,13 @@ impl Exchange {
             from: from.to_owned(),
             to: to.to_owned(),
             path: path.to_owned(),
-            request: show(request),
+            request: Shown::of(request),
             request_bytes: request.len(),
-            request_sha256: sha256(request),
+            request_sha256: Sha256Hex::of(request),
             status,
-            response: show(response),
+            response: Shown::of(response),
             response_bytes: response.len(),
-            response_sha256: sha256(response),
+            response_sha256: Sha256Hex::of(response),
             error,
         }
     }
