@@ -482,7 +482,7 @@ pub fn run(
             .collect(),
     );
     let keeping = Arc::new(Keeping::new());
-    let runtime = suite::runtime()?;
+    let runtime = suite::concurrent_runtime()?;
     let driven = drive(
         options,
         settings,
