@@ -89,6 +89,53 @@ fn suite_figures() {
     );
 }
 
+/// The hub cases against a reference DS served by `mimi-ds-check serve` in a process of its
+/// own: wall time and its ratio to the loopback floor, as a user's DS in another process
+/// would be run.
+#[cfg(unix)]
+fn served_figures() {
+    use std::io::BufRead;
+    let mut served = std::process::Command::new(env!("CARGO_BIN_EXE_mimi-ds-check"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("mimi-ds-check serve starts");
+    let mut first = String::new();
+    std::io::BufReader::new(served.stdout.take().expect("piped"))
+        .read_line(&mut first)
+        .expect("serve prints its URL");
+    let url = first
+        .rsplit(' ')
+        .next()
+        .expect("a URL ends the line")
+        .trim();
+    let options = Options {
+        target: Some(url.to_owned()),
+        role: Some(mimi_ds_check::runner::Role::Hub),
+        ..Options::default()
+    };
+    let bundled = cases::load(Path::new(mimi_ds_vectors::BUNDLED)).expect("bundled vectors");
+    let hub = suite::select(bundled, &options).expect("hub cases");
+    let ratios = Spread::of(
+        (0..7)
+            .map(|_| {
+                let summary = suite::run(&hub, &options, &|_, _| {}).expect("the suite runs");
+                assert_eq!(summary.count(Grade::Fail), 0, "the reference fails a case");
+                let floor = summary.floor.as_secs_f64() * summary.exchanges as f64;
+                summary.wall.as_secs_f64() / floor
+            })
+            .collect(),
+    );
+    served.kill().expect("serve stops");
+    served.wait().expect("serve ends");
+    row(
+        "hub cases vs served reference: × floor",
+        ratios.show("×", 2),
+        "≤ 2×",
+        Some(ratios.median <= 2.0),
+    );
+}
+
 /// The same vectors against the in-process reference over mutual TLS and in plain HTTP, run
 /// in turns: the TLS run's wall time over the plain run's, for each HTTP version.
 fn tls_figures() {
@@ -287,6 +334,8 @@ fn main() {
     #[cfg(unix)]
     memory_figures();
     suite_figures();
+    #[cfg(unix)]
+    served_figures();
     tls_figures();
     explore_figures();
     checking_figures();
