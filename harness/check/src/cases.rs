@@ -8,7 +8,7 @@ use crate::{Error, Result};
 use mimi_ds_model::codec::ServiceProviderId;
 use mimi_ds_model::ds::Input;
 use mimi_ds_model::errata;
-use mimi_ds_model::vectors::trace::TraceTest;
+use mimi_ds_model::vectors::trace::{self, TraceCase, TraceTest};
 use mimi_ds_vectors::read_trace_files;
 use std::path::Path;
 
@@ -92,23 +92,8 @@ pub fn case_of(test: &TraceTest) -> Result<Case, CaseError> {
             let step = i + 1;
             let input: Input = serde_json::from_value(s.input.clone())
                 .map_err(|source| CaseError::Input { step, source })?;
-            let raw = match (&input, &s.body) {
-                (Input::Malformed { .. }, Some(body)) => Some(RawRequest {
-                    provider: ServiceProviderId::new(&s.actor).ok().map(String::from),
-                    credential: None,
-                    body: body.hex.0.clone(),
-                }),
-                (Input::Unidentified { claimed, .. }, Some(body)) => Some(RawRequest {
-                    provider: claimed.clone(),
-                    credential: None,
-                    body: body.hex.0.clone(),
-                }),
-                (Input::Malformed { .. } | Input::Unidentified { .. }, None) => {
-                    return Err(CaseError::RawWithoutBody { step })
-                }
-                _ => None,
-            };
-            Ok(CaseStep { input, raw })
+            let body = s.body.as_ref().map(|b| b.hex.as_slice());
+            case_step(input, &s.actor, body, step)
         })
         .collect::<Result<Vec<_>, CaseError>>()?;
     Ok(Case {
@@ -117,13 +102,68 @@ pub fn case_of(test: &TraceTest) -> Result<Case, CaseError> {
         requirements: ids(&test.requirements)?,
         errata: ids(&test.errata)?,
         role: test.target.role,
-        target: ServiceProviderId::new(&test.target.provider).map_err(|why| {
-            CaseError::TargetProvider {
-                provider: test.target.provider.clone(),
-                why,
-            }
-        })?,
+        target: target_provider(&test.target)?,
         steps,
+    })
+}
+
+/// The case a generated trace makes: the one [`case_of`] makes of the vector
+/// `trace::build` writes for it, without the JSON in between. Random traces make thousands
+/// and write at most one.
+pub fn case_of_trace(case: &TraceCase) -> Result<Case, String> {
+    let grounds = trace::grounds(case)?;
+    let steps = case
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let body = s.malformed_body.as_ref().map(|b| b.as_slice());
+            case_step(s.input.clone(), &trace::actor(&s.input), body, i + 1)
+        })
+        .collect::<Result<Vec<_>, CaseError>>()
+        .map_err(|e| e.to_string())?;
+    Ok(Case {
+        id: case.id.clone(),
+        comment: case.comment.clone(),
+        requirements: grounds.requirements.into_iter().collect(),
+        errata: grounds.errata.into_iter().collect(),
+        role: case.target.role,
+        target: target_provider(&case.target).map_err(|e| e.to_string())?,
+        steps,
+    })
+}
+
+/// One input of a case, with the raw request of a malformed or unidentified one: its
+/// `body`, sent as `actor` (the vector's actor of the step).
+fn case_step(
+    input: Input,
+    actor: &str,
+    body: Option<&[u8]>,
+    step: usize,
+) -> Result<CaseStep, CaseError> {
+    let raw = match (&input, body) {
+        (Input::Malformed { .. }, Some(body)) => Some(RawRequest {
+            provider: ServiceProviderId::new(actor).ok().map(String::from),
+            credential: None,
+            body: body.to_vec(),
+        }),
+        (Input::Unidentified { claimed, .. }, Some(body)) => Some(RawRequest {
+            provider: claimed.clone(),
+            credential: None,
+            body: body.to_vec(),
+        }),
+        (Input::Malformed { .. } | Input::Unidentified { .. }, None) => {
+            return Err(CaseError::RawWithoutBody { step })
+        }
+        _ => None,
+    };
+    Ok(CaseStep { input, raw })
+}
+
+fn target_provider(target: &trace::Target) -> Result<ServiceProviderId, CaseError> {
+    ServiceProviderId::new(&target.provider).map_err(|why| CaseError::TargetProvider {
+        provider: target.provider.clone(),
+        why,
     })
 }
 

@@ -12,7 +12,7 @@
 //! `run --vectors`.
 
 use crate::peers::WelcomeAnswer;
-use crate::runner::{run_case, CaseResult, Grade, Rig};
+use crate::runner::{run_case, Case, CaseResult, Grade, Rig};
 use crate::{cases, Error, Result};
 use mimi_ds_generate::mls::Handshakes;
 use mimi_ds_generate::stories::{self, EpochShape, Event, Fork};
@@ -32,7 +32,7 @@ use mimi_ds_model::vectors::trace::{self, Role, TraceCase, TraceTest};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
 use std::cell::RefCell;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 /// The section name of explored traces (and of the file a counterexample is written to).
 pub const SECTION: &str = "explore";
@@ -719,18 +719,30 @@ pub struct Exploration {
 /// vector gives them) and every requirement an expectation of theirs cites.
 #[derive(Default)]
 pub struct Coverage {
-    pub inputs: BTreeSet<String>,
-    pub requirements: BTreeSet<String>,
+    /// One input of each kind drawn, named only when the coverage is shown.
+    kinds: HashMap<std::mem::Discriminant<Input>, Input>,
+    pub requirements: BTreeSet<ReqId>,
 }
 
 impl Coverage {
-    fn add(&mut self, test: &TraceTest) {
-        let inputs = test
-            .steps
-            .iter()
-            .filter_map(|s| s.input.get("input")?.as_str());
-        self.inputs.extend(inputs.map(String::from));
-        self.requirements.extend(test.requirements.iter().cloned());
+    fn add(&mut self, case: &Case) {
+        for step in &case.steps {
+            self.kinds
+                .entry(std::mem::discriminant(&step.input))
+                .or_insert_with(|| step.input.clone());
+        }
+        self.requirements.extend(&case.requirements);
+    }
+
+    /// The kinds of input drawn, by the names a vector's steps give them.
+    pub fn inputs(&self) -> BTreeSet<String> {
+        self.kinds
+            .values()
+            .filter_map(|input| {
+                let json = serde_json::to_value(input).ok()?;
+                Some(json.get("input")?.as_str()?.to_owned())
+            })
+            .collect()
     }
 }
 
@@ -855,10 +867,9 @@ fn explore_one<T: std::fmt::Debug + Clone>(
             *r += 1;
             *r
         };
-        let test = trace::build(&build(&ops, format!("seed-{seed}/trace-{n}")))
+        let case = cases::case_of_trace(&build(&ops, format!("seed-{seed}/trace-{n}")))
             .map_err(TestCaseError::fail)?;
-        coverage.borrow_mut().add(&test);
-        let case = cases::case_of(&test).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        coverage.borrow_mut().add(&case);
         let result = runtime.block_on(run_case(&case, rig));
         match result.grade {
             Grade::Fail | Grade::NonStrict => Err(TestCaseError::fail(

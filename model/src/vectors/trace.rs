@@ -12,7 +12,7 @@ use super::codec::FlagNote;
 use super::{Verdict, DRAFT};
 use crate::codec::{find_structure, Bytes, DsError, ErrorCode, ServiceProviderId, Wire};
 use crate::ds::{self, Endpoint, Expectation, Input, Outbound, Response, State};
-use crate::errata;
+use crate::errata::{self, ErratumId};
 use crate::requirements::{self as req, Level, Party, ReqId};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -177,14 +177,50 @@ impl From<Input> for CaseStep {
     }
 }
 
+/// The requirements a case exercises and the errata its expectations rest on (the
+/// alternatives' included), gathered as the model runs over its steps.
+#[derive(Clone, Debug, Default)]
+pub struct Grounds {
+    pub requirements: BTreeSet<ReqId>,
+    pub errata: BTreeSet<ErratumId>,
+}
+
+impl Grounds {
+    fn of(case: &TraceCase) -> Self {
+        Grounds {
+            requirements: case.exercises.iter().copied().collect(),
+            errata: BTreeSet::new(),
+        }
+    }
+
+    fn add(&mut self, expect: &Expectation) {
+        self.requirements.extend(&expect.requirements);
+        self.errata.extend(&expect.errata);
+        self.errata.extend(expect.also.iter().map(|(_, e)| e));
+    }
+}
+
+/// What [`build`] records as `case`'s requirements and errata, from the model run alone:
+/// for generators that make many cases, run each, and write at most one as a vector.
+pub fn grounds(case: &TraceCase) -> Result<Grounds, String> {
+    let mut state = State::new(target_provider(case)?);
+    let mut grounds = Grounds::of(case);
+    for step in &case.steps {
+        grounds.add(&ds::apply(&mut state, &step.input).expect);
+    }
+    Ok(grounds)
+}
+
+fn target_provider(case: &TraceCase) -> Result<ServiceProviderId, String> {
+    ServiceProviderId::new(&case.target.provider)
+        .map_err(|e| format!("{}: target provider {e}", case.id))
+}
+
 /// Runs the model over a case's inputs from `State::new(target)` and records every
 /// expectation: the one place a trace vector's expectations come from.
 pub fn build(case: &TraceCase) -> Result<TraceTest, String> {
-    let me = ServiceProviderId::new(&case.target.provider)
-        .map_err(|e| format!("{}: target provider {e}", case.id))?;
-    let mut state = State::new(me);
-    let mut requirements: BTreeSet<&'static str> = case.exercises.iter().map(|r| r.0).collect();
-    let mut errata: BTreeSet<&'static str> = BTreeSet::new();
+    let mut state = State::new(target_provider(case)?);
+    let mut grounds = Grounds::of(case);
     let mut refusals: Vec<ErrorCode> = Vec::new();
     let mut alternatives: Vec<&'static str> = Vec::new();
     let mut steps = Vec::new();
@@ -193,9 +229,7 @@ pub fn build(case: &TraceCase) -> Result<TraceTest, String> {
         let body = request_body(&step.input, step.malformed_body.as_ref())
             .map_err(|e| format!("{}: {e}", context()))?;
         let ds::Outcome { expect, outbound } = ds::apply(&mut state, &step.input);
-        requirements.extend(expect.requirements.iter().map(|r| r.0));
-        errata.extend(expect.errata.iter().map(|e| e.0));
-        errata.extend(expect.also.iter().map(|(_, e)| e.0));
+        grounds.add(&expect);
         if let Response::Error(code) = expect.canonical {
             refusals.push(code);
         }
@@ -224,8 +258,8 @@ pub fn build(case: &TraceCase) -> Result<TraceTest, String> {
     Ok(TraceTest {
         tc_id: case.id.clone(),
         comment: case.comment.clone(),
-        requirements: requirements.into_iter().map(String::from).collect(),
-        errata: errata.into_iter().map(String::from).collect(),
+        requirements: grounds.requirements.iter().map(|r| r.0.into()).collect(),
+        errata: grounds.errata.iter().map(|e| e.0.into()).collect(),
         result,
         flags,
         target: case.target.clone(),

@@ -8,7 +8,7 @@ use mimi_ds_check::score::Score;
 use mimi_ds_check::suite::{self, Options};
 use mimi_ds_check::{cases, explore, report};
 use mimi_ds_model::codec::ServiceProviderId;
-use mimi_ds_model::requirements::CATALOGUE;
+use mimi_ds_model::requirements::{ReqId, CATALOGUE};
 use mimi_ds_model::vectors::trace;
 use mimi_ds_reference::freedoms::{self, Freedom, FREEDOMS};
 use mimi_ds_reference::mutants::{self, Mutant, MutantInfo, MUTANTS};
@@ -139,17 +139,17 @@ pub fn explore(
 /// What a green exploration covered: the inputs drawn, and the wire-testable requirements
 /// its expectations cited, with those they did not.
 fn print_coverage(coverage: &explore::Coverage) {
-    let inputs: Vec<&str> = coverage.inputs.iter().map(String::as_str).collect();
+    let inputs: Vec<String> = coverage.inputs().into_iter().collect();
     outln!("inputs drawn ({}): {}", inputs.len(), inputs.join(", "));
-    let wire: Vec<&str> = CATALOGUE
+    let wire: Vec<ReqId> = CATALOGUE
         .iter()
         .filter(|r| r.testable.is_wire_testable())
-        .map(|r| r.id.0)
+        .map(|r| r.id)
         .collect();
     let missed: Vec<&str> = wire
         .iter()
-        .copied()
         .filter(|id| !coverage.requirements.contains(*id))
+        .map(|id| id.0)
         .collect();
     outln!(
         "wire-testable requirements exercised: {} of {}",
