@@ -182,6 +182,9 @@ impl Partition {
 
 /// A message on its way into a log.
 pub(crate) struct Arrival<'a> {
+    /// The provider that sent it, which takes part in the group from now on; `None` for a
+    /// local user's message.
+    pub sender: Option<&'a ServiceProviderId>,
     pub message: &'a MlsMessage,
     /// SHA-256 of the message's bytes, computed once per send.
     pub digest: Digest,
@@ -239,12 +242,22 @@ impl Partitions {
     }
 
     /// Appends to the partition `key` of `group_id`, creating it if the key is new (a send to
-    /// a key never seen is sequenced: errata `errata/no-hard-rules-vs-termination`).
-    pub(crate) fn sequence(&mut self, group_id: &Bytes, key: PartitionKey, arrival: Arrival<'_>) {
+    /// a key never seen is sequenced: errata `errata/no-hard-rules-vs-termination`). Returns
+    /// whether the same message had been sequenced to `key` before (a byte-identical retry),
+    /// known from the one traversal of `sequenced` that records where it went.
+    pub(crate) fn sequence(
+        &mut self,
+        group_id: &Bytes,
+        key: PartitionKey,
+        arrival: Arrival<'_>,
+    ) -> bool {
         let group = self
             .groups
             .get_mut(group_id)
             .expect("sequencing into a hosted group");
+        if let Some(sender) = arrival.sender.filter(|p| !group.participants.contains(*p)) {
+            group.participants.insert(sender.clone());
+        }
         // (imbl's `entry` looks the key up twice, and twice more to insert.)
         let partition = match group.partitions.get_mut(&key) {
             // A partition the group had is in the index already: whatever made it put it there.
@@ -273,18 +286,23 @@ impl Partitions {
                     group_info: group_info.cloned(),
                 });
         let place = (key, partition.log.len() as u32);
-        match group.sequenced.get_mut(&arrival.digest) {
-            Some(places) => places.push(place),
-            None => {
-                group.sequenced.insert(arrival.digest, vec![place]);
+        // Nearly every message is new: insert at once, and only for a repeat put back the
+        // places it had with this one after them.
+        let retry = match group.sequenced.insert(arrival.digest, vec![place]) {
+            None => false,
+            Some(mut places) => {
+                let retry = places.iter().any(|(k, _)| *k == key);
+                places.push(place);
+                group.sequenced.insert(arrival.digest, places);
+                retry
             }
-        }
+        };
         partition.log.push_back(Arc::new(Message {
             message: arrival.message.clone(),
             commit,
         }));
         let Some((next, group_info, bans)) = arrival.commit else {
-            return;
+            return retry;
         };
         partition.commits += 1;
         group.commits.push_back(CommitRecord {
@@ -318,6 +336,7 @@ impl Partitions {
                 }
             }
         }
+        retry
     }
 }
 
@@ -367,6 +386,7 @@ mod tests {
             &group,
             key(0),
             Arrival {
+                sender: None,
                 message: &first,
                 digest: digest(&first.bytes.0),
                 commit: None,
@@ -378,6 +398,7 @@ mod tests {
             &group,
             key(0),
             Arrival {
+                sender: None,
                 message: &c,
                 digest: digest(&c.bytes.0),
                 commit: Some((key(1), None, BTreeSet::new())),
@@ -404,6 +425,7 @@ mod tests {
             &group,
             key(2),
             Arrival {
+                sender: None,
                 message: &early,
                 digest: digest(&early.bytes.0),
                 commit: None,
@@ -417,6 +439,7 @@ mod tests {
             &group,
             key(0),
             Arrival {
+                sender: None,
                 message: &c,
                 digest: digest(&c.bytes.0),
                 commit: Some((key(2), None, bans.clone())),
