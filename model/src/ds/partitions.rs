@@ -143,7 +143,7 @@ impl Sequenced {
 
     /// The entries in the digests' order.
     fn sorted(&self) -> Vec<(&Digest, &Vec<(PartitionKey, u32)>)> {
-        let mut entries: Vec<_> = self.0.iter().map(|(d, p)| (d, p)).collect();
+        let mut entries: Vec<_> = self.0.iter().collect();
         entries.sort_unstable_by_key(|(d, _)| *d);
         entries
     }
