@@ -6,12 +6,18 @@
 use super::{forks, sending, Expectation, Outcome, Response, Rule, State};
 use crate::codec::{
     ContentType, ErrorCode, ExternalJoinRequest, GroupInfoRequest, GroupInfoResponse, SenderType,
-    WireFormat,
+    ServiceProviderId, WireFormat,
 };
 use crate::errata;
 use crate::requirements as req;
 
-pub(crate) fn external_join(state: &mut State, request: &ExternalJoinRequest) -> Outcome {
+/// An ExternalJoinRequest from provider `from`, which takes part in the group once its
+/// commit is sequenced (errata `errata/push-recipients`).
+pub(crate) fn external_join(
+    state: &mut State,
+    from: &ServiceProviderId,
+    request: &ExternalJoinRequest,
+) -> Outcome {
     let view = &request.message.view;
     let external_commit = view.wire_format == WireFormat::PublicMessage
         && view.content_type == Some(ContentType::Commit)
@@ -33,6 +39,7 @@ pub(crate) fn external_join(state: &mut State, request: &ExternalJoinRequest) ->
     let target = forks::most_recent_partition(&state.partitions.groups[group_id]);
     let mut outcome = sending::accept(
         state,
+        Some(from),
         group_id,
         target,
         &request.message,

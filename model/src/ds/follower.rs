@@ -108,7 +108,7 @@ pub(crate) fn local_send(state: &mut State, user: &Bytes, request: &SendRequest)
                 request: request.clone(),
             }],
         },
-        _ => sending::send(state, request),
+        _ => sending::send(state, None, request),
     }
 }
 

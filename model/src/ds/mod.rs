@@ -530,30 +530,19 @@ pub fn apply(state: &mut State, input: &Input) -> Outcome {
     match input {
         Input::Send { from, request } => {
             let limits_users = !state.policy.muted.is_empty() || !state.policy.budgets.is_empty();
-            let mut outcome = sending::send(state, request);
-            if !outcome.expect.is_error() {
-                state
-                    .partitions
-                    .add_participant(&request.partition_key, from);
-                if limits_users {
-                    // The hub mutes or limits local users; a follower's user it cannot.
-                    outcome
-                        .expect
-                        .requirements
-                        .push(req::POLICY_NO_REMOTE_RATE_LIMIT);
-                }
+            let mut outcome = sending::send(state, Some(from), request);
+            if limits_users && !outcome.expect.is_error() {
+                // The hub mutes or limits local users; a follower's user it cannot.
+                outcome
+                    .expect
+                    .requirements
+                    .push(req::POLICY_NO_REMOTE_RATE_LIMIT);
             }
             outcome
         }
         Input::Receive { from, request } => receiving::receive(state, from, request),
         Input::ExternalJoin { from, request } => {
-            let outcome = external_joins::external_join(state, request);
-            if let (false, Some(group_id)) =
-                (outcome.expect.is_error(), &request.message.view.group_id)
-            {
-                state.partitions.add_group_participant(group_id, from);
-            }
-            outcome
+            external_joins::external_join(state, from, request)
         }
         Input::GroupInfo { request, .. } => external_joins::group_info(state, request),
         Input::KeyPackage { request } => key_packages::request_one(state, request),

@@ -12,9 +12,11 @@ use crate::codec::{
 };
 use crate::errata;
 use crate::requirements as req;
-use imbl::{OrdMap, OrdSet, Vector};
+use imbl::shared_ptr::DefaultSharedPtr;
+use imbl::{GenericHashMap, OrdMap, OrdSet, Vector};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::sync::Arc;
 
 /// The groups a hub hosts. Everything that grows with the trace is a persistent structure,
@@ -37,7 +39,7 @@ pub struct Group {
     pub known_trees: OrdSet<Bytes>,
     /// SHA-256 of each sequenced message → the partition and position of each time it was
     /// sequenced (a repeated send is sequenced again), so a message is found without a scan.
-    pub sequenced: OrdMap<Digest, Vec<(PartitionKey, u32)>>,
+    pub sequenced: Sequenced,
     /// SHA-256 of each partition key → the key: commits and hints name partitions by it.
     /// Kept as fixed-size digests, not byte strings: comparing them reads no other memory.
     pub masked_keys: OrdMap<Digest, PartitionKey>,
@@ -63,7 +65,7 @@ impl Group {
 
     /// Where the message with SHA-256 `digest` was sequenced.
     pub fn places(&self, digest: &Digest) -> &[(PartitionKey, u32)] {
-        self.sequenced.get(digest).map_or(&[], Vec::as_slice)
+        self.sequenced.0.get(digest).map_or(&[], Vec::as_slice)
     }
 
     /// Whether a partition whose commits led to `key` is terminated.
@@ -106,6 +108,83 @@ impl Group {
                 .and_then(|m| m.commit.as_ref())
                 .is_some_and(|c| c.next_partition_key == partition.masked)
         })
+    }
+}
+
+/// Where each message was sequenced, by SHA-256 of its bytes. A hash map rather than a B-tree:
+/// every send inserts a digest that falls anywhere, which in a B-tree of 16-entry nodes walks
+/// four levels comparing 32-byte keys and shifts half a leaf, and was the largest single cost
+/// of checking a long trace; here the digest's own bits pick the way down. Its order is
+/// nobody's concern: it hashes and serializes as the digests sort.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Sequenced(
+    pub  GenericHashMap<
+        Digest,
+        Vec<(PartitionKey, u32)>,
+        BuildHasherDefault<DigestHasher>,
+        DefaultSharedPtr,
+    >,
+);
+
+impl Sequenced {
+    /// Records that the message with SHA-256 `digest` was sequenced at `place`; whether it had
+    /// been sequenced to the same partition before (a byte-identical retry). Nearly every
+    /// message is new: it is inserted at once, and only a repeat puts back the places it had,
+    /// this one after them.
+    fn record(&mut self, digest: Digest, place: (PartitionKey, u32)) -> bool {
+        let Some(mut places) = self.0.insert(digest, vec![place]) else {
+            return false;
+        };
+        let retry = places.iter().any(|(k, _)| *k == place.0);
+        places.push(place);
+        self.0.insert(digest, places);
+        retry
+    }
+
+    /// The entries in the digests' order.
+    fn sorted(&self) -> Vec<(&Digest, &Vec<(PartitionKey, u32)>)> {
+        let mut entries: Vec<_> = self.0.iter().collect();
+        entries.sort_unstable_by_key(|(d, _)| *d);
+        entries
+    }
+}
+
+impl Hash for Sequenced {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.sorted().hash(state);
+    }
+}
+
+impl Serialize for Sequenced {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.sorted())
+    }
+}
+
+impl<'de> Deserialize<'de> for Sequenced {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let entries = BTreeMap::<Digest, Vec<(PartitionKey, u32)>>::deserialize(d)?;
+        Ok(Sequenced(entries.into_iter().collect()))
+    }
+}
+
+/// Hashes what it is given by folding eight bytes at a time, FxHash's way: for a SHA-256
+/// digest, whose bytes are already uniform, that is all a hash map needs.
+#[derive(Default)]
+pub struct DigestHasher(u64);
+
+impl Hasher for DigestHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word))
+                .wrapping_mul(0x517c_c1b7_2722_0a95);
+        }
     }
 }
 
@@ -182,6 +261,9 @@ impl Partition {
 
 /// A message on its way into a log.
 pub(crate) struct Arrival<'a> {
+    /// The provider that sent it, which takes part in the group from now on; `None` for a
+    /// local user's message.
+    pub sender: Option<&'a ServiceProviderId>,
     pub message: &'a MlsMessage,
     /// SHA-256 of the message's bytes, computed once per send.
     pub digest: Digest,
@@ -239,12 +321,22 @@ impl Partitions {
     }
 
     /// Appends to the partition `key` of `group_id`, creating it if the key is new (a send to
-    /// a key never seen is sequenced: errata `errata/no-hard-rules-vs-termination`).
-    pub(crate) fn sequence(&mut self, group_id: &Bytes, key: PartitionKey, arrival: Arrival<'_>) {
+    /// a key never seen is sequenced: errata `errata/no-hard-rules-vs-termination`). Returns
+    /// whether the same message had been sequenced to `key` before (a byte-identical retry),
+    /// known from the one traversal of `sequenced` that records where it went.
+    pub(crate) fn sequence(
+        &mut self,
+        group_id: &Bytes,
+        key: PartitionKey,
+        arrival: Arrival<'_>,
+    ) -> bool {
         let group = self
             .groups
             .get_mut(group_id)
             .expect("sequencing into a hosted group");
+        if let Some(sender) = arrival.sender.filter(|p| !group.participants.contains(*p)) {
+            group.participants.insert(sender.clone());
+        }
         // (imbl's `entry` looks the key up twice, and twice more to insert.)
         let partition = match group.partitions.get_mut(&key) {
             // A partition the group had is in the index already: whatever made it put it there.
@@ -273,18 +365,13 @@ impl Partitions {
                     group_info: group_info.cloned(),
                 });
         let place = (key, partition.log.len() as u32);
-        match group.sequenced.get_mut(&arrival.digest) {
-            Some(places) => places.push(place),
-            None => {
-                group.sequenced.insert(arrival.digest, vec![place]);
-            }
-        }
+        let retry = group.sequenced.record(arrival.digest, place);
         partition.log.push_back(Arc::new(Message {
             message: arrival.message.clone(),
             commit,
         }));
         let Some((next, group_info, bans)) = arrival.commit else {
-            return;
+            return retry;
         };
         partition.commits += 1;
         group.commits.push_back(CommitRecord {
@@ -318,6 +405,7 @@ impl Partitions {
                 }
             }
         }
+        retry
     }
 }
 
@@ -334,7 +422,7 @@ pub(crate) fn create_group(state: &mut State, group_id: &Bytes, key: PartitionKe
         partitions: OrdMap::new(),
         commits: Vector::new(),
         known_trees: OrdSet::new(),
-        sequenced: OrdMap::new(),
+        sequenced: Sequenced::default(),
         masked_keys: OrdMap::new(),
         had_termination: false,
         participants: BTreeSet::new(),
@@ -367,6 +455,7 @@ mod tests {
             &group,
             key(0),
             Arrival {
+                sender: None,
                 message: &first,
                 digest: digest(&first.bytes.0),
                 commit: None,
@@ -378,6 +467,7 @@ mod tests {
             &group,
             key(0),
             Arrival {
+                sender: None,
                 message: &c,
                 digest: digest(&c.bytes.0),
                 commit: Some((key(1), None, BTreeSet::new())),
@@ -404,6 +494,7 @@ mod tests {
             &group,
             key(2),
             Arrival {
+                sender: None,
                 message: &early,
                 digest: digest(&early.bytes.0),
                 commit: None,
@@ -417,6 +508,7 @@ mod tests {
             &group,
             key(0),
             Arrival {
+                sender: None,
                 message: &c,
                 digest: digest(&c.bytes.0),
                 commit: Some((key(2), None, bans.clone())),
@@ -430,7 +522,7 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// Comparing digests as numbers orders them as their bytes, as `sequenced` lists them.
+        /// Comparing digests as numbers orders them as their bytes, as `masked_keys` lists them.
         #[test]
         fn digests_order_as_their_bytes(
             a in proptest::prelude::any::<[u8; 32]>(),

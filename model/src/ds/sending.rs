@@ -6,17 +6,24 @@
 //! reuses it with the partition the hub picks instead of the one the sender names.
 
 use super::partitions::{Arrival, Group, Partition};
-use super::{digest, policy, welcome, Digest, Expectation, Outcome, Response, Rule, State};
+use super::{digest, policy, welcome, Expectation, Outcome, Response, Rule, State};
 use crate::codec::{
     Bytes, CommitData, ContentType, ErrorCode, MlsMessage, PartitionKey, SendRequest,
+    ServiceProviderId,
 };
 use crate::errata::{self, ErratumId};
 use crate::requirements::{self as req, ReqId};
 
 const SEND_ERRATA: &[ErratumId] = &[errata::SEND_VALIDATION];
 
-/// A SendRequest from any provider (errata `errata/provider-authorization`).
-pub(crate) fn send(state: &mut State, request: &SendRequest) -> Outcome {
+/// A SendRequest from any provider (errata `errata/provider-authorization`), or from a local
+/// user when `from` is `None`; once its message is sequenced, the provider takes part in the
+/// group (errata `errata/push-recipients`).
+pub(crate) fn send(
+    state: &mut State,
+    from: Option<&ServiceProviderId>,
+    request: &SendRequest,
+) -> Outcome {
     let Some(group_id) = hosted_group(state, &request.message) else {
         return Outcome::error(
             ErrorCode::UnknownGroup,
@@ -37,6 +44,7 @@ pub(crate) fn send(state: &mut State, request: &SendRequest) -> Outcome {
         .other_owner(group_id, &request.partition_key);
     accept(
         state,
+        from,
         other_owner.as_ref().unwrap_or(group_id),
         request.partition_key,
         &request.message,
@@ -54,11 +62,12 @@ pub(crate) fn hosted_group<'a>(state: &State, message: &'a MlsMessage) -> Option
         .filter(|g| state.partitions.groups.contains_key(*g))
 }
 
-/// Validates and sequences one message into partition `key` of `group_id`. When several
-/// refusals apply, the first is canonical and each other is accepted too (errata
-/// `errata/refusal-order`).
+/// Validates and sequences one message from provider `from` (`None`: a local user) into
+/// partition `key` of `group_id`. When several refusals apply, the first is canonical and each other is accepted
+/// too (errata `errata/refusal-order`).
 pub(crate) fn accept(
     state: &mut State,
+    from: Option<&ServiceProviderId>,
     group_id: &Bytes,
     key: PartitionKey,
     message: &MlsMessage,
@@ -171,19 +180,11 @@ pub(crate) fn accept(
         requirements,
         errata,
     };
-    let message_digest = digest(&message.bytes.0);
-    name_context(
-        &mut expect,
-        group,
-        key,
-        partition,
-        &message_digest,
-        commit.is_some(),
-        external,
-    );
+    let found = Found::of(group, key, partition);
     let arrival = Arrival {
+        sender: from,
         message,
-        digest: message_digest,
+        digest: digest(&message.bytes.0),
         commit: commit.map(|d| {
             (
                 d.next_partition_key,
@@ -193,7 +194,8 @@ pub(crate) fn accept(
         }),
         external,
     };
-    state.partitions.sequence(group_id, key, arrival);
+    let retry = state.partitions.sequence(group_id, key, arrival);
+    found.name(&mut expect, retry, commit.is_some(), external);
     if ratchet_tree_inferred {
         // A hub that keeps no trees cannot infer one: refusing is the other reading.
         expect = expect.or_error(
@@ -213,72 +215,85 @@ pub(crate) fn accept(
     Outcome { expect, outbound }
 }
 
-/// Names in `expect` what about the partition makes accepting this message a rule of its
-/// own, so that a refusal names it: a commit in an epoch that already has one (a fork,
-/// tolerated), any message after a commit (refusing it would be positive policy), an
-/// external commit (the exception to knowing the key), a partition an external commit created
-/// (usable at once), a byte-identical retry (sequenced again), a branch below a terminated
-/// one (termination covers one partition only). `partition` is the partition of `key` in
-/// `group`, if it has one yet.
-fn name_context(
-    expect: &mut Expectation,
-    group: &Group,
-    key: PartitionKey,
-    partition: Option<&Partition>,
-    sent: &Digest,
-    is_commit: bool,
-    external: bool,
-) {
-    let mut add = |requirement: ReqId, erratum: Option<ErratumId>| {
-        if !expect.requirements.contains(&requirement) {
-            expect.requirements.push(requirement);
-        }
-        if let Some(id) = erratum.filter(|id| !expect.errata.contains(id)) {
-            expect.errata.push(id);
-        }
-    };
-    if partition.is_some_and(|p| p.commits > 0) {
-        add(
-            req::POLICY_NO_POSITIVE,
-            Some(errata::POSITIVE_POLICY_MEANING),
-        );
-        if is_commit {
-            add(req::FORKS_TOLERATED, Some(errata::FORK_DETECTION));
+/// What about the partition, as a message finds it, makes accepting the message a rule of its
+/// own, so that a refusal names it: taken before the message is sequenced, named after.
+struct Found {
+    /// The epoch already has a commit: a second one is a fork (tolerated), and refusing any
+    /// message after a commit would be positive policy.
+    committed: bool,
+    /// No commit placed this key yet and it is not the creation partition.
+    unannounced: bool,
+    /// An external commit created the partition: usable at once.
+    created_externally: bool,
+    /// A branch below a terminated one: termination covers one partition only.
+    below_terminated: bool,
+}
+
+impl Found {
+    /// The facts of partition `key` of `group`; `partition` is its partition, if it has one yet.
+    fn of(group: &Group, key: PartitionKey, partition: Option<&Partition>) -> Self {
+        Found {
+            committed: partition.is_some_and(|p| p.commits > 0),
+            unannounced: partition.is_none_or(|p| p.parent.is_none()) && key != group.creation,
+            created_externally: partition.is_some_and(|p| group.announced_externally(p)),
+            below_terminated: group.descends_from_terminated(&key),
         }
     }
-    if external {
-        add(
-            req::PARTITION_EXTERNAL_EXCEPTION,
-            Some(errata::EXTERNAL_EXCEPTION_SCOPE),
-        );
-        add(req::EXTERNAL_JOIN_TO_HUB, None);
-        add(req::FLOW_EXTERNAL_JOIN_STEPS, None);
-    }
-    let unannounced = partition.is_none_or(|p| p.parent.is_none()) && key != group.creation;
-    if is_commit && unannounced {
-        // No commit placed this key yet: no fork's bans reach it.
-        add(
-            req::POLICY_PER_FORK,
-            Some(errata::POLICY_BEFORE_ANNOUNCEMENT),
-        );
-    }
-    if partition.is_some_and(|p| group.announced_externally(p)) {
-        add(
-            req::FLOW_EXTERNAL_JOIN_NEW_PARTITION,
-            Some(errata::NO_HARD_RULES_VS_TERMINATION),
-        );
-    }
-    if group.places(sent).iter().any(|(k, _)| *k == key) {
-        add(
-            req::SEND_SEQUENCED_TO_PARTITION,
-            Some(errata::DUPLICATE_SEND),
-        );
-    }
-    if group.descends_from_terminated(&key) {
-        add(
-            req::FORK_TERMINATION_BLOCKS_SENDS,
-            Some(errata::BRANCH_TERMINATED_SENDS),
-        );
+
+    /// Names in `expect` what makes accepting this message a rule of its own: the facts of
+    /// the partition, an external commit (the exception to knowing the key), and a
+    /// byte-identical `retry` (sequenced again).
+    fn name(&self, expect: &mut Expectation, retry: bool, is_commit: bool, external: bool) {
+        let mut add = |requirement: ReqId, erratum: Option<ErratumId>| {
+            if !expect.requirements.contains(&requirement) {
+                expect.requirements.push(requirement);
+            }
+            if let Some(id) = erratum.filter(|id| !expect.errata.contains(id)) {
+                expect.errata.push(id);
+            }
+        };
+        if self.committed {
+            add(
+                req::POLICY_NO_POSITIVE,
+                Some(errata::POSITIVE_POLICY_MEANING),
+            );
+            if is_commit {
+                add(req::FORKS_TOLERATED, Some(errata::FORK_DETECTION));
+            }
+        }
+        if external {
+            add(
+                req::PARTITION_EXTERNAL_EXCEPTION,
+                Some(errata::EXTERNAL_EXCEPTION_SCOPE),
+            );
+            add(req::EXTERNAL_JOIN_TO_HUB, None);
+            add(req::FLOW_EXTERNAL_JOIN_STEPS, None);
+        }
+        if is_commit && self.unannounced {
+            // No commit placed this key yet: no fork's bans reach it.
+            add(
+                req::POLICY_PER_FORK,
+                Some(errata::POLICY_BEFORE_ANNOUNCEMENT),
+            );
+        }
+        if self.created_externally {
+            add(
+                req::FLOW_EXTERNAL_JOIN_NEW_PARTITION,
+                Some(errata::NO_HARD_RULES_VS_TERMINATION),
+            );
+        }
+        if retry {
+            add(
+                req::SEND_SEQUENCED_TO_PARTITION,
+                Some(errata::DUPLICATE_SEND),
+            );
+        }
+        if self.below_terminated {
+            add(
+                req::FORK_TERMINATION_BLOCKS_SENDS,
+                Some(errata::BRANCH_TERMINATED_SENDS),
+            );
+        }
     }
 }
 
