@@ -446,7 +446,8 @@ impl Writer {
 
     /// A varint-prefixed vector whose body `body` writes. The body goes straight into `out`
     /// and its length prefix is written after it, then rotated in front: no buffer per vector,
-    /// and a planted fault counts the body's sites before the prefix's, as in write order.
+    /// and a planted fault still counts the body's sites before the prefix's, as it did when
+    /// each body had a buffer of its own (so the codec vectors keep their faults' places).
     pub fn vector(&mut self, body: impl FnOnce(&mut Writer)) {
         let start = self.out.len();
         body(self);
