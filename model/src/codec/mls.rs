@@ -134,10 +134,12 @@ pub fn read_mls_message(r: &mut Reader<'_>) -> Result<MlsView, DecodeError> {
 /// Reads a `RatchetTree` (`optional<Node> ratchet_tree<V>`, RFC 9420 §12.4.3.3) strictly and
 /// returns its node count.
 pub fn read_ratchet_tree(r: &mut Reader<'_>) -> Result<usize, DecodeError> {
-    let nodes = r.vector("ratchet_tree", |r| {
-        r.optional("ratchet_tree.node", read_node)
+    let mut nodes = 0;
+    r.each("ratchet_tree", |r| {
+        nodes += 1;
+        r.optional("ratchet_tree.node", read_node).map(drop)
     })?;
-    Ok(nodes.len())
+    Ok(nodes)
 }
 
 impl MlsView {
@@ -280,13 +282,12 @@ fn read_group_info(r: &mut Reader<'_>, view: &mut MlsView) -> Result<(), DecodeE
     view.epoch = Some(r.u64("GroupContext.epoch")?);
     view.tree_hash = Some(r.opaque("GroupContext.tree_hash")?.into());
     r.opaque("GroupContext.confirmed_transcript_hash")?;
-    read_extensions(r, "GroupContext.extensions")?;
-    let extensions = read_extensions(r, "GroupInfo.extensions")?;
-    view.has_ratchet_tree = Some(
-        extensions
-            .iter()
-            .any(|(extension_type, _)| *extension_type == EXTENSION_RATCHET_TREE),
-    );
+    read_extensions(r, "GroupContext.extensions", |_, _| {})?;
+    let mut has_ratchet_tree = false;
+    read_extensions(r, "GroupInfo.extensions", |extension_type, _| {
+        has_ratchet_tree |= extension_type == EXTENSION_RATCHET_TREE
+    })?;
+    view.has_ratchet_tree = Some(has_ratchet_tree);
     r.opaque("GroupInfo.confirmation_tag")?;
     r.u32("GroupInfo.signer")?;
     r.opaque("GroupInfo.signature")?;
@@ -313,10 +314,10 @@ fn read_key_package(r: &mut Reader<'_>) -> Result<KeyPackageSummary, DecodeError
         .ok_or_else(|| unknown(r, suite_offset, "KeyPackage.cipher_suite", cipher_suite))?;
     r.opaque("KeyPackage.init_key")?;
     let basic_identity = read_leaf_node(r)?;
-    let extensions = read_extensions(r, "KeyPackage.extensions")?;
-    let last_resort = extensions
-        .iter()
-        .any(|(extension_type, _)| *extension_type == EXTENSION_LAST_RESORT);
+    let mut last_resort = false;
+    read_extensions(r, "KeyPackage.extensions", |extension_type, _| {
+        last_resort |= extension_type == EXTENSION_LAST_RESORT
+    })?;
     r.opaque("KeyPackage.signature")?;
     let encoded = r.consumed_since(start);
     let key_package_ref = hash
@@ -408,7 +409,7 @@ fn read_leaf_node(r: &mut Reader<'_>) -> Result<Option<Bytes>, DecodeError> {
         }
         other => return Err(unknown(r, source_offset, SOURCE, other)),
     }
-    read_extensions(r, "LeafNode.extensions")?;
+    read_extensions(r, "LeafNode.extensions", |_, _| {})?;
     r.opaque("LeafNode.signature")?;
     Ok(basic_identity)
 }
@@ -420,8 +421,8 @@ fn read_credential(r: &mut Reader<'_>) -> Result<Option<Bytes>, DecodeError> {
     match r.u16(FIELD)? {
         1 => Ok(Some(r.opaque("Credential.identity")?.into())),
         2 => {
-            r.vector("Credential.certificates", |r| {
-                r.opaque("Certificate.cert_data")
+            r.each("Credential.certificates", |r| {
+                r.opaque("Certificate.cert_data").map(drop)
             })?;
             Ok(None)
         }
@@ -438,19 +439,21 @@ fn read_capabilities(r: &mut Reader<'_>) -> Result<(), DecodeError> {
         "Capabilities.proposals",
         "Capabilities.credentials",
     ] {
-        r.vector(field, |r| r.u16(field))?;
+        r.each(field, |r| r.u16(field).map(drop))?;
     }
     Ok(())
 }
 
-/// `Extension extensions<V>` (RFC 9420 §7.2): each extension's type and data.
+/// `Extension extensions<V>` (RFC 9420 §7.2): hands each extension's type and data to `seen`.
 fn read_extensions<'a>(
     r: &mut Reader<'a>,
     field: &'static str,
-) -> Result<Vec<(u16, &'a [u8])>, DecodeError> {
-    r.vector(field, |r| {
+    mut seen: impl FnMut(u16, &'a [u8]),
+) -> Result<(), DecodeError> {
+    r.each(field, |r| {
         let extension_type = r.u16("Extension.extension_type")?;
-        Ok((extension_type, r.opaque("Extension.extension_data")?))
+        seen(extension_type, r.opaque("Extension.extension_data")?);
+        Ok(())
     })
 }
 
@@ -490,19 +493,22 @@ fn read_proposal(r: &mut Reader<'_>) -> Result<ProposalView, DecodeError> {
             // Any version: moving a group to another version is what ReInit is for.
             r.u16("ReInit.version")?;
             r.u16("ReInit.cipher_suite")?;
-            read_extensions(r, "ReInit.extensions")?;
+            read_extensions(r, "ReInit.extensions", |_, _| {})?;
             ProposalView::ReInit
         }
         6 => {
             r.opaque("ExternalInit.kem_output")?;
             ProposalView::ExternalInit
         }
-        7 => ProposalView::GroupContextExtensions {
-            extensions: read_extensions(r, "GroupContextExtensions.extensions")?
-                .into_iter()
-                .map(|(extension_type, data)| (extension_type, Bytes::from(data)))
-                .collect(),
-        },
+        7 => {
+            let mut extensions = Vec::new();
+            read_extensions(
+                r,
+                "GroupContextExtensions.extensions",
+                |extension_type, data| extensions.push((extension_type, Bytes::from(data))),
+            )?;
+            ProposalView::GroupContextExtensions { extensions }
+        }
         other => return Err(unknown(r, start, FIELD, other)),
     })
 }
@@ -552,9 +558,9 @@ fn read_commit(r: &mut Reader<'_>) -> Result<Vec<ProposalView>, DecodeError> {
 /// `UpdatePath` (RFC 9420 §7.6).
 fn read_update_path(r: &mut Reader<'_>) -> Result<(), DecodeError> {
     read_leaf_node(r)?;
-    r.vector("UpdatePath.nodes", |r| {
+    r.each("UpdatePath.nodes", |r| {
         r.opaque("UpdatePathNode.encryption_key")?;
-        r.vector("UpdatePathNode.encrypted_path_secret", read_hpke_ciphertext)
+        r.each("UpdatePathNode.encrypted_path_secret", read_hpke_ciphertext)
     })?;
     Ok(())
 }
@@ -570,8 +576,8 @@ fn read_node(r: &mut Reader<'_>) -> Result<(), DecodeError> {
         2 => {
             r.opaque("ParentNode.encryption_key")?;
             r.opaque("ParentNode.parent_hash")?;
-            r.vector("ParentNode.unmerged_leaves", |r| {
-                r.u32("ParentNode.unmerged_leaves")
+            r.each("ParentNode.unmerged_leaves", |r| {
+                r.u32("ParentNode.unmerged_leaves").map(drop)
             })?;
         }
         other => return Err(unknown(r, start, FIELD, other)),
@@ -743,13 +749,13 @@ mod tests {
             r.opaque("ExternalInit.kem_output").map(|_| ())
         });
         walk_all("group_context_extensions_proposal", |r| {
-            read_extensions(r, "GroupContextExtensions.extensions").map(|e| e.len())
+            read_extensions(r, "GroupContextExtensions.extensions", |_, _| {})
         });
         walk_all("re_init_proposal", |r| {
             r.opaque("ReInit.group_id")?;
             r.u16("ReInit.version")?;
             r.u16("ReInit.cipher_suite")?;
-            read_extensions(r, "ReInit.extensions").map(|e| e.len())
+            read_extensions(r, "ReInit.extensions", |_, _| {})
         });
         let commits = walk_all("commit", read_commit);
         assert!(commits.iter().any(|proposals| !proposals.is_empty()));

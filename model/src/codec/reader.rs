@@ -270,16 +270,28 @@ impl<'a> Reader<'a> {
         field: &'static str,
         mut item: impl FnMut(&mut Reader<'a>) -> Result<T, DecodeError>,
     ) -> Result<Vec<T>, DecodeError> {
-        let mut body = self.sub(field)?;
         let mut out = Vec::new();
+        self.each(field, |r| item(r).map(|value| out.push(value)))?;
+        Ok(out)
+    }
+
+    /// `T field<V>` walked without keeping the elements: `item` reads each one (and keeps
+    /// what it needs) until the vector's body is used up; the same rules as [`Self::vector`].
+    /// For the many vectors a DS only has to step over, so stepping costs no allocation.
+    pub fn each(
+        &mut self,
+        field: &'static str,
+        mut item: impl FnMut(&mut Reader<'a>) -> Result<(), DecodeError>,
+    ) -> Result<(), DecodeError> {
+        let mut body = self.sub(field)?;
         while !body.is_empty() {
             let before = body.pos;
-            out.push(item(&mut body)?);
+            item(&mut body)?;
             if body.pos == before {
                 return Err(body.error(Reason::EmptyElement { field }));
             }
         }
-        Ok(out)
+        Ok(())
     }
 
     /// `optional<T> field`: a presence byte 0 or 1, then `T` when 1.
@@ -432,16 +444,17 @@ impl Writer {
         self.raw(bytes);
     }
 
-    /// A varint-prefixed vector whose body `body` writes.
+    /// A varint-prefixed vector whose body `body` writes. The body goes straight into `out`
+    /// and its length prefix is written after it, then rotated in front: no buffer per vector,
+    /// and a planted fault still counts the body's sites before the prefix's, as it did when
+    /// each body had a buffer of its own (so the codec vectors keep their faults' places).
     pub fn vector(&mut self, body: impl FnOnce(&mut Writer)) {
-        let mut inner = Writer {
-            out: Vec::new(),
-            fault: self.fault,
-            sites: self.sites,
-        };
-        body(&mut inner);
-        self.sites = inner.sites;
-        self.opaque(&inner.out);
+        let start = self.out.len();
+        body(self);
+        let body_len = self.out.len() - start;
+        self.varint(body_len);
+        let prefix_len = self.out.len() - start - body_len;
+        self.out[start..].rotate_right(prefix_len);
     }
 
     pub fn optional<T>(&mut self, value: Option<&T>, item: impl FnOnce(&mut Writer, &T)) {
@@ -469,8 +482,10 @@ impl Writer {
                 length = l;
             }
         }
-        let mut body = key.to_vec();
-        body.resize(length, 0xa5);
-        self.opaque(&body);
+        // The key cut or padded with 0xa5 to `length`, written in place.
+        let kept = length.min(key.len());
+        self.varint(length);
+        self.raw(&key[..kept]);
+        self.out.resize(self.out.len() + (length - kept), 0xa5);
     }
 }
