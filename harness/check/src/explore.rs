@@ -1205,3 +1205,47 @@ fn rsp_trace(uploads: &stories::Uploads, ops: &[RspOp], id: String) -> TraceCase
         steps,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::strategy::ValueTree;
+
+    /// `case_of_trace` is what `case_of` makes of the vector `trace::build` writes, for
+    /// random traces of every role: explore runs the one, a counterexample is the other.
+    #[test]
+    fn a_trace_makes_the_case_its_vector_makes() {
+        let mut runner = TestRunner::new_with_rng(
+            Config::default(),
+            TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes(3)),
+        );
+        let mut draw = |strategy: &dyn Fn(&mut TestRunner) -> TraceCase| {
+            for _ in 0..40 {
+                let traced = strategy(&mut runner);
+                let direct = cases::case_of_trace(&traced).expect("a case");
+                let vector = trace::build(&traced).expect("a vector");
+                let via_json = cases::case_of(&vector).expect("a case of the vector");
+                assert_eq!(format!("{direct:?}"), format!("{via_json:?}"));
+            }
+        };
+        let histories = shaped(3);
+        draw(&|runner| {
+            let h = runner.rng().random_range(0..histories.len());
+            let ops = prop::collection::vec(op(histories[h].sizes()), 1..=24);
+            let ops = ops.new_tree(runner).expect("ops").current();
+            trace_case(&histories[h], &ops, "hub".into())
+        });
+        let welcoming = Welcoming::new();
+        draw(&|runner| {
+            let ops = prop::collection::vec(follower_op(histories[0].sizes()), 1..=24);
+            let ops = ops.new_tree(runner).expect("ops").current();
+            follower_trace(&histories[0], &welcoming, &ops, "follower".into())
+        });
+        let uploads = stories::uploads(2, true);
+        draw(&|runner| {
+            let ops = prop::collection::vec(rsp_op(), 1..=24);
+            let ops = ops.new_tree(runner).expect("ops").current();
+            rsp_trace(&uploads, &ops, "rsp".into())
+        });
+    }
+}
