@@ -46,14 +46,14 @@ pub fn show(body: &[u8]) -> String {
 /// The first [`SHOWN`] bytes of a body, put in words by [`show`] when displayed.
 #[derive(Clone, Debug)]
 pub struct Shown {
-    prefix: Vec<u8>,
+    prefix: Arc<[u8]>,
     cut: bool,
 }
 
 impl Shown {
     pub fn of(body: &[u8]) -> Self {
         Shown {
-            prefix: body[..body.len().min(SHOWN)].to_vec(),
+            prefix: body[..body.len().min(SHOWN)].into(),
             cut: body.len() > SHOWN,
         }
     }
@@ -82,19 +82,33 @@ impl Serialize for Shown {
     }
 }
 
-/// A body's SHA-256, shown in hex.
+/// A body's SHA-256, shown in hex. A body the log keeps whole is hashed only when shown
+/// (hashing every body was a tenth of the runner's own work); a longer one at once.
 #[derive(Clone, Debug)]
-pub struct Sha256Hex([u8; 32]);
+pub struct Sha256Hex(Hashed);
+
+#[derive(Clone, Debug)]
+enum Hashed {
+    Digest([u8; 32]),
+    Whole(Arc<[u8]>),
+}
 
 impl Sha256Hex {
-    fn of(body: &[u8]) -> Self {
-        Sha256Hex(Sha256::digest(body).into())
+    fn of(body: &[u8], shown: &Shown) -> Self {
+        Sha256Hex(match shown.cut {
+            true => Hashed::Digest(Sha256::digest(body).into()),
+            false => Hashed::Whole(shown.prefix.clone()),
+        })
     }
 }
 
 impl fmt::Display for Sha256Hex {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&hex::encode(self.0))
+        let digest: [u8; 32] = match &self.0 {
+            Hashed::Digest(digest) => *digest,
+            Hashed::Whole(body) => Sha256::digest(body).into(),
+        };
+        f.write_str(&hex::encode(digest))
     }
 }
 
@@ -161,18 +175,19 @@ impl Exchange {
         response: &[u8],
         error: Option<String>,
     ) -> Self {
+        let (request_shown, response_shown) = (Shown::of(request), Shown::of(response));
         Exchange {
             direction,
             from: from.to_owned(),
             to: to.to_owned(),
             path: path.to_owned(),
-            request: Shown::of(request),
+            request_sha256: Sha256Hex::of(request, &request_shown),
+            request: request_shown,
             request_bytes: request.len(),
-            request_sha256: Sha256Hex::of(request),
             status,
-            response: Shown::of(response),
+            response_sha256: Sha256Hex::of(response, &response_shown),
+            response: response_shown,
             response_bytes: response.len(),
-            response_sha256: Sha256Hex::of(response),
             error,
         }
     }
@@ -241,5 +256,26 @@ impl WireLog {
 
     pub fn take(&self) -> Vec<Exchange> {
         std::mem::take(&mut self.exchanges.lock().expect("wire log lock"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The digest is of the whole body, whether the log keeps it whole (hashed when shown)
+    /// or only its prefix (hashed at once).
+    #[test]
+    fn the_digest_is_of_the_whole_body_kept_whole_or_not() {
+        for len in [0, 10, SHOWN, SHOWN + 1, 3 * SHOWN] {
+            let body: Vec<u8> = (0..len).map(|i| i as u8).collect();
+            let logged = Exchange::outbound("b.example", "target", "/p", &body, Ok((200, &[])));
+            assert_eq!(
+                logged.request_sha256.to_string(),
+                hex::encode(Sha256::digest(&body)),
+                "a body of {len} bytes"
+            );
+            assert_eq!(logged.request.cut, len > SHOWN);
+        }
     }
 }
