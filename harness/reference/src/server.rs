@@ -619,9 +619,7 @@ async fn handle_control(
             Err(why) => bad(why),
         },
         (&Method::POST, "control") => match control::parse_action(body) {
-            Ok(input) => {
-                json(serde_json::to_value(shared.process(input).await).expect("serializes"))
-            }
+            Ok(input) => (StatusCode::OK, axum::Json(shared.process(input).await)).into_response(),
             Err(e) => bad(e),
         },
         _ => control_refusal(
