@@ -65,7 +65,7 @@ impl Group {
 
     /// Where the message with SHA-256 `digest` was sequenced.
     pub fn places(&self, digest: &Digest) -> &[(PartitionKey, u32)] {
-        self.sequenced.0.get(digest).map_or(&[], Vec::as_slice)
+        self.sequenced.0.get(digest).map_or(&[], Places::as_slice)
     }
 
     /// Whether a partition whose commits led to `key` is terminated.
@@ -118,13 +118,25 @@ impl Group {
 /// nobody's concern: it hashes and serializes as the digests sort.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Sequenced(
-    pub  GenericHashMap<
-        Digest,
-        Vec<(PartitionKey, u32)>,
-        BuildHasherDefault<DigestHasher>,
-        DefaultSharedPtr,
-    >,
+    pub GenericHashMap<Digest, Places, BuildHasherDefault<DigestHasher>, DefaultSharedPtr>,
 );
+
+/// The places of one message, in sequencing order. Nearly every message is sequenced once:
+/// that place is kept inline, so a send allocates nothing for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Places {
+    One([(PartitionKey, u32); 1]),
+    Many(Vec<(PartitionKey, u32)>),
+}
+
+impl Places {
+    pub fn as_slice(&self) -> &[(PartitionKey, u32)] {
+        match self {
+            Places::One(place) => place,
+            Places::Many(places) => places,
+        }
+    }
+}
 
 impl Sequenced {
     /// Records that the message with SHA-256 `digest` was sequenced at `place`; whether it had
@@ -132,18 +144,19 @@ impl Sequenced {
     /// message is new: it is inserted at once, and only a repeat puts back the places it had,
     /// this one after them.
     fn record(&mut self, digest: Digest, place: (PartitionKey, u32)) -> bool {
-        let Some(mut places) = self.0.insert(digest, vec![place]) else {
+        let Some(earlier) = self.0.insert(digest, Places::One([place])) else {
             return false;
         };
+        let mut places = earlier.as_slice().to_vec();
         let retry = places.iter().any(|(k, _)| *k == place.0);
         places.push(place);
-        self.0.insert(digest, places);
+        self.0.insert(digest, Places::Many(places));
         retry
     }
 
     /// The entries in the digests' order.
-    fn sorted(&self) -> Vec<(&Digest, &Vec<(PartitionKey, u32)>)> {
-        let mut entries: Vec<_> = self.0.iter().collect();
+    fn sorted(&self) -> Vec<(&Digest, &[(PartitionKey, u32)])> {
+        let mut entries: Vec<_> = self.0.iter().map(|(d, p)| (d, p.as_slice())).collect();
         entries.sort_unstable_by_key(|(d, _)| *d);
         entries
     }
@@ -164,7 +177,15 @@ impl Serialize for Sequenced {
 impl<'de> Deserialize<'de> for Sequenced {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let entries = BTreeMap::<Digest, Vec<(PartitionKey, u32)>>::deserialize(d)?;
-        Ok(Sequenced(entries.into_iter().collect()))
+        Ok(Sequenced(
+            entries
+                .into_iter()
+                .map(|(d, places)| match <[_; 1]>::try_from(places) {
+                    Ok(one) => (d, Places::One(one)),
+                    Err(many) => (d, Places::Many(many)),
+                })
+                .collect(),
+        ))
     }
 }
 

@@ -31,16 +31,32 @@ pub(crate) fn receive(
     state: &mut State,
     from: &ServiceProviderId,
     request: &ReceiveRequest,
+    answer: Answer,
 ) -> Outcome {
-    let outcome = Outcome::answer(respond(&state.partitions, request));
+    let outcome = Outcome::answer(expectation(&state.partitions, request, answer));
     state
         .partitions
         .add_participant(&request.partition_key, from);
     outcome
 }
 
+/// Whether a read's expectation carries its canonical ReceiveResponse or only the rule: the
+/// checker judges an observed ReceiveResponse against the logs in place
+/// ([`check_response`]), so building the canonical one (a copy of every message it holds)
+/// would be spent for nothing.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Answer {
+    Canonical,
+    /// The canonical member of a read of a known partition is left empty.
+    RuleOnly,
+}
+
 /// The acceptable answers to a ReceiveRequest; reading changes nothing.
 pub fn respond(partitions: &Partitions, request: &ReceiveRequest) -> Expectation {
+    expectation(partitions, request, Answer::Canonical)
+}
+
+fn expectation(partitions: &Partitions, request: &ReceiveRequest, answer: Answer) -> Expectation {
     let ReceiveRequest {
         partition_key,
         counter,
@@ -64,12 +80,17 @@ pub fn respond(partitions: &Partitions, request: &ReceiveRequest) -> Expectation
         );
         return expect;
     };
-    let epoch = partition.suffix(counter);
-    let canonical = ReceiveResponse {
-        hints: canonical_hints(group, &partition_key, &epoch),
-        epoch: Epoch {
-            messages: to_vec(&epoch),
-        },
+    let canonical = match answer {
+        Answer::Canonical => {
+            let epoch = partition.suffix(counter);
+            ReceiveResponse {
+                hints: canonical_hints(group, &partition_key, &epoch),
+                epoch: Epoch {
+                    messages: to_vec(&epoch),
+                },
+            }
+        }
+        Answer::RuleOnly => ReceiveResponse::default(),
     };
     let mut requirements = EPOCH_REQUIREMENTS.to_vec();
     requirements.extend([
