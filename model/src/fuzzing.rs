@@ -29,11 +29,7 @@ fn byte_round_trip<T: Wire + PartialEq + Debug>(data: &[u8]) {
     let Ok(value) = T::from_bytes(data) else {
         return;
     };
-    // Sized for the input it must equal, so the re-encoding grows no buffer on the way.
-    let mut writer = codec::Writer::default();
-    writer.out.reserve_exact(data.len());
-    value.write(&mut writer);
-    let encoded = writer.out;
+    let encoded = value.to_bytes();
     assert!(
         encoded == data,
         "{}: decode then encode changed the bytes\n input   {}\n encoded {}",
