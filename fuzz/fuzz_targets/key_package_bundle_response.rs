@@ -1,2 +1,4 @@
 #![no_main]
-libfuzzer_sys::fuzz_target!(|data: &[u8]| mimi_ds_model::fuzzing::key_package_bundle_response(data));
+libfuzzer_sys::fuzz_target!(
+    |data: &[u8]| mimi_ds_model::fuzzing::key_package_bundle_response(data)
+);
