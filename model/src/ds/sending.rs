@@ -63,8 +63,8 @@ pub(crate) fn hosted_group<'a>(state: &State, message: &'a MlsMessage) -> Option
 }
 
 /// Validates and sequences one message from provider `from` (`None`: a local user) into
-/// partition `key` of `group_id`. When several refusals apply, the first is canonical and each other is accepted
-/// too (errata `errata/refusal-order`).
+/// partition `key` of `group_id`. When several refusals apply, the first is canonical and
+/// each other is accepted too (errata `errata/refusal-order`).
 pub(crate) fn accept(
     state: &mut State,
     from: Option<&ServiceProviderId>,
