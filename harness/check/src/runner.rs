@@ -1108,7 +1108,7 @@ async fn replay(
         let window_end = (index + 1..inputs.len())
             .find(|&i| !matches!(inputs[i], Input::WelcomeInitAnswered { .. }))
             .unwrap_or(inputs.len());
-        let response = match perform(&case.steps[index], target).await {
+        let mut response = match perform(&case.steps[index], target).await {
             Ok(Some(answer)) => {
                 notes.extend(answer.notes);
                 Some(answer.response)
@@ -1131,15 +1131,8 @@ async fn replay(
         let mut attributed = attribute(window, calls);
         for (offset, input) in window.iter().copied().enumerate() {
             let outbound = std::mem::take(&mut attributed[offset]);
-            let judged = match (offset, &response) {
-                (0, Some(response)) => check(
-                    &mut state,
-                    input,
-                    &Observed {
-                        response: response.clone(),
-                        outbound,
-                    },
-                ),
+            let judged = match (offset, response.take()) {
+                (0, Some(response)) => check(&mut state, input, &Observed { response, outbound }),
                 // Not a request to the target (a provider's answer to its call): only the
                 // calls it made are judged, nothing is taken as its answer.
                 _ => check_calls(&mut state, input, &outbound),
