@@ -572,7 +572,6 @@ async fn handle_control(
     action: &str,
     body: &[u8],
 ) -> HttpResponse {
-    let json = |value: serde_json::Value| (StatusCode::OK, axum::Json(value)).into_response();
     let bad = |why: String| control_refusal(StatusCode::BAD_REQUEST, why);
     match (method, action) {
         (&Method::GET, "capabilities") => {
@@ -584,7 +583,7 @@ async fn handle_control(
                 Some(freedom) => freedom.capabilities(capabilities),
                 None => capabilities,
             };
-            json(serde_json::to_value(capabilities).expect("serializes"))
+            json(capabilities)
         }
         (&Method::GET, "idle") => {
             // This request counts itself as busy.
@@ -619,7 +618,7 @@ async fn handle_control(
             Err(why) => bad(why),
         },
         (&Method::POST, "control") => match control::parse_action(body) {
-            Ok(input) => (StatusCode::OK, axum::Json(shared.process(input).await)).into_response(),
+            Ok(input) => json(shared.process(input).await),
             Err(e) => bad(e),
         },
         _ => control_refusal(
@@ -627,6 +626,14 @@ async fn handle_control(
             format!("no control action {method} {action}"),
         ),
     }
+}
+
+/// A 200 answer with `value` as its JSON body.
+fn json<T>(value: T) -> HttpResponse
+where
+    axum::Json<T>: IntoResponse,
+{
+    (StatusCode::OK, axum::Json(value)).into_response()
 }
 
 /// A reset body whose peers are all reachable addresses: absolute `http` or `https` URLs
